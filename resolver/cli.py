@@ -1,0 +1,151 @@
+"""Command line: parse, wire, render. The only module that exits."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from . import __version__
+from .errors import TorchpinError, UsageError
+from .lockfile import FORMATS
+from .models import Requirement
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EPILOG_LOCK = """\b
+Examples:
+  torchpin lock > requirements.txt
+  torchpin lock 'torch>=2.4,<2.6' torchvision --python-version 3.10
+  torchpin lock --driver 570.86.15 --gpu-cc 12.0 --explain
+  torchpin lock --python-platform aarch64-apple-darwin --format json
+  torchpin lock --backend cpu -o requirements.txt
+"""
+
+
+def _target_options(f: F) -> F:
+    options = [
+        click.option("--backend", default="auto", envvar="TORCHPIN_BACKEND", show_default=True,
+                     help="Build family: auto, cpu, cuXYZ, rocmX.Y[.Z] or xpu."),
+        click.option("--python-version", envvar="TORCHPIN_PYTHON_VERSION", metavar="X.Y[t]",
+                     help="Target CPython; 't' = free-threaded. Default: this interpreter."),
+        click.option("--python-platform", envvar="TORCHPIN_PYTHON_PLATFORM", metavar="P",
+                     help="uv's names: linux, windows, macos, x86_64-manylinux_2_28, aarch64-apple-darwin, ..."),
+        click.option("--glibc", envvar="TORCHPIN_GLIBC", metavar="X.Y", help="glibc of the target (Linux)."),
+        click.option("--macos-version", envvar="TORCHPIN_MACOS_VERSION", metavar="X.Y", help="macOS of the target."),
+        click.option("--driver", envvar="TORCHPIN_DRIVER", metavar="VERSION", help="NVIDIA driver, e.g. 550.54.15."),
+        click.option("--gpu-cc", multiple=True, envvar="TORCHPIN_GPU_CC", metavar="X.Y",
+                     help="Compute capability of each NVIDIA GPU (repeat per GPU)."),
+        click.option("--amd-gfx", multiple=True, envvar="TORCHPIN_AMD_GFX", metavar="gfxNNNN",
+                     help="AMD GPU architecture (repeat per GPU)."),
+        click.option("--no-detect", is_flag=True, envvar="TORCHPIN_NO_DETECT",
+                     help="Probe nothing: what the flags don't say is absent."),
+        click.option("--cuda-compat", type=click.Choice(["minor", "strict"]), default="minor",
+                     envvar="TORCHPIN_CUDA_COMPAT", show_default=True,
+                     help="Driver rule: NVIDIA minor-version compatibility, or the toolkit's own minimum."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="torchpin")
+@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks for unexpected errors.")
+@click.pass_context
+def cli(ctx: click.Context, verbose: bool) -> None:
+    """Pick, pin, install and verify the right PyTorch build for a machine."""
+    ctx.obj = {"verbose": verbose}
+
+
+@cli.command(epilog=EPILOG_LOCK)
+@click.argument("requirements", nargs=-1, metavar="[REQ]...")
+@click.option("-r", "--requirement", "req_files", multiple=True, type=click.Path(dir_okay=False),
+              help="Read requirements from a file (torch-family lines; others are reported and skipped).")
+@_target_options
+@click.option("--index-url", envvar="TORCHPIN_INDEX_URL", metavar="BASE",
+              help="PyTorch-style index root written into the lock (default https://download.pytorch.org/whl).")
+@click.option("--offline", is_flag=True, envvar="TORCHPIN_OFFLINE", help="Use the embedded snapshot only.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="requirements", show_default=True,
+              help="Lock format.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the lock to FILE atomically instead of stdout.")
+@click.option("--explain", is_flag=True, help="Print the decision and the nearest rejected builds to stderr.")
+def lock(requirements: tuple[str, ...], req_files: tuple[str, ...], index_url: str | None, offline: bool,
+         fmt: str, output: Path | None, explain: bool, **target: Any) -> None:
+    """Lock torch / torchvision / torchaudio for a target; the lock goes to stdout.
+
+    REQ are requirement strings such as 'torch>=2.4,<2.6' or torchvision; with
+    none, torch + torchvision + torchaudio. The target is this machine unless
+    TARGET options describe another one.
+    """
+    from .commands import run_lock
+
+    reqs = [_parse_req(r) for r in requirements] + _read_req_files(req_files)
+    text, notes = run_lock(reqs, target, index_url=index_url, fmt=fmt, explain=explain, snapshot=_snapshot_bytes)
+    for line in notes:
+        click.echo(line, err=True, nl=False)
+    if output:
+        from .files import write_atomic
+
+        write_atomic(output, text)
+        click.echo(f"torchpin: wrote {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+def _parse_req(text: str) -> Requirement:
+    from .targets import parse_requirement
+
+    return parse_requirement(text)
+
+
+def _read_req_files(paths: tuple[str, ...]) -> list[Requirement]:
+    from .targets import parse_requirement
+
+    reqs = []
+    for path in paths:
+        try:
+            lines = Path(path).read_text(encoding="utf-8").splitlines()
+        except OSError as e:
+            raise UsageError(f"cannot read {path}: {e.strerror}") from None
+        for raw in lines:
+            line = raw.split("#", 1)[0].strip()
+            if not line or line.startswith("-"):
+                continue
+            try:
+                reqs.append(parse_requirement(line))
+            except UsageError as e:
+                click.echo(f"torchpin: skipped {path}: {line!r} ({e.message})", err=True)
+    return reqs
+
+
+def _snapshot_bytes() -> bytes:
+    return (resources.files("torchpin") / "data" / "wheel_index.json").read_bytes()
+
+
+def main() -> None:
+    """Console entry point: TorchpinError → one line on stderr and the contract's exit code."""
+    verbose = "-v" in sys.argv[1:] or "--verbose" in sys.argv[1:]
+    try:
+        cli.main(standalone_mode=False)
+    except TorchpinError as e:
+        click.echo(f"torchpin: error: {e}", err=True)
+        sys.exit(e.exit_code)
+    except click.exceptions.Abort:
+        click.echo("torchpin: aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(2 if isinstance(e, click.UsageError) else e.exit_code)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+    except Exception as e:  # noqa: BLE001 - the last line of defence: one line, not a traceback
+        if verbose:
+            raise
+        click.echo(f"torchpin: internal error: {type(e).__name__}: {e} (re-run with -v for the traceback)", err=True)
+        sys.exit(1)

@@ -1,0 +1,41 @@
+"""The one error tree; every error carries the exit code the CLI contract gives it."""
+
+from __future__ import annotations
+
+
+class TorchpinError(Exception):
+    """Base of every error torchpin reports; ``exit_code`` follows the CLI contract."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class UsageError(TorchpinError):
+    """A flag, requirement or file the user gave is malformed or impossible."""
+
+    exit_code = 2
+
+
+class SnapshotError(TorchpinError):
+    """The embedded wheel index is missing or does not match its schema."""
+
+    exit_code = 4
+
+
+class NoCompatibleBuild(TorchpinError):
+    """No release/variant satisfies the requirements on the target."""
+
+    exit_code = 3
+
+
+class IndexUnavailable(TorchpinError):
+    """The package index could not be reached or served a malformed page."""
+
+    exit_code = 4

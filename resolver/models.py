@@ -1,0 +1,210 @@
+"""Frozen value types shared by every layer; no I/O here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Literal
+
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
+
+Status = Literal["confirmed", "secondary", "unconfirmed"]
+# Order matters: a fact is only as strong as its weakest part.
+STATUS_RANK: dict[str, int] = {"unconfirmed": 0, "secondary": 1, "confirmed": 2}
+
+OS = Literal["linux", "windows", "macos"]
+Arch = Literal["x86_64", "aarch64"]
+# The snapshot's platform keys: one per (os, arch) PyTorch publishes for.
+PLATFORM_KEYS: tuple[str, ...] = (
+    "linux_x86_64",
+    "linux_aarch64",
+    "win_amd64",
+    "macos_arm64",
+    "macos_x86_64",
+)
+COMPANIONS: tuple[str, ...] = ("torchvision", "torchaudio", "torchcodec")
+PROJECTS: tuple[str, ...] = ("torch", *COMPANIONS)
+
+
+def weakest(*statuses: str) -> Status:
+    """The least certain of several statuses."""
+    worst = min(statuses, key=lambda s: STATUS_RANK[s])
+    return worst  # type: ignore[return-value]
+
+
+class Family(str, Enum):
+    """Build family of a PyTorch variant index."""
+
+    CPU = "cpu"
+    CUDA = "cuda"
+    ROCM = "rocm"
+    XPU = "xpu"
+
+
+@dataclass(frozen=True, order=True)
+class Variant:
+    """A PyTorch index variant such as ``cu128``, ``rocm6.4``, ``cpu`` or ``xpu``."""
+
+    family: Family
+    # (12, 8) for cu128, (6, 2, 4) for rocm6.2.4; empty for cpu/xpu.
+    version: tuple[int, ...] = ()
+
+    @property
+    def name(self) -> str:
+        if self.family is Family.CUDA:
+            major, minor = self.version
+            return f"cu{major}{minor}"
+        if self.family is Family.ROCM:
+            return "rocm" + ".".join(map(str, self.version))
+        return self.family.value
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def cuda_major(self) -> int | None:
+        return self.version[0] if self.family is Family.CUDA else None
+
+
+@dataclass(frozen=True)
+class PythonTarget:
+    """A CPython version, optionally free-threaded (``3.14t``)."""
+
+    major: int
+    minor: int
+    freethreaded: bool = False
+
+    @property
+    def version(self) -> Version:
+        return Version(f"{self.major}.{self.minor}")
+
+    @property
+    def tag(self) -> str:
+        return f"cp{self.major}{self.minor}{'t' if self.freethreaded else ''}"
+
+    def __str__(self) -> str:
+        return f"{self.major}.{self.minor}{'t' if self.freethreaded else ''}"
+
+
+@dataclass(frozen=True)
+class PlatformTarget:
+    """OS + CPU architecture, with the OS floor the target guarantees (None: not limiting)."""
+
+    os: OS
+    arch: Arch
+    glibc: Version | None = None
+    macos: Version | None = None
+    musl: bool = False
+
+    @property
+    def key(self) -> str:
+        if self.os == "windows":
+            return "win_amd64" if self.arch == "x86_64" else "win_arm64"
+        if self.os == "macos":
+            return "macos_arm64" if self.arch == "aarch64" else "macos_x86_64"
+        return f"linux_{self.arch}"
+
+    def __str__(self) -> str:
+        if self.os == "linux":
+            libc = "musl" if self.musl else (f"glibc {self.glibc}" if self.glibc else "glibc")
+            return f"linux {self.arch} ({libc})"
+        if self.os == "macos":
+            arch = "arm64" if self.arch == "aarch64" else "x86_64"
+            return f"macOS {arch}" + (f" {self.macos}" if self.macos else "")
+        return f"windows {self.arch}"
+
+
+@dataclass(frozen=True)
+class Gpu:
+    """One GPU: NVIDIA compute capability or AMD gfx architecture."""
+
+    cc: tuple[int, int] | None = None
+    gfx: str | None = None
+    name: str | None = None
+
+    def __str__(self) -> str:
+        if self.cc is not None:
+            return f"{self.cc[0]}.{self.cc[1]}"
+        return self.gfx or self.name or "gpu"
+
+
+AcceleratorKind = Literal["none", "cuda", "rocm", "xpu", "mps"]
+
+
+@dataclass(frozen=True)
+class Accelerator:
+    """What the target can run kernels on."""
+
+    kind: AcceleratorKind = "none"
+    driver: Version | None = None
+    gpus: tuple[Gpu, ...] = ()
+
+
+CudaCompat = Literal["minor", "strict"]
+
+
+@dataclass(frozen=True)
+class Target:
+    """Everything the policy needs to know about the machine it picks for."""
+
+    python: PythonTarget
+    platform: PlatformTarget
+    accelerator: Accelerator = field(default_factory=Accelerator)
+    backend: Variant | None = None  # None: auto
+    cuda_compat: CudaCompat = "minor"
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """A user requirement on one torch-family project."""
+
+    project: str
+    specifier: SpecifierSet = field(default_factory=SpecifierSet)
+
+    def __str__(self) -> str:
+        return f"{self.project}{self.specifier}"
+
+
+@dataclass(frozen=True)
+class WheelFile:
+    """A concrete wheel with what is publicly known about it."""
+
+    filename: str
+    url: str | None
+    sha256: str | None
+    size: int | None = None
+
+
+@dataclass(frozen=True)
+class Pin:
+    """One locked package: exact version (with local tag when the index has one)."""
+
+    project: str
+    version: str
+    wheel: WheelFile | None
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why a (release, variant) pair was not chosen."""
+
+    release: str
+    variant: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The policy's decision, complete enough to render any lock format."""
+
+    target: Target
+    variant: Variant
+    release: str
+    index_url: str
+    on_pypi: bool
+    pins: tuple[Pin, ...]
+    why: str
+    notes: tuple[str, ...] = ()
+    rejected: tuple[Rejection, ...] = ()
+    source: str = "snapshot"

@@ -1,0 +1,269 @@
+"""The selection policy: the newest release with a build that runs on the target.
+
+``select`` is pure. Every (release, variant) pair it passes over is kept as a
+``Rejection`` with a one-line reason, so ``--explain`` and error messages need
+no second pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
+
+from . import compat
+from .errors import NoCompatibleBuild
+from .models import Family, Pin, Plan, Rejection, Requirement, Target, Variant
+from .snapshot import Build, Catalog, Release
+from .wheels import python_accepts
+
+DEFAULT_PROJECTS = ("torch", "torchvision", "torchaudio")
+_FAMILY_FOR = {"cuda": Family.CUDA, "rocm": Family.ROCM, "xpu": Family.XPU}
+
+
+@dataclass
+class _Search:
+    target: Target
+    catalog: Catalog
+    specs: dict[str, SpecifierSet]
+    rejected: list[Rejection] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def reject(self, release: Release, variant: str, reason: str) -> None:
+        self.rejected.append(Rejection(str(release.version), variant, reason))
+
+
+def requirement_map(requirements: Sequence[Requirement]) -> dict[str, SpecifierSet]:
+    """Merge requirements per project; no requirement at all means the trio, any version."""
+    specs: dict[str, SpecifierSet] = {}
+    for req in requirements or [Requirement(p) for p in DEFAULT_PROJECTS]:
+        specs[req.project] = specs.get(req.project, SpecifierSet()) & req.specifier
+    specs.setdefault("torch", SpecifierSet())
+    return specs
+
+
+def untagged(release: Release, variant: Variant, platform: str) -> bool:
+    """Whether the variant's wheels carry no local tag (macOS, aarch64 CPU up to 2.5): PyPI has them."""
+    return variant.family is Family.CPU and platform in release.untagged_cpu
+
+
+def pinned_version(version: str, variant: Variant, plain: bool) -> str:
+    """The exact version a lock pins: with the variant's local tag unless the index has none."""
+    return version if plain else f"{version}+{variant.name}"
+
+
+def select(target: Target, catalog: Catalog, requirements: Sequence[Requirement] = ()) -> Plan:
+    """Pick the torch-family builds for ``target``; ``NoCompatibleBuild`` says why none fits.
+
+    Newest release first; within it, the variant ``_prefer`` ranks best among
+    those whose driver, GPU arch, companions and facts' status all pass.
+    """
+    s = _Search(target, catalog, requirement_map(requirements))
+    _check_requirements_exist(s)
+    for release in catalog.releases:
+        if not s.specs["torch"].contains(release.version, prereleases=True) or not _release_fits(s, release):
+            continue
+        fitting = [b for b in _candidate_builds(s, release) if _build_fits(s, release, b)]
+        if fitting:
+            variant, why = _prefer(s, [b.variant for b in fitting])
+            return _plan(s, release, variant, why)
+    raise _no_build(s)
+
+
+def _check_requirements_exist(s: _Search) -> None:
+    for project, spec in s.specs.items():
+        if project == "torch":
+            known = [r.version for r in s.catalog.releases]
+        else:
+            known = sorted((Version(v) for v in s.catalog.projects.get(project, {})), reverse=True)
+        if not any(spec.contains(v, prereleases=True) for v in known):
+            newest = f"the newest known is {known[0]}" if known else "none is known"
+            raise NoCompatibleBuild(
+                f"no {project} release satisfies '{project}{spec}'; {newest}",
+                hint="loosen the requirement, or refresh the snapshot if a newer release exists",
+            )
+
+
+def _release_fits(s: _Search, release: Release) -> bool:
+    """Python tag, requires-python and OS floor: facts of the release, not of a variant."""
+    python, plat = s.target.python, s.target.platform
+    pypi = s.catalog.project("torch", str(release.version))
+    if plat.musl:
+        s.reject(release, "*", "PyTorch publishes no musllinux wheels (Alpine); use a glibc-based image")
+        return False
+    if not any(b.platform == plat.key for b in release.builds):
+        s.reject(release, "*", f"no wheels for {plat.key}")
+        return False
+    if pypi and pypi.requires_python and not pypi.requires_python.contains(python.version):
+        s.reject(release, "*", f"requires Python {pypi.requires_python}, target is {python}")
+        return False
+    tags = pypi.python_tags(plat.key) if pypi else frozenset()
+    extra = release.extra_python_tags.get(plat.key, frozenset())
+    if not python_accepts(tags, python):
+        if python_accepts(extra, python) and compat.usable(release.extra_python_status):
+            s.notes.append(f"CPython {python} wheels of torch {release.version} exist only on the PyTorch index")
+        else:
+            have = ", ".join(sorted(tags | extra)) or "none"
+            s.reject(release, "*", f"no CPython {python} wheel for {plat.key} (has {have})")
+            return False
+    floor = release.glibc.get(plat.key)
+    if plat.os == "linux" and floor and plat.glibc and plat.glibc < floor:
+        s.reject(release, "*", f"needs glibc {floor}, target has {plat.glibc}")
+        return False
+    mfloor = pypi.min_floor(plat.key) if pypi and plat.os == "macos" else None
+    if mfloor and plat.macos and plat.macos < mfloor:
+        s.reject(release, "*", f"needs macOS {mfloor}, target has {plat.macos}")
+        return False
+    return True
+
+
+def _candidate_builds(s: _Search, release: Release) -> list[Build]:
+    """Builds for the platform in the family the target asks for (explicit backend or accelerator)."""
+    key = s.target.platform.key
+    builds = [b for b in release.builds if b.platform == key]
+    if s.target.backend is not None:
+        forced = [b for b in builds if b.variant == s.target.backend]
+        if not forced:
+            s.reject(release, s.target.backend.name, f"no {s.target.backend} build for {key}")
+        return forced
+    family = _FAMILY_FOR.get(s.target.accelerator.kind, Family.CPU)
+    return [b for b in builds if b.variant.family is family]
+
+
+def _build_fits(s: _Search, release: Release, build: Build) -> bool:
+    reason = _variant_problem(s, release, build) or _companion_problem(s, release, build.variant)
+    if reason:
+        s.reject(release, build.variant.name, reason)
+    return reason is None
+
+
+def _variant_problem(s: _Search, release: Release, build: Build) -> str | None:
+    v = build.variant
+    if not compat.usable(build.status):
+        return f"{v} for {build.platform} is unconfirmed ({build.source}); needs the live index"
+    pinned = Version(pinned_version(str(release.version), v, untagged(release, v, build.platform)))
+    if not s.specs["torch"].contains(pinned, prereleases=True):
+        return f"torch {pinned} is excluded by 'torch{s.specs['torch']}'"
+    if v.family is Family.CUDA:
+        return _cuda_problem(s, build)
+    if v.family is Family.ROCM:
+        gfx, status = s.catalog.rocm_gfx.get(v.name, (frozenset(), "unconfirmed"))
+        if not gfx or not compat.usable(status):
+            return f"the gfx list of {v} is not known"
+        missing = sorted({g.gfx for g in s.target.accelerator.gpus if g.gfx and g.gfx not in gfx})
+        return f"{v} has no kernels for {', '.join(missing)}" if missing else None
+    return None
+
+
+def _cuda_problem(s: _Search, build: Build) -> str | None:
+    t, v = s.target, build.variant
+    driver = t.accelerator.driver
+    floor = compat.driver_floor(s.catalog, v, t.platform, t.cuda_compat)
+    if driver is not None and floor is not None and driver < floor:
+        rule = "its toolkit minimum" if t.cuda_compat == "strict" else f"CUDA {v.cuda_major}.x minor-version compatibility"
+        return f"driver {driver} < {floor} needed by {v} ({rule})"
+    gpus = [g for g in t.accelerator.gpus if g.cc is not None]
+    if not gpus:
+        return None
+    arch = build.arch
+    if arch is None or not compat.usable(arch.status):
+        return f"the GPU arch list of {v} for {build.platform} is not known"
+    missing = [g for g in gpus if g.cc is not None and compat.cc_covered(g.cc, arch) is None]
+    if missing:
+        names = ", ".join(sorted({compat.gpu_label(g) for g in missing}))
+        return f"{v} has no kernels for {names} (built for {compat.arch_text(arch)})"
+    return None
+
+
+def _companion_problem(s: _Search, release: Release, variant: Variant) -> str | None:
+    plat = s.target.platform.key
+    for project, spec in s.specs.items():
+        if project == "torch":
+            continue
+        pair = release.companions.get(project)
+        if pair is None:
+            return f"no {project} release is paired with torch {release.version}"
+        if not compat.usable(pair.status):
+            return f"{project} {pair.version} pairing with torch {release.version} is unconfirmed ({pair.source})"
+        base = s.catalog.release(pair.built_with)
+        build = base.build(variant.name, plat) if base else None
+        if not (variant.name in pair.extra_variants or (build and compat.usable(build.status))):
+            return f"{project} {pair.version} has no {variant} build for {plat}"
+        pinned = Version(pinned_version(pair.version, variant, untagged(release, variant, plat)))
+        if not spec.contains(pinned, prereleases=True):
+            return f"'{project}{spec}' excludes {project} {pair.version}, the one paired with torch {release.version}"
+        files = s.catalog.project(project, pair.version)
+        if files and files.requires_python and not files.requires_python.contains(s.target.python.version):
+            return f"{project} {pair.version} requires Python {files.requires_python}"
+        if files and not python_accepts(files.python_tags(plat), s.target.python):
+            return f"{project} {pair.version} has no CPython {s.target.python} wheel for {plat}"
+    return None
+
+
+def _prefer(s: _Search, variants: list[Variant]) -> tuple[Variant, str]:
+    """Rank the release's usable variants (design: selection policy, step 3)."""
+    t = s.target
+    if variants[0].family is not Family.CUDA:
+        best = max(variants)
+        return best, f"{best} is the {'requested' if t.backend else 'best'} {best.family.value} build that fits"
+    driver = t.accelerator.driver
+    if driver is None:
+        best = max(variants)
+        return best, f"{best} is the newest CUDA build covering the GPUs (no driver given, so none was checked)"
+    dmajor = compat.driver_cuda_major(s.catalog, driver, t.platform)
+    same = sorted(v for v in variants if v.cuda_major == dmajor)
+    full = [v for v in same if compat.full_support(s.catalog, v, t.platform, driver)]
+    if full:
+        return full[-1], f"{full[-1]} is the newest CUDA {dmajor}.x build driver {driver} fully supports"
+    if same:
+        return same[0], f"{same[0]} is the CUDA {dmajor}.x build closest to driver {driver} (runs by minor-version compatibility)"
+    best = max(variants)
+    return best, f"no CUDA {dmajor}.x build fits, {best} is the newest of an older CUDA major"
+
+
+def _plan(s: _Search, release: Release, variant: Variant, why: str) -> Plan:
+    from .pins import pins_for  # the wheel lookup lives beside the index rules
+
+    plat = s.target.platform.key
+    on_pypi = untagged(release, variant, plat)
+    index = s.catalog.pypi_index_url if on_pypi else f"{s.catalog.pytorch_index_url}/{variant.name}"
+    pins: tuple[Pin, ...] = pins_for(s.catalog, s.target, release, variant, list(s.specs), on_pypi)
+    if variant.family is Family.CUDA and s.target.accelerator.kind != "cuda":
+        s.notes.append(f"{variant} was requested without a visible NVIDIA GPU: driver and GPU arch were not checked")
+    return Plan(
+        target=s.target,
+        variant=variant,
+        release=str(release.version),
+        index_url=index,
+        on_pypi=on_pypi,
+        pins=pins,
+        why=f"torch {release.version} is the newest release with a build for this target; {why}",
+        notes=tuple(dict.fromkeys(s.notes)),
+        rejected=tuple(s.rejected),
+    )
+
+
+def _no_build(s: _Search) -> NoCompatibleBuild:
+    t = s.target
+    if not s.rejected:
+        return NoCompatibleBuild("no torch release matches the requirements")
+    # The newest rejection that names a variant says more than "unconfirmed" or a release-wide fact.
+    informative = [r for r in s.rejected if r.variant != "*" and "unconfirmed" not in r.reason]
+    first = (informative or s.rejected)[0]
+    kind = t.accelerator.kind
+    lowest = compat.lowest_driver(s.catalog, t.platform)
+    if kind == "cuda" and t.accelerator.driver and lowest and t.accelerator.driver < lowest and t.backend is None:
+        return NoCompatibleBuild(
+            f"NVIDIA driver {t.accelerator.driver} is older than any CUDA build of PyTorch needs (minimum {lowest})",
+            hint="upgrade the driver, or lock a CPU build with --backend cpu",
+        )
+    options = "use an older torch, change the target, or refresh the snapshot"
+    if kind in ("cuda", "rocm", "xpu") and t.backend is None:
+        options = "upgrade the driver, pin an older torch, or lock a CPU build with --backend cpu"
+    return NoCompatibleBuild(
+        f"no torch build fits {t.platform}, CPython {t.python}: newest tried torch {first.release}"
+        f"{'' if first.variant == '*' else ' ' + first.variant}: {first.reason}",
+        hint=f"{options}; --explain lists every rejection",
+    )

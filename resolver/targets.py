@@ -1,0 +1,183 @@
+"""Turn TARGET flags (strings) into a ``Target``; pure, so every bad input is table-tested."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from packaging.requirements import InvalidRequirement
+from packaging.requirements import Requirement as PkgRequirement
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from .errors import UsageError
+from .models import (
+    PROJECTS,
+    Accelerator,
+    CudaCompat,
+    Gpu,
+    PlatformTarget,
+    PythonTarget,
+    Requirement,
+    Target,
+    Variant,
+)
+from .wheels import nearest_names, parse_variant
+
+# uv's --python-platform vocabulary; the bare OS names mean what uv means by them.
+_ALIASES = {
+    "linux": "x86_64-unknown-linux-gnu",
+    "windows": "x86_64-pc-windows-msvc",
+    "macos": "aarch64-apple-darwin",
+}
+_TRIPLE = re.compile(
+    r"^(?P<arch>x86_64|aarch64|arm64|amd64)-(?:"
+    r"manylinux_2_(?P<glibc>\d+)|(?P<gnu>unknown-linux-gnu)|(?P<musl>unknown-linux-musl)"
+    r"|(?P<win>pc-windows-msvc)|(?P<mac>apple-darwin))$"
+)
+PLATFORM_CHOICES = (
+    "linux", "windows", "macos", "x86_64-manylinux_2_28", "aarch64-manylinux_2_28",
+    "x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu", "x86_64-pc-windows-msvc",
+    "aarch64-apple-darwin", "x86_64-apple-darwin",
+)  # fmt: skip
+
+
+def parse_python_version(text: str) -> PythonTarget:
+    """``3.12`` / ``3.14t`` / ``cp312``; only CPython 3 has PyTorch wheels."""
+    m = re.fullmatch(r"(?:cp)?(\d)\.?(\d{1,2})(t?)", text.strip().lower())
+    if not m:
+        raise UsageError(f"--python-version {text!r} is not a Python version", hint="expected X.Y or X.Yt, e.g. 3.12 or 3.14t")
+    if m[1] != "3":
+        raise UsageError(f"--python-version {text}: PyTorch ships wheels for CPython 3 only", hint="use e.g. 3.12")
+    return PythonTarget(3, int(m[2]), bool(m[3]))
+
+
+def parse_python_platform(text: str) -> PlatformTarget:
+    """uv's platform names to OS, arch and (for ``manylinux_2_N``) the glibc floor."""
+    m = _TRIPLE.match(_ALIASES.get(text.strip().lower(), text.strip().lower()))
+    if not m:
+        near = nearest_names(text, list(PLATFORM_CHOICES))
+        raise UsageError(
+            f"unknown --python-platform {text!r}",
+            hint="did you mean " + " or ".join(near) if near else "one of: " + ", ".join(PLATFORM_CHOICES),
+        )
+    arch = "x86_64" if m["arch"] in ("x86_64", "amd64") else "aarch64"
+    if m["win"]:
+        return PlatformTarget("windows", arch)
+    if m["mac"]:
+        return PlatformTarget("macos", arch)
+    glibc = Version(f"2.{m['glibc']}") if m["glibc"] else None
+    return PlatformTarget("linux", arch, glibc=glibc, musl=bool(m["musl"]))
+
+
+def parse_os_version(text: str, flag: str) -> Version:
+    try:
+        v = Version(text)
+    except InvalidVersion:
+        raise UsageError(f"{flag} {text!r} is not a version", hint="expected X.Y, e.g. 2.31") from None
+    if len(v.release) < 2:
+        raise UsageError(f"{flag} {text!r} needs a minor version", hint="expected X.Y, e.g. 2.31")
+    return v
+
+
+def parse_driver(text: str) -> Version:
+    if not re.fullmatch(r"\d{3}(\.\d+){0,2}", text.strip()):
+        raise UsageError(f"--driver {text!r} is not an NVIDIA driver version", hint="expected e.g. 550.54.15 (nvidia-smi shows it)")
+    return Version(text.strip())
+
+
+def parse_cc(text: str) -> tuple[int, int]:
+    """``8.6`` or ``sm_86`` → (8, 6)."""
+    t = text.strip().lower()
+    m = re.fullmatch(r"(\d{1,2})\.(\d)", t) or re.fullmatch(r"sm_?(\d{1,2})(\d)", t)
+    if not m or int(m[1]) < 1:
+        raise UsageError(f"--gpu-cc {text!r} is not a compute capability", hint="expected X.Y, e.g. 8.6 (nvidia-smi --query-gpu=compute_cap)")
+    return int(m[1]), int(m[2])
+
+
+def parse_gfx(text: str) -> str:
+    t = text.strip().lower()
+    if not re.fullmatch(r"gfx[0-9a-f]{3,4}", t):
+        raise UsageError(f"--amd-gfx {text!r} is not an AMD GPU architecture", hint="expected e.g. gfx1100 (rocminfo shows it)")
+    return t
+
+
+def parse_backend(text: str, known: Sequence[str]) -> Variant | None:
+    """``auto`` → None; otherwise a variant the snapshot knows, with 'did you mean' on typos."""
+    if text.strip().lower() == "auto":
+        return None
+    try:
+        variant = parse_variant(text)
+    except UsageError:
+        variant = None
+    if variant is None or variant.name not in known:
+        near = nearest_names(text, list(known))
+        hint = f"did you mean {' or '.join(near)}?" if near else "known: auto, " + ", ".join(known)
+        raise UsageError(f"unknown backend {text!r}", hint=hint)
+    return variant
+
+
+def parse_requirement(text: str) -> Requirement:
+    """A torch-family requirement string; extras, markers and URLs are not locked here."""
+    try:
+        req = PkgRequirement(text)
+    except InvalidRequirement as e:
+        raise UsageError(f"bad requirement {text!r}: {e}") from None
+    name = canonicalize_name(req.name)
+    if name not in PROJECTS:
+        raise UsageError(f"torchpin locks {', '.join(PROJECTS)}; {text!r} is not one of them", hint="install other packages from PyPI as usual")
+    if req.url or req.marker or req.extras:
+        raise UsageError(f"requirement {text!r}: extras, markers and URLs are not supported", hint="give a name and a version range")
+    return Requirement(str(name), req.specifier)
+
+
+@dataclass(frozen=True)
+class TargetFlags:
+    """TARGET options as given; None means 'not given'."""
+
+    python_version: str | None = None
+    python_platform: str | None = None
+    glibc: str | None = None
+    macos_version: str | None = None
+    driver: str | None = None
+    gpu_cc: tuple[str, ...] = ()
+    amd_gfx: tuple[str, ...] = ()
+    backend: str = "auto"
+    cuda_compat: CudaCompat = "minor"
+    no_detect: bool = False
+
+
+def build_target(flags: TargetFlags, host: Target, known_variants: Sequence[str]) -> Target:
+    """Flags win over the host's facts; another OS than the host's never inherits its GPUs."""
+    platform = host.platform
+    accelerator = host.accelerator
+    if flags.no_detect:
+        accelerator = Accelerator()
+    if flags.python_platform:
+        platform = parse_python_platform(flags.python_platform)
+        if (platform.os, platform.arch) != (host.platform.os, host.platform.arch):
+            accelerator = Accelerator()
+    if flags.glibc:
+        platform = replace(platform, glibc=parse_os_version(flags.glibc, "--glibc"))
+    if flags.macos_version:
+        platform = replace(platform, macos=parse_os_version(flags.macos_version, "--macos-version"))
+    gpus = tuple(Gpu(cc=parse_cc(c)) for c in flags.gpu_cc)
+    gfx = tuple(Gpu(gfx=parse_gfx(g)) for g in flags.amd_gfx)
+    if gpus and gfx:
+        raise UsageError("--gpu-cc and --amd-gfx describe different machines", hint="give one kind of GPU per target")
+    if flags.driver or gpus:
+        driver = parse_driver(flags.driver) if flags.driver else None
+        accelerator = Accelerator("cuda", driver, gpus)
+    elif gfx:
+        accelerator = Accelerator("rocm", None, gfx)
+    elif accelerator.kind == "none" and platform.os == "macos" and platform.arch == "aarch64":
+        accelerator = Accelerator("mps")
+    python = parse_python_version(flags.python_version) if flags.python_version else host.python
+    return Target(
+        python=python,
+        platform=platform,
+        accelerator=accelerator,
+        backend=parse_backend(flags.backend, known_variants),
+        cuda_compat=flags.cuda_compat,
+    )

@@ -1,0 +1,116 @@
+"""Wheel names, variant names and tag compatibility; ``packaging`` does the parsing."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+
+from packaging.tags import Tag
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+from packaging.version import Version
+
+from .errors import UsageError
+from .models import Family, PythonTarget, Variant
+
+_VARIANT = re.compile(r"^(?:cu(?P<cu>\d{3,4})|rocm(?P<rocm>\d+(?:\.\d+){1,2})|(?P<plain>cpu|xpu))$")
+_MANYLINUX = re.compile(r"^manylinux_(\d+)_(\d+)_(\w+)$")
+_LEGACY_MANYLINUX = {"manylinux1": "2.5", "manylinux2010": "2.12", "manylinux2014": "2.17"}
+_MACOS = re.compile(r"^macosx_(\d+)_(\d+)_(\w+)$")
+
+
+def parse_variant(name: str) -> Variant:
+    """``cu128`` → CUDA 12.8, ``rocm6.2.4`` → ROCm 6.2.4; raise ``UsageError`` otherwise."""
+    m = _VARIANT.match(name.strip().lower())
+    if not m:
+        raise UsageError(f"unknown backend {name!r}", hint="expected cpu, cuXYZ, rocmX.Y[.Z] or xpu")
+    if m["cu"]:
+        digits = m["cu"]
+        # cu118 = 11.8, cu128 = 12.8, cu130 = 13.0: the last digit is the minor.
+        return Variant(Family.CUDA, (int(digits[:-1]), int(digits[-1])))
+    if m["rocm"]:
+        return Variant(Family.ROCM, tuple(int(p) for p in m["rocm"].split(".")))
+    return Variant(Family(m["plain"]))
+
+
+def nearest_names(name: str, known: list[str], n: int = 3) -> list[str]:
+    """Known names closest to a mistyped one, for 'did you mean' hints."""
+    return difflib.get_close_matches(name.lower(), known, n=n, cutoff=0.5)
+
+
+@dataclass(frozen=True)
+class ParsedWheel:
+    """A wheel filename split into what torchpin decides on."""
+
+    project: str
+    version: Version
+    build: int | None
+    tags: frozenset[Tag]
+
+    @property
+    def local(self) -> str | None:
+        return self.version.local
+
+
+def parse_wheel(filename: str) -> ParsedWheel:
+    """Parse a wheel filename (``%2B`` already decoded); ``UsageError`` if it is not one."""
+    try:
+        name, version, build, tags = parse_wheel_filename(filename)
+    except InvalidWheelFilename as e:
+        raise UsageError(f"not a wheel filename: {filename!r}") from e
+    return ParsedWheel(str(name), version, build[0] if build else None, tags)
+
+
+def platform_key(platform_tag: str) -> str | None:
+    """Map a wheel platform tag to the snapshot's platform key (None: not one PyTorch uses)."""
+    if platform_tag == "win_amd64":
+        return "win_amd64"
+    if platform_tag.startswith("macosx_"):
+        if platform_tag.endswith(("_arm64", "_universal2")):
+            return "macos_arm64"
+        return "macos_x86_64" if platform_tag.endswith("_x86_64") else None
+    if platform_tag.startswith(("manylinux", "linux_")):
+        for arch in ("x86_64", "aarch64"):
+            if platform_tag.endswith("_" + arch):
+                return "linux_" + arch
+    return None
+
+
+def platform_floor(platform_tag: str) -> Version | None:
+    """The glibc or macOS version a platform tag promises to need at most."""
+    if m := _MANYLINUX.match(platform_tag):
+        return Version(f"{m[1]}.{m[2]}")
+    for legacy, glibc in _LEGACY_MANYLINUX.items():
+        if platform_tag.startswith(legacy + "_"):
+            return Version(glibc)
+    if m := _MACOS.match(platform_tag):
+        return Version(f"{m[1]}.{m[2]}")
+    return None
+
+
+def python_tag(tag: Tag) -> str:
+    """The interpreter/ABI half of a tag as the snapshot stores it, e.g. ``cp312-cp312``."""
+    return f"{tag.interpreter}-{tag.abi}"
+
+
+def python_accepts(python_tags: frozenset[str] | set[str], python: PythonTarget) -> bool:
+    """Whether any stored ``interp-abi`` tag installs on the target CPython (pip's tag rules).
+
+    A free-threaded interpreter loads only its own ``cpXYt`` ABI or pure ``py3`` wheels;
+    ``abi3`` wheels built for ``cp3N`` run on any later GIL-enabled CPython 3.
+    """
+    own = f"cp{python.major}{python.minor}"
+    pure = {"py3", f"py{python.major}{python.minor}", "py2.py3"}
+    for stored in python_tags:
+        interp, _, abi = stored.partition("-")
+        if abi == "none" and interp in pure:
+            return True
+        if python.freethreaded:
+            if interp == own and abi == own + "t":
+                return True
+        elif interp == own and abi in (own, "none", "abi3"):
+            return True
+        elif abi == "abi3" and (m := re.fullmatch(r"cp3(\d+)", interp)):
+            if python.major == 3 and int(m[1]) <= python.minor:
+                return True
+    return False
