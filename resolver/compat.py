@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from packaging.version import Version
-
-from .models import STATUS_RANK, CudaCompat, Gpu, PlatformTarget, Status, Variant
+from .models import STATUS_RANK, CudaCompat, DriverVersion, Gpu, PlatformTarget, Status, Variant
 from .snapshot import ArchList, Catalog
 
 # Jetson iGPUs get their own SASS: a discrete-GPU sm_X0 kernel does not cover them.
@@ -20,7 +18,7 @@ def _os_key(platform: PlatformTarget) -> str:
     return "windows" if platform.os == "windows" else "linux"
 
 
-def driver_floor(catalog: Catalog, variant: Variant, platform: PlatformTarget, rule: CudaCompat) -> Version | None:
+def driver_floor(catalog: Catalog, variant: Variant, platform: PlatformTarget, rule: CudaCompat) -> DriverVersion | None:
     """The minimum NVIDIA driver for a CUDA variant under the rule (None: unknown)."""
     major = variant.cuda_major
     if major is None:
@@ -34,19 +32,19 @@ def driver_floor(catalog: Catalog, variant: Variant, platform: PlatformTarget, r
     return full or minor
 
 
-def driver_cuda_major(catalog: Catalog, driver: Version, platform: PlatformTarget) -> int | None:
+def driver_cuda_major(catalog: Catalog, driver: DriverVersion, platform: PlatformTarget) -> int | None:
     """The newest CUDA major this driver runs under minor-version compatibility."""
     majors = [m for m, floors in catalog.minor_compat.items() if driver >= floors[_os_key(platform)]]
     return max(majors) if majors else None
 
 
-def full_support(catalog: Catalog, variant: Variant, platform: PlatformTarget, driver: Version) -> bool:
+def full_support(catalog: Catalog, variant: Variant, platform: PlatformTarget, driver: DriverVersion) -> bool:
     """Whether the driver meets the variant's own toolkit minimum (no compatibility mode needed)."""
     floor = driver_floor(catalog, variant, platform, "strict")
     return floor is not None and driver >= floor
 
 
-def lowest_driver(catalog: Catalog, platform: PlatformTarget) -> Version | None:
+def lowest_driver(catalog: Catalog, platform: PlatformTarget) -> DriverVersion | None:
     floors = [f[_os_key(platform)] for f in catalog.minor_compat.values()]
     return min(floors) if floors else None
 

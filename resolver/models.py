@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Literal
@@ -31,6 +32,31 @@ def weakest(*statuses: str) -> Status:
     """The least certain of several statuses."""
     worst = min(statuses, key=lambda s: STATUS_RANK[s])
     return worst  # type: ignore[return-value]
+
+
+@functools.total_ordering
+@dataclass(frozen=True, eq=False)
+class DriverVersion:
+    """An NVIDIA driver version, compared numerically and printed as written (``450.80.02``)."""
+
+    text: str
+
+    @property
+    def key(self) -> tuple[int, ...]:
+        parts = tuple(int(p) for p in self.text.split("."))
+        return parts + (0,) * (3 - len(parts))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, DriverVersion) and self.key == other.key
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    def __lt__(self, other: DriverVersion) -> bool:
+        return self.key < other.key
+
+    def __str__(self) -> str:
+        return self.text
 
 
 class Family(str, Enum):
@@ -137,7 +163,7 @@ class Accelerator:
     """What the target can run kernels on."""
 
     kind: AcceleratorKind = "none"
-    driver: Version | None = None
+    driver: DriverVersion | None = None
     gpus: tuple[Gpu, ...] = ()
 
 

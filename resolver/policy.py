@@ -35,6 +35,11 @@ class _Search:
         self.rejected.append(Rejection(str(release.version), variant, reason))
 
 
+def public_spec(spec: SpecifierSet) -> SpecifierSet:
+    """The spec a release (no local tag) must meet: ``==2.5.1+cu121`` asks for release 2.5.1."""
+    return SpecifierSet(",".join(f"{s.operator}{s.version.split('+')[0]}" for s in spec))
+
+
 def requirement_map(requirements: Sequence[Requirement]) -> dict[str, SpecifierSet]:
     """Merge requirements per project; no requirement at all means the trio, any version."""
     specs: dict[str, SpecifierSet] = {}
@@ -63,7 +68,9 @@ def select(target: Target, catalog: Catalog, requirements: Sequence[Requirement]
     s = _Search(target, catalog, requirement_map(requirements))
     _check_requirements_exist(s)
     for release in catalog.releases:
-        if not s.specs["torch"].contains(release.version, prereleases=True) or not _release_fits(s, release):
+        if not public_spec(s.specs["torch"]).contains(release.version, prereleases=True):
+            continue
+        if not _release_fits(s, release):
             continue
         fitting = [b for b in _candidate_builds(s, release) if _build_fits(s, release, b)]
         if fitting:
@@ -78,7 +85,7 @@ def _check_requirements_exist(s: _Search) -> None:
             known = [r.version for r in s.catalog.releases]
         else:
             known = sorted((Version(v) for v in s.catalog.projects.get(project, {})), reverse=True)
-        if not any(spec.contains(v, prereleases=True) for v in known):
+        if not any(public_spec(spec).contains(v, prereleases=True) for v in known):
             newest = f"the newest known is {known[0]}" if known else "none is known"
             raise NoCompatibleBuild(
                 f"no {project} release satisfies '{project}{spec}'; {newest}",
@@ -245,10 +252,28 @@ def _plan(s: _Search, release: Release, variant: Variant, why: str) -> Plan:
     )
 
 
+def _python_span(catalog: Catalog, platform: str) -> tuple[str, str]:
+    minors = {
+        int(interp[3:])
+        for r in catalog.releases
+        if (pr := catalog.project("torch", str(r.version)))
+        for tag in pr.python_tags(platform)
+        if (interp := tag.split("-")[0]).startswith("cp3") and interp[3:].isdigit()
+    }
+    return (f"3.{min(minors)}", f"3.{max(minors)}") if minors else ("?", "?")
+
+
 def _no_build(s: _Search) -> NoCompatibleBuild:
     t = s.target
     if not s.rejected:
         return NoCompatibleBuild("no torch release matches the requirements")
+    if all(r.variant == "*" and "Python" in r.reason for r in s.rejected):
+        lo, hi = _python_span(s.catalog, t.platform.key)
+        return NoCompatibleBuild(
+            f"no torch release here supports CPython {t.python} on {t.platform.key}"
+            f" (torch {s.catalog.releases[-1].version}–{s.catalog.releases[0].version} cover CPython {lo}–{hi})",
+            hint="pick a supported Python with --python-version, or install one",
+        )
     # The newest rejection that names a variant says more than "unconfirmed" or a release-wide fact.
     informative = [r for r in s.rejected if r.variant != "*" and "unconfirmed" not in r.reason]
     first = (informative or s.rejected)[0]

@@ -16,6 +16,7 @@ from .models import (
     PROJECTS,
     Accelerator,
     CudaCompat,
+    DriverVersion,
     Gpu,
     PlatformTarget,
     PythonTarget,
@@ -81,10 +82,10 @@ def parse_os_version(text: str, flag: str) -> Version:
     return v
 
 
-def parse_driver(text: str) -> Version:
+def parse_driver(text: str) -> DriverVersion:
     if not re.fullmatch(r"\d{3}(\.\d+){0,2}", text.strip()):
         raise UsageError(f"--driver {text!r} is not an NVIDIA driver version", hint="expected e.g. 550.54.15 (nvidia-smi shows it)")
-    return Version(text.strip())
+    return DriverVersion(text.strip())
 
 
 def parse_cc(text: str) -> tuple[int, int]:

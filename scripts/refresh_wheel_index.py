@@ -1,0 +1,197 @@
+#!/usr/bin/env python3
+"""Bring data/wheel_index.json up to date from PyPI's JSON API.
+
+The snapshot's curated facts (variants, arch lists, driver tables, pairings)
+stay as they are; PyPI supplies each project's real wheel files (name, sha256,
+size, URL) and any torch release the snapshot lacks. A new release gets facts
+copied from the newest known one, all marked ``unconfirmed`` so the policy uses
+none of them until a live index or a person confirms them.
+
+Output is deterministic (sorted keys, sorted files, no run timestamps; the
+snapshot date moves only when content changes) and a summary of what changed
+goes to stderr.
+
+    scripts/refresh_wheel_index.py                # fetch PyPI, rewrite the file
+    scripts/refresh_wheel_index.py --dry-run      # show the summary only
+    scripts/refresh_wheel_index.py --from-dir D   # read D/<project>.json instead of PyPI
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import datetime as dt
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+from packaging.version import InvalidVersion, Version
+
+ROOT = Path(__file__).resolve().parent.parent
+SNAPSHOT = ROOT / "data" / "wheel_index.json"
+PROJECTS = ("torch", "torchvision", "torchaudio", "torchcodec")
+PYPI_JSON = "https://pypi.org/pypi/{project}/json"
+FILES_HOST = "https://files.pythonhosted.org/packages"
+MIN_TORCH = Version("1.13.0")
+
+Fetch = Callable[[str], dict[str, Any]]
+
+
+def fetch_pypi(project: str, *, retries: int = 3) -> dict[str, Any]:
+    """GET PyPI's project JSON with bounded retries (PyPI is the one network source here)."""
+    import httpx
+
+    url = PYPI_JSON.format(project=project)
+    for attempt in range(retries):
+        try:
+            r = httpx.get(url, timeout=30.0, follow_redirects=True)
+            r.raise_for_status()
+            data: dict[str, Any] = r.json()
+            return data
+        except (httpx.HTTPError, ValueError) as e:
+            if attempt == retries - 1:
+                raise SystemExit(f"refresh: cannot read {url}: {e}") from None
+            time.sleep(2**attempt)
+    raise AssertionError("unreachable")
+
+
+def file_url(entry: dict[str, Any]) -> str:
+    """Canonical files.pythonhosted.org URL: PyPI stores files under their blake2b-256 digest."""
+    url = str(entry.get("url", ""))
+    if url.startswith("https://"):
+        return url
+    b = entry["digests"]["blake2b_256"]
+    return f"{FILES_HOST}/{b[:2]}/{b[2:4]}/{b[4:]}/{entry['filename']}"
+
+
+def project_versions(doc: dict[str, Any], floor: Version | None) -> dict[str, dict[str, Any]]:
+    """PyPI's release map → the snapshot's ``projects.<name>`` shape (wheels only)."""
+    out: dict[str, dict[str, Any]] = {}
+    for ver, entries in doc.get("releases", {}).items():
+        try:
+            v = Version(ver)
+        except InvalidVersion:
+            continue
+        if v.is_prerelease or (floor and v < floor):
+            continue
+        wheels = []
+        for e in entries:
+            if e.get("packagetype") != "bdist_wheel":
+                continue
+            try:
+                parse_wheel_filename(e["filename"])
+            except InvalidWheelFilename:
+                continue
+            wheels.append(
+                {"filename": e["filename"], "sha256": e["digests"]["sha256"], "size": e["size"], "url": file_url(e)}
+            )
+        if not wheels:
+            continue
+        rps = {e.get("requires_python") for e in entries} - {None, ""}
+        body: dict[str, Any] = {
+            "files": sorted(wheels, key=lambda w: w["filename"]),
+            "uploaded": min(e["upload_time"] for e in entries)[:10],
+            "yanked": all(e.get("yanked", False) for e in entries),
+        }
+        if len(rps) == 1:
+            body["requires_python"] = rps.pop()
+        out[ver] = body
+    return out
+
+
+def inferred_release(previous: dict[str, Any], files: list[dict[str, Any]], uploaded: str) -> dict[str, Any]:
+    """Facts for a release PyPI has and the snapshot lacks: copied, every one unconfirmed."""
+    rel = copy.deepcopy(previous)
+    rel["date"] = uploaded
+    for plats in rel["variants"].values():
+        for fact in plats.values():
+            fact.update(status="unconfirmed", source="INFERRED")
+            if "arch" in fact:
+                fact["arch"].update(status="unconfirmed", source="INFERRED")
+    for pair in rel.get("companions", {}).values():
+        pair.update(status="unconfirmed", source="INFERRED")
+    rel.pop("extra_python_tags", None)
+    glibc: dict[str, str] = {}
+    for f in files:
+        for tag in parse_wheel_filename(f["filename"])[3]:
+            if tag.platform.startswith("manylinux_2_"):
+                arch = "x86_64" if tag.platform.endswith("x86_64") else "aarch64"
+                glibc[f"linux_{arch}"] = "2." + tag.platform.split("_")[2]
+    rel["glibc"] = glibc or rel.get("glibc", {})
+    return rel
+
+
+def refresh(snapshot: dict[str, Any], fetch: Fetch, today: str) -> tuple[dict[str, Any], list[str]]:
+    """Return the refreshed snapshot and a human summary; the input is not modified."""
+    new = copy.deepcopy(snapshot)
+    summary: list[str] = []
+    for project in PROJECTS:
+        old = snapshot["projects"].get(project, {})
+        floor = MIN_TORCH if project == "torch" else (min(map(Version, old)) if old else None)
+        fresh = project_versions(fetch(project), floor)
+        added = sorted(set(fresh) - set(old), key=Version)
+        gone = sorted(set(old) - set(fresh), key=Version)
+        changed = sorted(
+            (v for v in set(fresh) & set(old) if _hashes(fresh[v]) != _hashes(old[v])), key=Version
+        )
+        if gone:
+            # A version PyPI no longer lists is kept: locks made from it must stay explainable.
+            for v in gone:
+                fresh[v] = old[v]
+            summary.append(f"{project}: not on PyPI any more (kept): {', '.join(gone)}")
+        if added:
+            summary.append(f"{project}: new versions {', '.join(added)}")
+        if changed:
+            summary.append(f"{project}: file lists or hashes changed for {', '.join(changed)}")
+        touched = [v for v in set(fresh) & set(old) if v not in changed and fresh[v] != old[v]]
+        if touched:
+            summary.append(f"{project}: URLs, sizes or dates updated for {len(touched)} versions")
+        new["projects"][project] = fresh
+    known = set(new["releases"])
+    for ver in sorted(set(new["projects"]["torch"]) - known, key=Version):
+        newest = max(new["releases"], key=Version)
+        body = new["projects"]["torch"][ver]
+        new["releases"][ver] = inferred_release(new["releases"][newest], body["files"], body["uploaded"])
+        summary.append(f"torch {ver}: new release, facts copied from {newest} and marked unconfirmed")
+    if new != snapshot:
+        new["snapshot_date"] = today
+    return new, summary
+
+
+def _hashes(body: dict[str, Any]) -> dict[str, str]:
+    return {f["filename"]: f["sha256"] for f in body["files"]}
+
+
+def dump(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--snapshot", type=Path, default=SNAPSHOT, help="file to refresh (default: %(default)s)")
+    ap.add_argument("--from-dir", type=Path, help="read <project>.json documents from this folder, not PyPI")
+    ap.add_argument("--dry-run", action="store_true", help="print the summary, write nothing")
+    args = ap.parse_args(argv)
+
+    def from_dir(project: str) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads((args.from_dir / f"{project}.json").read_text())
+        return data
+
+    snapshot = json.loads(args.snapshot.read_text())
+    new, summary = refresh(snapshot, from_dir if args.from_dir else fetch_pypi, dt.date.today().isoformat())
+    for line in summary or ["no changes"]:
+        print(f"refresh: {line}", file=sys.stderr)
+    if not args.dry_run and new != snapshot:
+        tmp = args.snapshot.with_suffix(".json.tmp")
+        tmp.write_text(dump(new))
+        tmp.replace(args.snapshot)
+        print(f"refresh: wrote {args.snapshot}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""Shared fixtures: the shipped snapshot, and targets built the way the CLI builds them."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from importlib import resources
+from typing import Any
+
+import pytest
+from packaging.version import Version
+
+from torchpin.models import Accelerator, DriverVersion, Gpu, PlatformTarget, PythonTarget, Target
+from torchpin.snapshot import Catalog, load_catalog
+from torchpin.wheels import parse_variant
+
+
+def _raw() -> bytes:
+    return (resources.files("torchpin") / "data" / "wheel_index.json").read_bytes()
+
+
+@pytest.fixture(scope="session")
+def snapshot_doc() -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads(_raw())
+    return doc
+
+
+@pytest.fixture(scope="session")
+def catalog() -> Catalog:
+    return load_catalog(_raw())
+
+
+@pytest.fixture
+def edited_catalog(snapshot_doc: dict[str, Any]) -> Callable[[Callable[[dict[str, Any]], None]], Catalog]:
+    """A catalog from a copy of the snapshot that ``edit`` changed in place."""
+
+    def make(edit: Callable[[dict[str, Any]], None]) -> Catalog:
+        doc = copy.deepcopy(snapshot_doc)
+        edit(doc)
+        return load_catalog(json.dumps(doc))
+
+    return make
+
+
+def target(
+    python: str = "3.12",
+    os: str = "linux",
+    arch: str = "x86_64",
+    *,
+    driver: str | None = None,
+    cc: tuple[str, ...] = (),
+    gfx: tuple[str, ...] = (),
+    glibc: str | None = None,
+    macos: str | None = None,
+    backend: str | None = None,
+    strict: bool = False,
+    kind: str | None = None,
+) -> Target:
+    """A Target from the same short strings a user types."""
+    major, minor = python.rstrip("t").split(".")
+    gpus = tuple(Gpu(cc=(int(c.split(".")[0]), int(c.split(".")[1]))) for c in cc) + tuple(Gpu(gfx=g) for g in gfx)
+    if kind is None:
+        kind = "cuda" if (driver or cc) else "rocm" if gfx else "mps" if (os, arch) == ("macos", "aarch64") else "none"
+    return Target(
+        python=PythonTarget(int(major), int(minor), python.endswith("t")),
+        platform=PlatformTarget(
+            os,  # type: ignore[arg-type]
+            arch,  # type: ignore[arg-type]
+            glibc=Version(glibc) if glibc else None,
+            macos=Version(macos) if macos else None,
+        ),
+        accelerator=Accelerator(kind, DriverVersion(driver) if driver else None, gpus),  # type: ignore[arg-type]
+        backend=parse_variant(backend) if backend else None,
+        cuda_compat="strict" if strict else "minor",
+    )
