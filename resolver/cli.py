@@ -29,24 +29,56 @@ Examples:
 
 def _target_options(f: F) -> F:
     options = [
-        click.option("--backend", default="auto", envvar="TORCHPIN_BACKEND", show_default=True,
-                     help="Build family: auto, cpu, cuXYZ, rocmX.Y[.Z] or xpu."),
-        click.option("--python-version", envvar="TORCHPIN_PYTHON_VERSION", metavar="X.Y[t]",
-                     help="Target CPython; 't' = free-threaded. Default: this interpreter."),
-        click.option("--python-platform", envvar="TORCHPIN_PYTHON_PLATFORM", metavar="P",
-                     help="uv's names: linux, windows, macos, x86_64-manylinux_2_28, aarch64-apple-darwin, ..."),
+        click.option(
+            "--backend",
+            default="auto",
+            envvar="TORCHPIN_BACKEND",
+            show_default=True,
+            help="Build family: auto, cpu, cuXYZ, rocmX.Y[.Z] or xpu.",
+        ),
+        click.option(
+            "--python-version",
+            envvar="TORCHPIN_PYTHON_VERSION",
+            metavar="X.Y[t]",
+            help="Target CPython; 't' = free-threaded. Default: this interpreter.",
+        ),
+        click.option(
+            "--python-platform",
+            envvar="TORCHPIN_PYTHON_PLATFORM",
+            metavar="P",
+            help="uv's names: linux, windows, macos, x86_64-manylinux_2_28, aarch64-apple-darwin, ...",
+        ),
         click.option("--glibc", envvar="TORCHPIN_GLIBC", metavar="X.Y", help="glibc of the target (Linux)."),
         click.option("--macos-version", envvar="TORCHPIN_MACOS_VERSION", metavar="X.Y", help="macOS of the target."),
         click.option("--driver", envvar="TORCHPIN_DRIVER", metavar="VERSION", help="NVIDIA driver, e.g. 550.54.15."),
-        click.option("--gpu-cc", multiple=True, envvar="TORCHPIN_GPU_CC", metavar="X.Y",
-                     help="Compute capability of each NVIDIA GPU (repeat per GPU)."),
-        click.option("--amd-gfx", multiple=True, envvar="TORCHPIN_AMD_GFX", metavar="gfxNNNN",
-                     help="AMD GPU architecture (repeat per GPU)."),
-        click.option("--no-detect", is_flag=True, envvar="TORCHPIN_NO_DETECT",
-                     help="Probe nothing: what the flags don't say is absent."),
-        click.option("--cuda-compat", type=click.Choice(["minor", "strict"]), default="minor",
-                     envvar="TORCHPIN_CUDA_COMPAT", show_default=True,
-                     help="Driver rule: NVIDIA minor-version compatibility, or the toolkit's own minimum."),
+        click.option(
+            "--gpu-cc",
+            multiple=True,
+            envvar="TORCHPIN_GPU_CC",
+            metavar="X.Y",
+            help="Compute capability of each NVIDIA GPU (repeat per GPU).",
+        ),
+        click.option(
+            "--amd-gfx",
+            multiple=True,
+            envvar="TORCHPIN_AMD_GFX",
+            metavar="gfxNNNN",
+            help="AMD GPU architecture (repeat per GPU).",
+        ),
+        click.option(
+            "--no-detect",
+            is_flag=True,
+            envvar="TORCHPIN_NO_DETECT",
+            help="Probe nothing: what the flags don't say is absent.",
+        ),
+        click.option(
+            "--cuda-compat",
+            type=click.Choice(["minor", "strict"]),
+            default="minor",
+            envvar="TORCHPIN_CUDA_COMPAT",
+            show_default=True,
+            help="Driver rule: NVIDIA minor-version compatibility, or the toolkit's own minimum.",
+        ),
     ]
     for option in reversed(options):
         f = option(f)
@@ -64,19 +96,42 @@ def cli(ctx: click.Context, verbose: bool) -> None:
 
 @cli.command(epilog=EPILOG_LOCK)
 @click.argument("requirements", nargs=-1, metavar="[REQ]...")
-@click.option("-r", "--requirement", "req_files", multiple=True, type=click.Path(dir_okay=False),
-              help="Read requirements from a file (torch-family lines; others are reported and skipped).")
+@click.option(
+    "-r",
+    "--requirement",
+    "req_files",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Read requirements from a file (torch-family lines; others are reported and skipped).",
+)
 @_target_options
-@click.option("--index-url", envvar="TORCHPIN_INDEX_URL", metavar="BASE",
-              help="PyTorch-style index root written into the lock (default https://download.pytorch.org/whl).")
+@click.option(
+    "--index-url",
+    envvar="TORCHPIN_INDEX_URL",
+    metavar="BASE",
+    help="PyTorch-style index root written into the lock (default https://download.pytorch.org/whl).",
+)
 @click.option("--offline", is_flag=True, envvar="TORCHPIN_OFFLINE", help="Use the embedded snapshot only.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="requirements", show_default=True,
-              help="Lock format.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the lock to FILE atomically instead of stdout.")
+@click.option(
+    "--format", "fmt", type=click.Choice(FORMATS), default="requirements", show_default=True, help="Lock format."
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the lock to FILE atomically instead of stdout.",
+)
 @click.option("--explain", is_flag=True, help="Print the decision and the nearest rejected builds to stderr.")
-def lock(requirements: tuple[str, ...], req_files: tuple[str, ...], index_url: str | None, offline: bool,
-         fmt: str, output: Path | None, explain: bool, **target: Any) -> None:
+def lock(
+    requirements: tuple[str, ...],
+    req_files: tuple[str, ...],
+    index_url: str | None,
+    offline: bool,
+    fmt: str,
+    output: Path | None,
+    explain: bool,
+    **target: Any,
+) -> None:
     """Lock torch / torchvision / torchaudio for a target; the lock goes to stdout.
 
     REQ are requirement strings such as 'torch>=2.4,<2.6' or torchvision; with
@@ -144,7 +199,7 @@ def main() -> None:
         sys.exit(2 if isinstance(e, click.UsageError) else e.exit_code)
     except click.exceptions.Exit as e:
         sys.exit(e.exit_code)
-    except Exception as e:  # noqa: BLE001 - the last line of defence: one line, not a traceback
+    except Exception as e:
         if verbose:
             raise
         click.echo(f"torchpin: internal error: {type(e).__name__}: {e} (re-run with -v for the traceback)", err=True)

@@ -29,7 +29,9 @@ def run_lock(
     catalog = load_catalog(snapshot(), "embedded wheel_index.json")
     if index_url:
         if not index_url.startswith(("https://", "http://127.", "http://localhost", "file://")):
-            raise UsageError(f"--index-url {index_url!r} must be https://", hint="plain http is allowed for loopback only")
+            raise UsageError(
+                f"--index-url {index_url!r} must be https://", hint="plain http is allowed for loopback only"
+            )
         catalog = replace(catalog, pytorch_index_url=index_url.rstrip("/"))
     flags = TargetFlags(**{k: v for k, v in target_opts.items() if v is not None})
     target = build_target(flags, host_target(), catalog.variant_names)

@@ -18,7 +18,9 @@ def _os_key(platform: PlatformTarget) -> str:
     return "windows" if platform.os == "windows" else "linux"
 
 
-def driver_floor(catalog: Catalog, variant: Variant, platform: PlatformTarget, rule: CudaCompat) -> DriverVersion | None:
+def driver_floor(
+    catalog: Catalog, variant: Variant, platform: PlatformTarget, rule: CudaCompat
+) -> DriverVersion | None:
     """The minimum NVIDIA driver for a CUDA variant under the rule (None: unknown)."""
     major = variant.cuda_major
     if major is None:

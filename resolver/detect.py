@@ -6,10 +6,10 @@ Only the interpreter and OS are read so far; GPU probing arrives with
 
 from __future__ import annotations
 
-import os
 import platform
 import sys
 import sysconfig
+from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
 
@@ -31,7 +31,7 @@ def host_platform() -> PlatformTarget:
         return PlatformTarget("macos", arch, macos=_version(platform.mac_ver()[0]))  # type: ignore[arg-type]
     libc, ver = platform.libc_ver()
     glibc = _version(ver) if libc == "glibc" else None
-    musl = libc != "glibc" and os.path.exists("/lib/ld-musl-" + ("x86_64" if arch == "x86_64" else "aarch64") + ".so.1")
+    musl = libc != "glibc" and Path(f"/lib/ld-musl-{arch}.so.1").exists()
     return PlatformTarget("linux", arch, glibc=glibc, musl=musl)  # type: ignore[arg-type]
 
 

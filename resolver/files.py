@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -11,7 +10,8 @@ from pathlib import Path
 def write_atomic(path: Path, text: str) -> None:
     """Write to a temp file beside ``path``, fsync, then rename over it."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or Path("."))
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = Path(name)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
             f.write(text)
@@ -19,13 +19,12 @@ def write_atomic(path: Path, text: str) -> None:
             os.fsync(f.fileno())
         if path.exists():
             # Keep the mode the user gave the old file; mkstemp creates 0600.
-            os.chmod(tmp, path.stat().st_mode & 0o777)
+            tmp.chmod(path.stat().st_mode & 0o777)
         else:
             umask = os.umask(0)
             os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
+            tmp.chmod(0o666 & ~umask)
+        tmp.replace(path)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+        tmp.unlink(missing_ok=True)
         raise

@@ -73,10 +73,7 @@ def as_json(plan: Plan) -> dict[str, Any]:
             "accelerator": {
                 "kind": t.accelerator.kind,
                 "driver": str(t.accelerator.driver) if t.accelerator.driver else None,
-                "gpus": [
-                    {"cc": f"{g.cc[0]}.{g.cc[1]}"} if g.cc else {"gfx": g.gfx}
-                    for g in t.accelerator.gpus
-                ],
+                "gpus": [{"cc": f"{g.cc[0]}.{g.cc[1]}"} if g.cc else {"gfx": g.gfx} for g in t.accelerator.gpus],
             },
             "cuda_compat": t.cuda_compat,
         },
@@ -92,7 +89,5 @@ def as_json(plan: Plan) -> dict[str, Any]:
         ],
         "why": plan.why,
         "notes": list(plan.notes),
-        "rejected": [
-            {"torch": r.release, "backend": r.variant, "reason": r.reason} for r in plan.rejected
-        ],
+        "rejected": [{"torch": r.release, "backend": r.variant, "reason": r.reason} for r in plan.rejected],
     }

@@ -83,7 +83,7 @@ class Variant:
             return f"cu{major}{minor}"
         if self.family is Family.ROCM:
             return "rocm" + ".".join(map(str, self.version))
-        return self.family.value
+        return str(self.family.value)
 
     def __str__(self) -> str:
         return self.name

@@ -13,7 +13,7 @@ from .wheels import parse_wheel, platform_floor, platform_key, python_accepts, p
 
 
 def pins_for(
-    catalog: Catalog, target: Target, release: Release, variant: Variant, projects: list[str], on_pypi: bool
+    catalog: Catalog, target: Target, release: Release, variant: Variant, *, projects: list[str], on_pypi: bool
 ) -> tuple[Pin, ...]:
     """torch first, then the requested companions in a fixed order."""
     pins = []

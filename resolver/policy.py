@@ -169,7 +169,9 @@ def _cuda_problem(s: _Search, build: Build) -> str | None:
     driver = t.accelerator.driver
     floor = compat.driver_floor(s.catalog, v, t.platform, t.cuda_compat)
     if driver is not None and floor is not None and driver < floor:
-        rule = "its toolkit minimum" if t.cuda_compat == "strict" else f"CUDA {v.cuda_major}.x minor-version compatibility"
+        rule = (
+            "its toolkit minimum" if t.cuda_compat == "strict" else f"CUDA {v.cuda_major}.x minor-version compatibility"
+        )
         return f"driver {driver} < {floor} needed by {v} ({rule})"
     gpus = [g for g in t.accelerator.gpus if g.cc is not None]
     if not gpus:
@@ -225,7 +227,9 @@ def _prefer(s: _Search, variants: list[Variant]) -> tuple[Variant, str]:
     if full:
         return full[-1], f"{full[-1]} is the newest CUDA {dmajor}.x build driver {driver} fully supports"
     if same:
-        return same[0], f"{same[0]} is the CUDA {dmajor}.x build closest to driver {driver} (runs by minor-version compatibility)"
+        return same[
+            0
+        ], f"{same[0]} is the CUDA {dmajor}.x build closest to driver {driver} (runs by minor-version compatibility)"
     best = max(variants)
     return best, f"no CUDA {dmajor}.x build fits, {best} is the newest of an older CUDA major"
 
@@ -236,7 +240,7 @@ def _plan(s: _Search, release: Release, variant: Variant, why: str) -> Plan:
     plat = s.target.platform.key
     on_pypi = untagged(release, variant, plat)
     index = s.catalog.pypi_index_url if on_pypi else f"{s.catalog.pytorch_index_url}/{variant.name}"
-    pins: tuple[Pin, ...] = pins_for(s.catalog, s.target, release, variant, list(s.specs), on_pypi)
+    pins: tuple[Pin, ...] = pins_for(s.catalog, s.target, release, variant, projects=list(s.specs), on_pypi=on_pypi)
     if variant.family is Family.CUDA and s.target.accelerator.kind != "cuda":
         s.notes.append(f"{variant} was requested without a visible NVIDIA GPU: driver and GPU arch were not checked")
     return Plan(
@@ -271,7 +275,7 @@ def _no_build(s: _Search) -> NoCompatibleBuild:
         lo, hi = _python_span(s.catalog, t.platform.key)
         return NoCompatibleBuild(
             f"no torch release here supports CPython {t.python} on {t.platform.key}"
-            f" (torch {s.catalog.releases[-1].version}–{s.catalog.releases[0].version} cover CPython {lo}–{hi})",
+            f" (torch {s.catalog.releases[-1].version}-{s.catalog.releases[0].version} cover CPython {lo} to {hi})",
             hint="pick a supported Python with --python-version, or install one",
         )
     # The newest rejection that names a variant says more than "unconfirmed" or a release-wide fact.

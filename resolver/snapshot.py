@@ -97,10 +97,7 @@ class ProjectRelease:
         return frozenset(self._tags.get(platform, ()))
 
     def files(self) -> tuple[WheelFile, ...]:
-        return tuple(
-            WheelFile(f["filename"], f.get("url"), f.get("sha256"), f.get("size"))
-            for f in self.raw_files
-        )
+        return tuple(WheelFile(f["filename"], f.get("url"), f.get("sha256"), f.get("size")) for f in self.raw_files)
 
     def min_floor(self, platform: str) -> Version | None:
         """The lowest OS floor (glibc / macOS) any wheel for this platform asks for."""
@@ -276,11 +273,11 @@ def _release(rd: _Reader, ver: str, body: dict[str, Any]) -> Release:
     builds = []
     for vname, plats in rd.obj(body.get("variants"), path + ".variants").items():
         variant = rd.variant(vname, f"{path}.variants.{vname}")
-        for plat, fact in rd.obj(plats, f"{path}.variants.{vname}").items():
+        for plat, raw_fact in rd.obj(plats, f"{path}.variants.{vname}").items():
             fpath = f"{path}.variants.{vname}.{plat}"
             if plat not in PLATFORM_KEYS:
                 raise rd.fail(fpath, "a platform key: " + ", ".join(PLATFORM_KEYS))
-            fact = rd.obj(fact, fpath)
+            fact = rd.obj(raw_fact, fpath)
             arch = None
             if "arch" in fact:
                 a = rd.obj(fact["arch"], fpath + ".arch")
@@ -300,9 +297,9 @@ def _release(rd: _Reader, ver: str, body: dict[str, Any]) -> Release:
                 )
             )
     companions = {}
-    for project, c in rd.obj(body.get("companions", {}), path + ".companions").items():
+    for project, raw_pair in rd.obj(body.get("companions", {}), path + ".companions").items():
         cpath = f"{path}.companions.{project}"
-        c = rd.obj(c, cpath)
+        c = rd.obj(raw_pair, cpath)
         companions[project] = CompanionPair(
             project=project,
             version=str(rd.version(c.get("version"), cpath + ".version")),
@@ -315,12 +312,19 @@ def _release(rd: _Reader, ver: str, body: dict[str, Any]) -> Release:
     return Release(
         version=rd.version(ver, path),
         date=rd.str_(body.get("date"), path + ".date"),
-        glibc={k: rd.version(v, f"{path}.glibc.{k}") for k, v in rd.obj(body.get("glibc", {}), path + ".glibc").items()},
-        pypi_default={k: rd.str_(v, f"{path}.pypi_default.{k}") for k, v in rd.obj(body.get("pypi_default"), path + ".pypi_default").items()},
+        glibc={
+            k: rd.version(v, f"{path}.glibc.{k}") for k, v in rd.obj(body.get("glibc", {}), path + ".glibc").items()
+        },
+        pypi_default={
+            k: rd.str_(v, f"{path}.pypi_default.{k}")
+            for k, v in rd.obj(body.get("pypi_default"), path + ".pypi_default").items()
+        },
         untagged_cpu=frozenset(rd.list_(body.get("untagged_cpu", []), path + ".untagged_cpu")),
         builds=tuple(builds),
         companions=companions,
-        extra_python_tags={k: frozenset(v) for k, v in rd.obj(extra.get("tags"), path + ".extra_python_tags.tags").items()},
+        extra_python_tags={
+            k: frozenset(v) for k, v in rd.obj(extra.get("tags"), path + ".extra_python_tags.tags").items()
+        },
         extra_python_status=rd.status(extra.get("status"), path + ".extra_python_tags.status"),
     )
 

@@ -15,6 +15,7 @@ from .errors import UsageError
 from .models import (
     PROJECTS,
     Accelerator,
+    Arch,
     CudaCompat,
     DriverVersion,
     Gpu,
@@ -48,7 +49,9 @@ def parse_python_version(text: str) -> PythonTarget:
     """``3.12`` / ``3.14t`` / ``cp312``; only CPython 3 has PyTorch wheels."""
     m = re.fullmatch(r"(?:cp)?(\d)\.?(\d{1,2})(t?)", text.strip().lower())
     if not m:
-        raise UsageError(f"--python-version {text!r} is not a Python version", hint="expected X.Y or X.Yt, e.g. 3.12 or 3.14t")
+        raise UsageError(
+            f"--python-version {text!r} is not a Python version", hint="expected X.Y or X.Yt, e.g. 3.12 or 3.14t"
+        )
     if m[1] != "3":
         raise UsageError(f"--python-version {text}: PyTorch ships wheels for CPython 3 only", hint="use e.g. 3.12")
     return PythonTarget(3, int(m[2]), bool(m[3]))
@@ -63,7 +66,7 @@ def parse_python_platform(text: str) -> PlatformTarget:
             f"unknown --python-platform {text!r}",
             hint="did you mean " + " or ".join(near) if near else "one of: " + ", ".join(PLATFORM_CHOICES),
         )
-    arch = "x86_64" if m["arch"] in ("x86_64", "amd64") else "aarch64"
+    arch: Arch = "x86_64" if m["arch"] in ("x86_64", "amd64") else "aarch64"
     if m["win"]:
         return PlatformTarget("windows", arch)
     if m["mac"]:
@@ -84,7 +87,9 @@ def parse_os_version(text: str, flag: str) -> Version:
 
 def parse_driver(text: str) -> DriverVersion:
     if not re.fullmatch(r"\d{3}(\.\d+){0,2}", text.strip()):
-        raise UsageError(f"--driver {text!r} is not an NVIDIA driver version", hint="expected e.g. 550.54.15 (nvidia-smi shows it)")
+        raise UsageError(
+            f"--driver {text!r} is not an NVIDIA driver version", hint="expected e.g. 550.54.15 (nvidia-smi shows it)"
+        )
     return DriverVersion(text.strip())
 
 
@@ -93,14 +98,19 @@ def parse_cc(text: str) -> tuple[int, int]:
     t = text.strip().lower()
     m = re.fullmatch(r"(\d{1,2})\.(\d)", t) or re.fullmatch(r"sm_?(\d{1,2})(\d)", t)
     if not m or int(m[1]) < 1:
-        raise UsageError(f"--gpu-cc {text!r} is not a compute capability", hint="expected X.Y, e.g. 8.6 (nvidia-smi --query-gpu=compute_cap)")
+        raise UsageError(
+            f"--gpu-cc {text!r} is not a compute capability",
+            hint="expected X.Y, e.g. 8.6 (nvidia-smi --query-gpu=compute_cap)",
+        )
     return int(m[1]), int(m[2])
 
 
 def parse_gfx(text: str) -> str:
     t = text.strip().lower()
     if not re.fullmatch(r"gfx[0-9a-f]{3,4}", t):
-        raise UsageError(f"--amd-gfx {text!r} is not an AMD GPU architecture", hint="expected e.g. gfx1100 (rocminfo shows it)")
+        raise UsageError(
+            f"--amd-gfx {text!r} is not an AMD GPU architecture", hint="expected e.g. gfx1100 (rocminfo shows it)"
+        )
     return t
 
 
@@ -127,9 +137,14 @@ def parse_requirement(text: str) -> Requirement:
         raise UsageError(f"bad requirement {text!r}: {e}") from None
     name = canonicalize_name(req.name)
     if name not in PROJECTS:
-        raise UsageError(f"torchpin locks {', '.join(PROJECTS)}; {text!r} is not one of them", hint="install other packages from PyPI as usual")
+        raise UsageError(
+            f"torchpin locks {', '.join(PROJECTS)}; {text!r} is not one of them",
+            hint="install other packages from PyPI as usual",
+        )
     if req.url or req.marker or req.extras:
-        raise UsageError(f"requirement {text!r}: extras, markers and URLs are not supported", hint="give a name and a version range")
+        raise UsageError(
+            f"requirement {text!r}: extras, markers and URLs are not supported", hint="give a name and a version range"
+        )
     return Requirement(str(name), req.specifier)
 
 

@@ -103,14 +103,20 @@ def python_accepts(python_tags: frozenset[str] | set[str], python: PythonTarget)
     pure = {"py3", f"py{python.major}{python.minor}", "py2.py3"}
     for stored in python_tags:
         interp, _, abi = stored.partition("-")
-        if abi == "none" and interp in pure:
-            return True
         if python.freethreaded:
-            if interp == own and abi == own + "t":
-                return True
-        elif interp == own and abi in (own, "none", "abi3"):
+            ok = (interp == own and abi == own + "t") or (abi == "none" and interp in pure)
+        else:
+            ok = (
+                (interp == own and abi in (own, "none", "abi3"))
+                or (abi == "none" and interp in pure)
+                or (abi == "abi3" and _cp3_minor(interp) <= python.minor)
+            )
+        if ok:
             return True
-        elif abi == "abi3" and (m := re.fullmatch(r"cp3(\d+)", interp)):
-            if python.major == 3 and int(m[1]) <= python.minor:
-                return True
     return False
+
+
+def _cp3_minor(interp: str) -> int:
+    """3.N's N for a ``cp3N`` tag; a large number for anything else so comparisons fail."""
+    m = re.fullmatch(r"cp3(\d+)", interp)
+    return int(m[1]) if m else 1_000

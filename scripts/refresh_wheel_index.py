@@ -135,9 +135,7 @@ def refresh(snapshot: dict[str, Any], fetch: Fetch, today: str) -> tuple[dict[st
         fresh = project_versions(fetch(project), floor)
         added = sorted(set(fresh) - set(old), key=Version)
         gone = sorted(set(old) - set(fresh), key=Version)
-        changed = sorted(
-            (v for v in set(fresh) & set(old) if _hashes(fresh[v]) != _hashes(old[v])), key=Version
-        )
+        changed = sorted((v for v in set(fresh) & set(old) if _hashes(fresh[v]) != _hashes(old[v])), key=Version)
         if gone:
             # A version PyPI no longer lists is kept: locks made from it must stay explainable.
             for v in gone:

@@ -211,7 +211,9 @@ CHOICES: list[tuple[str, Target, tuple[str, ...], str, list[str]]] = [
 
 
 @pytest.mark.parametrize(("why", "tgt", "req", "index", "expected"), CHOICES, ids=[c[0][:60] for c in CHOICES])
-def test_choices(catalog: Catalog, why: str, tgt: Target, req: tuple[str, ...], index: str, expected: list[str]) -> None:
+def test_choices(
+    catalog: Catalog, why: str, tgt: Target, req: tuple[str, ...], index: str, expected: list[str]
+) -> None:
     plan = select(tgt, catalog, reqs(*req))
     assert plan.index_url.endswith(index), (why, plan.index_url, plan.why)
     assert pins(plan) == expected, (why, plan.why)
@@ -235,7 +237,7 @@ FAILURES: list[tuple[str, Target, tuple[str, ...], tuple[str, ...]]] = [
         "Python 3.6 predates every release in range",
         target("3.6"),
         ("torch",),
-        ("no torch release here supports CPython 3.6", "cover CPython 3.7–3.15"),
+        ("no torch release here supports CPython 3.6", "cover CPython 3.7 to 3.15"),
     ),
     (
         "Python 3.99 has no wheel anywhere",
@@ -360,7 +362,9 @@ def test_known_variant_file_is_attached(catalog: Catalog) -> None:
     plan = select(target("3.13", driver="580.65.06", cc=("8.6",), backend="cu128"), catalog, reqs("torch==2.8.0"))
     wheel = plan.pins[0].wheel
     assert wheel is not None and wheel.filename == "torch-2.8.0+cu128-cp313-cp313-manylinux_2_28_x86_64.whl"
-    assert wheel.url == "https://download.pytorch.org/whl/cu128/torch-2.8.0%2Bcu128-cp313-cp313-manylinux_2_28_x86_64.whl"
+    assert (
+        wheel.url == "https://download.pytorch.org/whl/cu128/torch-2.8.0%2Bcu128-cp313-cp313-manylinux_2_28_x86_64.whl"
+    )
 
 
 def test_unknown_variant_file_is_none_not_guessed(catalog: Catalog) -> None:
