@@ -6,6 +6,7 @@ Only the interpreter and OS are read so far; GPU probing arrives with
 
 from __future__ import annotations
 
+import os
 import platform
 import sys
 import sysconfig
@@ -29,14 +30,23 @@ def host_platform() -> PlatformTarget:
         return PlatformTarget("windows", arch)  # type: ignore[arg-type]
     if sys.platform == "darwin":
         return PlatformTarget("macos", arch, macos=_version(platform.mac_ver()[0]))  # type: ignore[arg-type]
-    libc, ver = platform.libc_ver()
-    glibc = _version(ver) if libc == "glibc" else None
-    musl = libc != "glibc" and Path(f"/lib/ld-musl-{arch}.so.1").exists()
+    glibc = _glibc()
+    musl = glibc is None and Path(f"/lib/ld-musl-{arch}.so.1").exists()
     return PlatformTarget("linux", arch, glibc=glibc, musl=musl)  # type: ignore[arg-type]
 
 
 def host_target() -> Target:
     return Target(host_python(), host_platform(), Accelerator())
+
+
+def _glibc() -> Version | None:
+    # confstr is instant; platform.libc_ver() scans the interpreter binary.
+    try:
+        text = os.confstr("CS_GNU_LIBC_VERSION") or ""
+    except (ValueError, OSError):
+        text = ""
+    name, _, ver = text.partition(" ")
+    return _version(ver) if name == "glibc" else None
 
 
 def _version(text: str) -> Version | None:

@@ -271,6 +271,11 @@ def _no_build(s: _Search) -> NoCompatibleBuild:
     t = s.target
     if not s.rejected:
         return NoCompatibleBuild("no torch release matches the requirements")
+    if t.platform.musl:
+        return NoCompatibleBuild(
+            "PyTorch publishes no musllinux (Alpine) wheels",
+            hint="build on a glibc-based image such as python:3.12-slim, or lock for one with --python-platform",
+        )
     if all(r.variant == "*" and "Python" in r.reason for r in s.rejected):
         lo, hi = _python_span(s.catalog, t.platform.key)
         return NoCompatibleBuild(

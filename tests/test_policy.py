@@ -370,3 +370,13 @@ def test_known_variant_file_is_attached(catalog: Catalog) -> None:
 def test_unknown_variant_file_is_none_not_guessed(catalog: Catalog) -> None:
     plan = select(target("3.12"), catalog, reqs("torch"))
     assert plan.pins[0].wheel is None
+
+
+def test_musl_gets_its_own_advice(catalog: Catalog) -> None:
+    from dataclasses import replace
+
+    t = target("3.12")
+    t = replace(t, platform=replace(t.platform, musl=True))
+    with pytest.raises(NoCompatibleBuild) as err:
+        select(t, catalog, reqs("torch"))
+    assert "no musllinux (Alpine) wheels" in str(err.value) and "glibc-based image" in str(err.value)
