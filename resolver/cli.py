@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from . import __version__
-from .errors import TorchpinError, UsageError
+from .errors import SnapshotError, TorchpinError, UsageError
 from .lockfile import FORMATS
 from .models import Requirement
 
@@ -153,6 +152,37 @@ def lock(
         click.echo(text, nl=False)
 
 
+EPILOG_DETECT = """\b
+Examples:
+  torchpin detect
+  torchpin detect --json | jq .accelerator
+  CUDA_VISIBLE_DEVICES=1 torchpin detect
+"""
+
+
+@cli.command(epilog=EPILOG_DETECT)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object to stdout instead of the table.")
+def detect(as_json: bool) -> None:
+    """Show what torchpin finds on this machine, where each fact came from, and the build it would lock.
+
+    Nothing here imports torch. TORCHPIN_* variables (TORCHPIN_DRIVER, TORCHPIN_GPU_CC, ...)
+    override what the probes find, as the matching `lock` flags do.
+    """
+    import os
+
+    from .commands import run_detect
+
+    doc = run_detect(_snapshot_bytes, dict(os.environ))
+    if as_json:
+        import json
+
+        click.echo(json.dumps(doc, indent=2))
+    else:
+        from .render import detect_text
+
+        click.echo(detect_text(doc), err=True, nl=False)
+
+
 def _parse_req(text: str) -> Requirement:
     from .targets import parse_requirement
 
@@ -180,7 +210,12 @@ def _read_req_files(paths: tuple[str, ...]) -> list[Requirement]:
 
 
 def _snapshot_bytes() -> bytes:
-    return (resources.files("torchpin") / "data" / "wheel_index.json").read_bytes()
+    # A path beside this file, not importlib.resources (+10 ms of imports): torchpin is never
+    # run from a zip, and the editable checkout's resolver/data/ link resolves the same way.
+    try:
+        return (Path(__file__).parent / "data" / "wheel_index.json").read_bytes()
+    except OSError as e:
+        raise SnapshotError(f"the embedded snapshot is missing ({e.strerror})", hint="reinstall torchpin") from None
 
 
 def main() -> None:

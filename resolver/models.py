@@ -165,6 +165,9 @@ class Accelerator:
     kind: AcceleratorKind = "none"
     driver: DriverVersion | None = None
     gpus: tuple[Gpu, ...] = ()
+    # The newest CUDA the driver runs, when known without the driver version
+    # (an nvidia/cuda image's CUDA_VERSION at docker-build time).
+    cuda_max: tuple[int, int] | None = None
 
 
 CudaCompat = Literal["minor", "strict"]

@@ -166,8 +166,12 @@ def _variant_problem(s: _Search, release: Release, build: Build) -> str | None:
 
 def _cuda_problem(s: _Search, build: Build) -> str | None:
     t, v = s.target, build.variant
-    driver = t.accelerator.driver
+    driver, cuda_max = t.accelerator.driver, t.accelerator.cuda_max
     floor = compat.driver_floor(s.catalog, v, t.platform, t.cuda_compat)
+    if driver is None and cuda_max is not None:
+        limit = cuda_max if t.cuda_compat == "strict" else (cuda_max[0], 99)
+        if v.version > limit:
+            return f"{v} needs a newer driver than CUDA {cuda_max[0]}.{cuda_max[1]} (the target's CUDA)"
     if driver is not None and floor is not None and driver < floor:
         rule = (
             "its toolkit minimum" if t.cuda_compat == "strict" else f"CUDA {v.cuda_major}.x minor-version compatibility"
@@ -271,6 +275,12 @@ def _no_build(s: _Search) -> NoCompatibleBuild:
     t = s.target
     if not s.rejected:
         return NoCompatibleBuild("no torch release matches the requirements")
+    jetson = sorted({compat.gpu_label(g) for g in t.accelerator.gpus if g.cc in compat.JETSON_IGPU})
+    if jetson and t.backend is None:
+        return NoCompatibleBuild(
+            f"the PyTorch index has no builds for Jetson iGPUs ({', '.join(jetson)})",
+            hint="install NVIDIA's Jetson wheels for your JetPack (or use jetson-containers), or --backend cpu",
+        )
     if t.platform.musl:
         return NoCompatibleBuild(
             "PyTorch publishes no musllinux (Alpine) wheels",

@@ -6,8 +6,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from packaging.requirements import InvalidRequirement
-from packaging.requirements import Requirement as PkgRequirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
@@ -131,6 +129,9 @@ def parse_backend(text: str, known: Sequence[str]) -> Variant | None:
 
 def parse_requirement(text: str) -> Requirement:
     """A torch-family requirement string; extras, markers and URLs are not locked here."""
+    from packaging.requirements import InvalidRequirement
+    from packaging.requirements import Requirement as PkgRequirement
+
     try:
         req = PkgRequirement(text)
     except InvalidRequirement as e:
@@ -183,8 +184,15 @@ def build_target(flags: TargetFlags, host: Target, known_variants: Sequence[str]
     if gpus and gfx:
         raise UsageError("--gpu-cc and --amd-gfx describe different machines", hint="give one kind of GPU per target")
     if flags.driver or gpus:
-        driver = parse_driver(flags.driver) if flags.driver else None
-        accelerator = Accelerator("cuda", driver, gpus)
+        # Each flag replaces its own part of what was detected: --gpu-cc keeps the driver
+        # (or an image's CUDA hint), --driver keeps the GPUs but drops NVML's now-stale CUDA.
+        base = accelerator if accelerator.kind == "cuda" else Accelerator("cuda")
+        accelerator = Accelerator(
+            "cuda",
+            parse_driver(flags.driver) if flags.driver else base.driver,
+            gpus or base.gpus,
+            cuda_max=None if flags.driver else base.cuda_max,
+        )
     elif gfx:
         accelerator = Accelerator("rocm", None, gfx)
     elif accelerator.kind == "none" and platform.os == "macos" and platform.arch == "aarch64":

@@ -3,49 +3,35 @@
 
     .venv/bin/python scripts/bench_lock.py [--runs 30]
 
-Runs the console script beside this interpreter (and `python -m torchpin`) for a
-fixed target, after one warm-up run, and prints median / min / max in ms.
+The console script beside this interpreter and `python -m torchpin`, for a fixed
+target, interleaved with a `python -c pass` baseline measured in the same run.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
+from benchutil import Case, baseline, report, run_cases
+
 TARGET = ["--no-detect", "--python-version", "3.12", "--python-platform", "x86_64-manylinux_2_28"]
-CASES = {
-    "cpu trio": [],
-    "GPU, explain": ["--driver", "570.86.15", "--gpu-cc", "12.0", "--explain"],
-}
-
-
-def timed(cmd: list[str], runs: int) -> list[float]:
-    subprocess.run(cmd, capture_output=True, check=True)  # warm the page cache
-    out = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        subprocess.run(cmd, capture_output=True, check=True)
-        out.append((time.perf_counter() - t) * 1000)
-    return out
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=30)
     args = ap.parse_args()
-    script = Path(sys.executable).with_name("torchpin")
-    launchers = {"torchpin": [str(script)], "python -m torchpin": [sys.executable, "-m", "torchpin"]}
-    for lname, launcher in launchers.items():
-        for cname, extra in CASES.items():
-            ms = timed([*launcher, "lock", "--offline", *TARGET, *extra], args.runs)
-            print(
-                f"{lname:<20} {cname:<14} median {statistics.median(ms):6.1f} ms"
-                f"  min {min(ms):6.1f}  max {max(ms):6.1f}  (n={len(ms)})"
-            )
+    script = str(Path(sys.executable).with_name("torchpin"))
+    gpu = ["--driver", "570.86.15", "--gpu-cc", "12.0", "--explain"]
+    cases: list[Case] = [
+        baseline(),
+        ("torchpin lock --offline (cpu trio)", [script, "lock", "--offline", *TARGET], None),
+        ("torchpin lock --offline (GPU, explain)", [script, "lock", "--offline", *TARGET, *gpu], None),
+        ("torchpin lock --offline (detecting)", [script, "lock", "--offline"], None),
+        ("python -m torchpin lock --offline", [sys.executable, "-m", "torchpin", "lock", "--offline", *TARGET], None),
+    ]
+    report(run_cases(cases, args.runs))
     return 0
 
 

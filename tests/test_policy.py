@@ -273,7 +273,7 @@ FAILURES: list[tuple[str, Target, tuple[str, ...], tuple[str, ...]]] = [
         "Jetson Orin (8.7): PyTorch's index has no sm_87 build",
         target("3.10", "linux", "aarch64", driver="540.4.0", cc=("8.7",)),
         ("torch",),
-        ("has no kernels for sm_87",),
+        ("no builds for Jetson iGPUs (sm_87)", "NVIDIA's Jetson wheels"),
     ),
     (
         "a forced backend the release lacks",

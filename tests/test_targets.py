@@ -119,6 +119,16 @@ def test_flags_override_the_host() -> None:
     assert t.accelerator == Accelerator("cuda", DriverVersion("570.86.15"), (Gpu(cc=(12, 0)),))
 
 
+def test_each_flag_overrides_only_its_part() -> None:
+    gpus_only = build_target(TargetFlags(gpu_cc=("12.0",)), HOST, KNOWN)
+    assert gpus_only.accelerator.driver == DriverVersion("580.65.06")  # the detected driver stays
+    assert gpus_only.accelerator.gpus == (Gpu(cc=(12, 0)),)
+    driver_only = build_target(TargetFlags(driver="570.86.15"), HOST, KNOWN)
+    assert driver_only.accelerator.gpus == HOST.accelerator.gpus  # the detected GPUs stay
+    image = Target(HOST.python, HOST.platform, Accelerator("cuda", None, (), cuda_max=(12, 8)))
+    assert build_target(TargetFlags(gpu_cc=("8.6",)), image, KNOWN).accelerator.cuda_max == (12, 8)
+
+
 def test_another_os_never_inherits_the_hosts_gpu() -> None:
     t = build_target(TargetFlags(python_platform="windows"), HOST, KNOWN)
     assert t.accelerator.kind == "none"
