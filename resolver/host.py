@@ -69,6 +69,8 @@ def decide(host: Host) -> tuple[Accelerator, str]:
     if host.platform.os == "macos":
         if host.platform.arch == "aarch64":
             return Accelerator("mps"), "Apple silicon: PyPI's macOS build (CPU + MPS)"
+        if host.rosetta:
+            return Accelerator(), "x86_64 Python under Rosetta: Intel macOS wheels only (CPU); an arm64 Python gets MPS"
         return Accelerator(), "Intel macOS: CPU only"
     nv = host.nvidia
     if nv and (nv.visible or nv.driver):

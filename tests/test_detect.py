@@ -287,3 +287,18 @@ def test_lock_uses_detection_and_flags_override_it(machine: FakeMachine, nvml_li
     assert "torch==2.15.0+cpu" in _lock(machine, "--python-version", "3.12", "--python-platform", "windows").stdout
     # --no-detect probes nothing
     assert "torch==2.15.0+cpu" in _lock(machine, "--python-version", "3.12", "--no-detect").stdout
+
+
+def test_container_runtime_exposing_no_gpu(machine: FakeMachine) -> None:
+    machine.file("/sys/module/nvidia/version", "550.54.15\n")
+    machine.env["NVIDIA_VISIBLE_DEVICES"] = "void"
+    doc, _ = detect(machine)
+    assert any("NVIDIA_VISIBLE_DEVICES=void" in n for n in doc["notes"])
+
+
+def test_python_facts_are_this_interpreters() -> None:
+    r = subprocess.run([sys.executable, "-m", "torchpin", "detect", "--json"], capture_output=True, text=True,
+                       timeout=60, check=True)  # fmt: skip
+    py = json.loads(r.stdout)["python"]
+    assert py["version"] == f"{sys.version_info.major}.{sys.version_info.minor}"
+    assert py["bits"] == 64 and py["implementation"] == "CPython" and py["freethreaded"] is False
