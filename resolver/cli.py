@@ -84,6 +84,60 @@ def _target_options(f: F) -> F:
     return f
 
 
+def _index_options(f: F) -> F:
+    options = [
+        click.option(
+            "--index-url",
+            envvar="TORCHPIN_INDEX_URL",
+            metavar="BASE",
+            help="PyTorch-style index root, pages at BASE/<variant>/<project>/ "
+            "(default https://download.pytorch.org/whl).",
+        ),
+        click.option(
+            "--find-links",
+            envvar="TORCHPIN_FIND_LINKS",
+            metavar="URL",
+            help="Flat mirror root: URL/<variant>/ lists the wheels (a directory-listing mirror).",
+        ),
+        click.option(
+            "--trusted-host",
+            multiple=True,
+            envvar="TORCHPIN_TRUSTED_HOST",
+            metavar="HOST",
+            help="Allow plain http to HOST (loopback is always allowed).",
+        ),
+        click.option(
+            "--cert",
+            envvar="TORCHPIN_CERT",
+            metavar="FILE",
+            type=click.Path(dir_okay=False),
+            help="CA bundle for the index (else PIP_CERT, REQUESTS_CA_BUNDLE, SSL_CERT_FILE, certifi).",
+        ),
+        click.option(
+            "--offline", is_flag=True, envvar="TORCHPIN_OFFLINE", help="Use the embedded snapshot only; no network."
+        ),
+        click.option("--refresh", is_flag=True, envvar="TORCHPIN_REFRESH", help="Ignore the page cache."),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=0.1),
+            default=10.0,
+            envvar="TORCHPIN_TIMEOUT",
+            show_default=True,
+            metavar="SECONDS",
+            help="Per-request connect/read timeout (3 retries follow).",
+        ),
+        click.option(
+            "--no-fallback",
+            is_flag=True,
+            envvar="TORCHPIN_NO_FALLBACK",
+            help="Exit 4 when the index can't be read, instead of locking from the snapshot.",
+        ),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="torchpin")
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks for unexpected errors.")
@@ -104,13 +158,7 @@ def cli(ctx: click.Context, verbose: bool) -> None:
     help="Read requirements from a file (torch-family lines; others are reported and skipped).",
 )
 @_target_options
-@click.option(
-    "--index-url",
-    envvar="TORCHPIN_INDEX_URL",
-    metavar="BASE",
-    help="PyTorch-style index root written into the lock (default https://download.pytorch.org/whl).",
-)
-@click.option("--offline", is_flag=True, envvar="TORCHPIN_OFFLINE", help="Use the embedded snapshot only.")
+@_index_options
 @click.option(
     "--format", "fmt", type=click.Choice(FORMATS), default="requirements", show_default=True, help="Lock format."
 )
@@ -124,11 +172,17 @@ def cli(ctx: click.Context, verbose: bool) -> None:
 def lock(
     requirements: tuple[str, ...],
     req_files: tuple[str, ...],
-    index_url: str | None,
-    offline: bool,
     fmt: str,
     output: Path | None,
     explain: bool,
+    index_url: str | None,
+    find_links: str | None,
+    trusted_host: tuple[str, ...],
+    cert: str | None,
+    offline: bool,
+    refresh: bool,
+    timeout: float,
+    no_fallback: bool,
     **target: Any,
 ) -> None:
     """Lock torch / torchvision / torchaudio for a target; the lock goes to stdout.
@@ -137,10 +191,11 @@ def lock(
     none, torch + torchvision + torchaudio. The target is this machine unless
     TARGET options describe another one.
     """
-    from .commands import run_lock
+    from .commands import IndexOptions, run_lock
 
     reqs = [_parse_req(r) for r in requirements] + _read_req_files(req_files)
-    text, notes = run_lock(reqs, target, index_url=index_url, fmt=fmt, explain=explain, snapshot=_snapshot_bytes)
+    index = IndexOptions(index_url, find_links, trusted_host, cert, offline, refresh, no_fallback, timeout)
+    text, notes = run_lock(reqs, target, index, fmt=fmt, explain=explain, snapshot=_snapshot_bytes)
     for line in notes:
         click.echo(line, err=True, nl=False)
     if output:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
-from .errors import UsageError
+from .errors import IndexFormatError, IndexUnavailable
 from .lockfile import render
-from .models import Requirement, Target
+from .models import Plan, Requirement, Target
 from .policy import select
-from .snapshot import load_catalog
+from .snapshot import Catalog, load_catalog
 from .targets import TargetFlags, build_target
 
 
@@ -30,33 +30,116 @@ def resolve_target(flags: TargetFlags, known_variants: list[str]) -> tuple[Targe
     return target, detected
 
 
+@dataclass(frozen=True)
+class IndexOptions:
+    """INDEX options of lock/install as given on the command line."""
+
+    index_url: str | None = None
+    find_links: str | None = None
+    trusted_hosts: tuple[str, ...] = ()
+    cert: str | None = None
+    offline: bool = False
+    refresh: bool = False
+    no_fallback: bool = False
+    timeout: float = 10.0
+
+
 def run_lock(
     requirements: Sequence[Requirement],
     target_opts: dict[str, Any],
+    index: IndexOptions,
     *,
-    index_url: str | None,
     fmt: str,
     explain: bool,
     snapshot: Callable[[], bytes],
 ) -> tuple[str, list[str]]:
     """Return (lock text, stderr lines); raise TorchpinError on any failure."""
-    catalog = load_catalog(snapshot(), "embedded wheel_index.json")
-    if index_url:
-        if not index_url.startswith(("https://", "http://127.", "http://localhost", "file://")):
-            raise UsageError(
-                f"--index-url {index_url!r} must be https://", hint="plain http is allowed for loopback only"
-            )
-        catalog = replace(catalog, pytorch_index_url=index_url.rstrip("/"))
-    flags = TargetFlags(**{k: v for k, v in target_opts.items() if v is not None})
-    target, detected = resolve_target(flags, catalog.variant_names)
-    plan = select(target, catalog, requirements)
-    plan = replace(plan, source=f"snapshot {catalog.snapshot_date}", notes=(*detected, *plan.notes))
-    notes: list[str] = []
+    plan, notes = make_plan(requirements, target_opts, index, snapshot=snapshot)
     if explain:
         from .render import explain as explain_text
 
         notes.append(explain_text(plan))
     return render(plan, fmt), notes
+
+
+def make_plan(
+    requirements: Sequence[Requirement],
+    target_opts: dict[str, Any],
+    index: IndexOptions,
+    *,
+    snapshot: Callable[[], bytes],
+) -> tuple[Plan, list[str]]:
+    """Target → catalog (live pages over the snapshot, unless offline) → plan, plus stderr notes."""
+    from .index import DEFAULT_INDEX, check_scheme, mask, strip_credentials
+
+    catalog = load_catalog(snapshot(), "embedded wheel_index.json")
+    base = (index.index_url or DEFAULT_INDEX).rstrip("/")
+    check_scheme(base, index.trusted_hosts)
+    if index.find_links:
+        check_scheme(index.find_links, index.trusted_hosts)
+    flags = TargetFlags(**{k: v for k, v in target_opts.items() if v is not None})
+    target, detected = resolve_target(flags, catalog.variant_names)
+    stderr: list[str] = []
+    source, detail = "snapshot", f"embedded snapshot of {catalog.snapshot_date}"
+    if not index.offline:
+        try:
+            catalog = _live_catalog(catalog, target, requirements, index, base)
+            source, detail = "live", f"live index {mask(strip_credentials(index.find_links or base))}"
+        except (IndexUnavailable, IndexFormatError) as e:
+            if index.no_fallback:
+                raise
+            stderr.append(f"torchpin: {e.message}; locking from the embedded snapshot ({catalog.snapshot_date})\n")
+    lock_base = strip_credentials(base)
+    if lock_base != base or (index.find_links and strip_credentials(index.find_links) != index.find_links):
+        stderr.append(
+            "torchpin: credentials are not written into the lock; pip and uv read them from netrc or keyring\n"
+        )
+    plan = select(target, replace(catalog, pytorch_index_url=lock_base), requirements)
+    if index.find_links and not plan.on_pypi:
+        flat = f"{strip_credentials(index.find_links).rstrip('/')}/{plan.variant.name}/"
+        plan = replace(plan, index_url=flat, find_links=True)
+    plan = replace(plan, source=source, source_detail=detail, notes=(*detected, *plan.notes))
+    return plan, stderr
+
+
+def _live_catalog(
+    catalog: Catalog, target: Target, requirements: Sequence[Requirement], index: IndexOptions, base: str
+) -> Catalog:
+    """The snapshot with the live pages the decision depends on folded in (one concurrent round)."""
+    from .index import IndexClient, IndexConfig, default_cache_dir, listed_variants, mask
+    from .live import merge
+    from .policy import live_candidates, requirement_map
+
+    variants = [v.name for v in live_candidates(target, catalog, requirements)]
+    if not variants:
+        return catalog
+    projects = list(requirement_map(requirements))
+    config = IndexConfig(
+        base_url=base,
+        find_links=index.find_links,
+        trusted_hosts=index.trusted_hosts,
+        cert=index.cert,
+        cache_dir=default_cache_dir(),
+        refresh=index.refresh,
+        timeout=index.timeout,
+    )
+    client = IndexClient(config)
+    wanted = {(v, p): config.page_url(v, p) for v in variants for p in projects}
+    fetched = client.fetch(list(wanted.values()))
+    pages = {}
+    for (variant, project), url in wanted.items():
+        links = fetched[url].links
+        if index.find_links and links is not None:  # one flat page holds every project
+            links = tuple(link for link in links if link.filename.startswith(f"{project}-"))
+        pages[(variant, project)] = links
+    lacking = [v for v in variants if pages[(v, "torch")] is None]
+    if lacking and len(lacking) == len(variants):
+        raise IndexUnavailable(
+            f"{mask(index.find_links or base)} has no {', '.join(lacking)} pages"
+            f" (it lists: {', '.join(listed_variants(client)) or 'no variants'})",
+            hint="pick a variant it has with --backend, or another mirror",
+        )
+    return merge(catalog, pages)
 
 
 OVERRIDE_VARS = (

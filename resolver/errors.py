@@ -39,3 +39,13 @@ class IndexUnavailable(TorchpinError):
     """The package index could not be reached or served a malformed page."""
 
     exit_code = 4
+
+
+class IndexFormatError(TorchpinError):
+    """A page the index served is not a package page torchpin can read."""
+
+    exit_code = 4
+
+    def __init__(self, url: str, detail: str) -> None:
+        super().__init__(f"{url}: {detail}", hint="check --index-url / --find-links, or use --offline")
+        self.url = url

@@ -8,13 +8,18 @@ from pathlib import Path
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write to a temp file beside ``path``, fsync, then rename over it."""
+    """Write text to a temp file beside ``path``, fsync, then rename over it."""
+    write_atomic_bytes(path, text.encode("utf-8"))
+
+
+def write_atomic_bytes(path: Path, data: bytes) -> None:
+    """Write bytes to a temp file beside ``path``, fsync, then rename over it."""
     path = Path(path)
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     tmp = Path(name)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         if path.exists():

@@ -236,4 +236,6 @@ class Plan:
     why: str
     notes: tuple[str, ...] = ()
     rejected: tuple[Rejection, ...] = ()
-    source: str = "snapshot"
+    source: str = "snapshot"  # or "live"
+    source_detail: str = ""
+    find_links: bool = False  # index_url is a flat --find-links page, PyPI the index

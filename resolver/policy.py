@@ -17,7 +17,7 @@ from . import compat
 from .errors import NoCompatibleBuild
 from .models import Family, Pin, Plan, Rejection, Requirement, Target, Variant
 from .snapshot import Build, Catalog, Release
-from .wheels import python_accepts
+from .wheels import best_wheel, python_accepts
 
 DEFAULT_PROJECTS = ("torch", "torchvision", "torchaudio")
 _FAMILY_FOR = {"cuda": Family.CUDA, "rocm": Family.ROCM, "xpu": Family.XPU}
@@ -30,6 +30,8 @@ class _Search:
     specs: dict[str, SpecifierSet]
     rejected: list[Rejection] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # True while collecting the pages a live lock needs: statuses are what those pages decide.
+    ignore_status: bool = False
 
     def reject(self, release: Release, variant: str, reason: str) -> None:
         self.rejected.append(Rejection(str(release.version), variant, reason))
@@ -148,19 +150,31 @@ def _build_fits(s: _Search, release: Release, build: Build) -> bool:
 
 def _variant_problem(s: _Search, release: Release, build: Build) -> str | None:
     v = build.variant
-    if not compat.usable(build.status):
+    if not compat.usable(build.status, live=s.ignore_status):
         return f"{v} for {build.platform} is unconfirmed ({build.source}); needs the live index"
     pinned = Version(pinned_version(str(release.version), v, untagged(release, v, build.platform)))
     if not s.specs["torch"].contains(pinned, prereleases=True):
         return f"torch {pinned} is excluded by 'torch{s.specs['torch']}'"
+    if missing := _not_on_index(s, release, v, "torch", pinned):
+        return missing
     if v.family is Family.CUDA:
         return _cuda_problem(s, build)
     if v.family is Family.ROCM:
         gfx, status = s.catalog.rocm_gfx.get(v.name, (frozenset(), "unconfirmed"))
         if not gfx or not compat.usable(status):
             return f"the gfx list of {v} is not known"
-        missing = sorted({g.gfx for g in s.target.accelerator.gpus if g.gfx and g.gfx not in gfx})
-        return f"{v} has no kernels for {', '.join(missing)}" if missing else None
+        absent = sorted({g.gfx for g in s.target.accelerator.gpus if g.gfx and g.gfx not in gfx})
+        return f"{v} has no kernels for {', '.join(absent)}" if absent else None
+    return None
+
+
+def _not_on_index(s: _Search, release: Release, variant: Variant, project: str, pinned: Version) -> str | None:
+    """Pages read from a live index list every wheel there is: no file for the target, no build."""
+    plat = s.target.platform.key
+    if (variant.name, project) not in s.catalog.live_pages or untagged(release, variant, plat):
+        return None
+    if best_wheel(s.catalog.variant_files.values(), project, str(pinned), s.target) is None:
+        return f"the index has no {project} {pinned} wheel for CPython {s.target.python} on {plat}"
     return None
 
 
@@ -181,7 +195,7 @@ def _cuda_problem(s: _Search, build: Build) -> str | None:
     if not gpus:
         return None
     arch = build.arch
-    if arch is None or not compat.usable(arch.status):
+    if arch is None or not compat.usable(arch.status, live=s.ignore_status):
         return f"the GPU arch list of {v} for {build.platform} is not known"
     missing = [g for g in gpus if g.cc is not None and compat.cc_covered(g.cc, arch) is None]
     if missing:
@@ -198,13 +212,15 @@ def _companion_problem(s: _Search, release: Release, variant: Variant) -> str | 
         pair = release.companions.get(project)
         if pair is None:
             return f"no {project} release is paired with torch {release.version}"
-        if not compat.usable(pair.status):
+        if not compat.usable(pair.status, live=s.ignore_status):
             return f"{project} {pair.version} pairing with torch {release.version} is unconfirmed ({pair.source})"
         base = s.catalog.release(pair.built_with)
         build = base.build(variant.name, plat) if base else None
-        if not (variant.name in pair.extra_variants or (build and compat.usable(build.status))):
+        if not (variant.name in pair.extra_variants or (build and compat.usable(build.status, live=s.ignore_status))):
             return f"{project} {pair.version} has no {variant} build for {plat}"
         pinned = Version(pinned_version(pair.version, variant, untagged(release, variant, plat)))
+        if missing := _not_on_index(s, release, variant, project, pinned):
+            return missing
         if not spec.contains(pinned, prereleases=True):
             return f"'{project}{spec}' excludes {project} {pair.version}, the one paired with torch {release.version}"
         files = s.catalog.project(project, pair.version)
@@ -311,3 +327,27 @@ def _no_build(s: _Search) -> NoCompatibleBuild:
         f"{'' if first.variant == '*' else ' ' + first.variant}: {first.reason}",
         hint=f"{options}; --explain lists every rejection",
     )
+
+
+def live_candidates(target: Target, catalog: Catalog, requirements: Sequence[Requirement] = ()) -> list[Variant]:
+    """Variants whose live pages could change the decision, newest release first.
+
+    Every variant passing all checks but the facts' status is collected, down to the
+    first release the snapshot alone can already decide on: nothing older can win.
+    """
+    loose = _Search(target, catalog, requirement_map(requirements), ignore_status=True)
+    strict = _Search(target, catalog, loose.specs)
+    found: list[Variant] = []
+    for release in catalog.releases:
+        if not public_spec(loose.specs["torch"]).contains(release.version, prereleases=True):
+            continue
+        if not _release_fits(loose, release):
+            continue
+        for build in _candidate_builds(loose, release):
+            if untagged(release, build.variant, build.platform):
+                continue  # PyPI serves these: the snapshot has their real files already
+            if _variant_problem(loose, release, build) is None and build.variant not in found:
+                found.append(build.variant)
+        if any(_build_fits(strict, release, b) for b in _candidate_builds(strict, release)):
+            break
+    return found

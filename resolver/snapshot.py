@@ -133,6 +133,8 @@ class Catalog:
     cuda_variants: Mapping[str, CudaVariantFacts]
     rocm_gfx: Mapping[str, tuple[frozenset[str], Status]]
     variant_files: Mapping[str, WheelFile]
+    # (variant, project) pages read from a live index: their file lists are the whole truth.
+    live_pages: frozenset[tuple[str, str]] = frozenset()
 
     def release(self, version: str) -> Release | None:
         for r in self.releases:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from packaging.tags import Tag
@@ -11,7 +12,7 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import Version
 
 from .errors import UsageError
-from .models import Family, PythonTarget, Variant
+from .models import Family, PythonTarget, Target, Variant, WheelFile
 
 _VARIANT = re.compile(r"^(?:cu(?P<cu>\d{3,4})|rocm(?P<rocm>\d+(?:\.\d+){1,2})|(?P<plain>cpu|xpu))$")
 _MANYLINUX = re.compile(r"^manylinux_(\d+)_(\d+)_(\w+)$")
@@ -120,3 +121,24 @@ def _cp3_minor(interp: str) -> int:
     """3.N's N for a ``cp3N`` tag; a large number for anything else so comparisons fail."""
     m = re.fullmatch(r"cp3(\d+)", interp)
     return int(m[1]) if m else 1_000
+
+
+def best_wheel(files: Iterable[WheelFile], project: str, version: str, target: Target) -> WheelFile | None:
+    """The wheel an installer would take for the target: tags match, OS floor met, highest build."""
+    plat = target.platform
+    want = Version(version)
+    ranked: list[tuple[int, str, WheelFile]] = []
+    for f in files:
+        w = parse_wheel(f.filename)
+        if w.project != project or w.version != want:
+            continue
+        for tag in w.tags:
+            if platform_key(tag.platform) != plat.key or not python_accepts({python_tag(tag)}, target.python):
+                continue
+            floor = platform_floor(tag.platform)
+            have = plat.glibc if plat.os == "linux" else plat.macos
+            if floor and have and floor > have:
+                continue
+            ranked.append((w.build or 0, f.filename, f))
+            break
+    return max(ranked, key=lambda r: (r[0], r[1]))[2] if ranked else None

@@ -16,6 +16,7 @@ LINUX = ["--no-detect", "--python-version", "3.12", "--python-platform", "x86_64
 
 def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("TORCHPIN_")}
+    full_env["TORCHPIN_OFFLINE"] = "1"  # these tests are about the CLI, not the network
     full_env.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "torchpin", *args],
@@ -121,7 +122,9 @@ def test_index_url_rewrites_the_lock_and_refuses_plain_http() -> None:
     r = run("lock", *LINUX, "torch", "--index-url", "https://mirror.example/pytorch/whl/")
     assert "--extra-index-url https://mirror.example/pytorch/whl/cpu\n" in r.stdout
     r = run("lock", *LINUX, "torch", "--index-url", "http://mirror.example/whl")
-    assert r.returncode == 2 and "must be https://" in r.stderr
+    assert r.returncode == 2 and "plain http URL refused" in r.stderr and "--trusted-host mirror.example" in r.stderr
+    r = run("lock", *LINUX, "torch", "--index-url", "http://mirror.example/whl", "--trusted-host", "mirror.example")
+    assert r.returncode == 0 and "--extra-index-url http://mirror.example/whl/cpu" in r.stdout
 
 
 def test_help_has_examples_and_version() -> None:
@@ -134,5 +137,7 @@ def test_help_has_examples_and_version() -> None:
 def test_console_script_is_installed() -> None:
     script = Path(sys.executable).with_name("torchpin")
     assert script.exists(), "pip install -e . must create the torchpin console script"
-    r = subprocess.run([str(script), "lock", *LINUX, "torch"], capture_output=True, text=True, timeout=60, check=False)
+    r = subprocess.run(
+        [str(script), "lock", *LINUX, "--offline", "torch"], capture_output=True, text=True, timeout=60, check=False
+    )
     assert r.returncode == 0 and "torch==2.15.0+cpu" in r.stdout

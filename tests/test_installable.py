@@ -1,8 +1,8 @@
-"""A lock is installable as is by real pip and real uv (dry run, local indexes, no network).
+"""A lock made from the (fake) live index installs as is with real pip and real uv (dry run).
 
-The indexes stand in for download.pytorch.org and PyPI. PyPI's stand-in also
-serves an untagged torch of the same version, as the real one does, so the
-test fails if either tool could pick the wrong build.
+Both indexes run on 127.0.0.1: the fake PyTorch index, and a stand-in PyPI that also serves
+an untagged torch of the same version, as the real PyPI does, so the test fails if either
+tool could pick the wrong build. No network beyond loopback.
 """
 
 from __future__ import annotations
@@ -12,79 +12,70 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from .support.fake_index import FakeIndexServer
 from .support.local_index import write_simple_index
+from .support.static_server import StaticServer
 from .support.wheelmaker import make_wheel
 
-TAG = "cp311-cp311-manylinux_2_28_x86_64"  # the test interpreter's own tag would also do
-PINS = {"torch": "2.13.0", "torchvision": "0.28.0", "torchaudio": "2.11.0"}
+TAG = "cp311-cp311-manylinux_2_28_x86_64"
+PINS = {"torch": "2.14.1", "torchvision": "0.29.1", "torchaudio": "2.11.0"}
 
 
-def _clean_env() -> dict[str, str]:
+def clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_", "TORCHPIN_"))}
-    env.update(PIP_CONFIG_FILE=os.devnull, UV_NO_CONFIG="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
+    env.update(PIP_CONFIG_FILE=os.devnull, UV_NO_CONFIG="1", PIP_DISABLE_PIP_VERSION_CHECK="1", **extra)
     return env
 
 
 @pytest.fixture(scope="module")
-def lock_and_indexes(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    tmp = tmp_path_factory.mktemp("indexes")
-    build = tmp / "build"
-    variant_wheels = [
-        make_wheel(build / "cpu", p, f"{v}+cpu", TAG, requires=("filelock",) if p == "torch" else ("torch",))
-        for p, v in PINS.items()
-    ]
-    pypi_wheels = [
-        make_wheel(build / "pypi", "torch", "2.13.0", TAG, requires=("filelock", "nvidia-fake-cu13")),
-        make_wheel(build / "pypi", "filelock", "3.20.0"),
-    ]
-    base = tmp / "whl"
-    write_simple_index(base / "cpu", variant_wheels)
-    pypi_url = write_simple_index(tmp / "pypi" / "simple", pypi_wheels)
-    r = subprocess.run(
-        [sys.executable, "-m", "torchpin", "lock", "--no-detect", "--backend", "cpu", "--python-version", "3.11",
-         "--python-platform", "x86_64-manylinux_2_28", "--index-url", base.as_uri(),
-         "torch==2.13.0", "torchvision", "torchaudio"],
-        capture_output=True, text=True, check=True, env=_clean_env(), timeout=60,
-    )  # fmt: skip
-    # The lock names the real PyPI; point that one line at PyPI's stand-in.
-    lock = tmp / "requirements.txt"
-    lock.write_text(r.stdout.replace("https://pypi.org/simple", pypi_url))
-    assert f"--extra-index-url {base.as_uri()}/cpu" in r.stdout
-    return lock, tmp
+def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path, FakeIndexServer]]:
+    tmp = tmp_path_factory.mktemp("installable")
+    decoy = make_wheel(tmp / "build", "torch", "2.14.1", TAG, requires=("nvidia-fake-cu13",))
+    write_simple_index(tmp / "pypi" / "simple", [decoy])
+    with FakeIndexServer() as index, StaticServer(tmp / "pypi") as pypi:
+        r = subprocess.run(
+            [sys.executable, "-m", "torchpin", "lock", "--no-detect", "--backend", "cpu", "--python-version", "3.11",
+             "--python-platform", "x86_64-manylinux_2_28", "--index-url", index.base, "--no-fallback", "--refresh",
+             *(f"{p}=={v}" for p, v in PINS.items())],
+            capture_output=True, text=True, check=False, env=clean_env(TORCHPIN_CACHE_DIR=str(tmp / "cache")),
+            timeout=120,
+        )  # fmt: skip
+        assert r.returncode == 0, r.stderr
+        assert f"--extra-index-url {index.base}/cpu" in r.stdout and "# source: live index" in r.stdout
+        lock = tmp / "requirements.txt"
+        # The lock names the real PyPI; point that one line at PyPI's stand-in.
+        lock.write_text(r.stdout.replace("https://pypi.org/simple", f"{pypi.url}/simple"))
+        yield lock, tmp, index
 
 
-def _venv(tmp: Path) -> Path:
-    venv = tmp / "venv"
-    if not venv.exists():
-        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
-    return venv / "bin" / "python"
-
-
-def test_pip_installs_the_lock(lock_and_indexes: tuple[Path, Path]) -> None:
-    lock, tmp = lock_and_indexes
+def test_pip_installs_the_lock(setup: tuple[Path, Path, FakeIndexServer]) -> None:
+    lock, tmp, _ = setup
     report = tmp / "pip-report.json"
     r = subprocess.run(
         [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
          "--report", str(report), "--target", str(tmp / "unused"), "-r", str(lock)],
-        capture_output=True, text=True, env=_clean_env(), timeout=300, check=False,
+        capture_output=True, text=True, env=clean_env(), timeout=300, check=False,
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     chosen = {i["metadata"]["name"]: i["metadata"]["version"] for i in json.loads(report.read_text())["install"]}
-    assert chosen == {**{p: f"{v}+cpu" for p, v in PINS.items()}, "filelock": "3.20.0"}
+    assert chosen == {p: f"{v}+cpu" for p, v in PINS.items()}
 
 
-def test_uv_installs_the_lock(lock_and_indexes: tuple[Path, Path]) -> None:
+def test_uv_installs_the_lock(setup: tuple[Path, Path, FakeIndexServer]) -> None:
     uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
     if uv is None:
         pytest.skip("uv is not installed (scripts/test installs it with the dev extra)")
-    lock, tmp = lock_and_indexes
+    lock, tmp, _ = setup
+    venv = tmp / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
     r = subprocess.run(
-        [uv, "pip", "install", "--dry-run", "--python", str(_venv(tmp)), "-r", str(lock)],
-        capture_output=True, text=True, env=_clean_env(), timeout=300, check=False,
+        [uv, "pip", "install", "--dry-run", "--python", str(venv / "bin" / "python"), "-r", str(lock)],
+        capture_output=True, text=True, env=clean_env(UV_CACHE_DIR=str(tmp / "uv-cache")), timeout=300, check=False,
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     for project, version in PINS.items():

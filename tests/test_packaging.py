@@ -41,7 +41,7 @@ def test_wheel_ships_the_snapshot_and_runs(tmp_path: Path) -> None:
     run_env = {**env, "PYTHONPATH": str(target)}
     r = subprocess.run(
         [sys.executable, "-c", "import torchpin, sys; print(torchpin.__file__); sys.argv=['torchpin','lock',"
-         "'--no-detect','--python-version','3.12','--python-platform','linux','torch'];"
+         "'--offline','--no-detect','--python-version','3.12','--python-platform','linux','torch'];"
          "from torchpin.cli import main; main()"],
         capture_output=True, text=True, env=run_env, timeout=60, check=False,
     )  # fmt: skip

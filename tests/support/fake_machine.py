@@ -48,6 +48,7 @@ class FakeMachine:
         base["PATH"] = f"{self.root / 'bin'}:{Path(sys.executable).parent}:/usr/bin:/bin"
         base["TORCHPIN_SYSROOT"] = str(self.root)
         base["TORCHPIN_PROBE_TIMEOUT"] = "2"
+        base["TORCHPIN_OFFLINE"] = "1"  # detection tests never reach for an index
         self.env = {**base, **self.env}
 
     def file(self, absolute: str, text: str) -> FakeMachine:

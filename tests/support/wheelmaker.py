@@ -6,10 +6,26 @@ import base64
 import hashlib
 import zipfile
 from pathlib import Path
+from typing import BinaryIO
 
 
 def _digest(data: bytes) -> str:
     return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+
+def wheel_bytes(
+    name: str,
+    version: str,
+    tag: str = "py3-none-any",
+    requires: tuple[str, ...] = (),
+    requires_python: str | None = None,
+) -> bytes:
+    """The bytes of a minimal valid wheel, built in memory."""
+    import io
+
+    buf = io.BytesIO()
+    _write(buf, name, version, tag, requires, requires_python)
+    return buf.getvalue()
 
 
 def make_wheel(
@@ -21,6 +37,16 @@ def make_wheel(
     requires_python: str | None = None,
 ) -> Path:
     """Write ``{name}-{version}-{tag}.whl`` into ``directory`` and return its path."""
+    path = directory / f"{name.replace('-', '_')}-{version}-{tag}.whl"
+    directory.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as f:
+        _write(f, name, version, tag, requires, requires_python)
+    return path
+
+
+def _write(
+    out: BinaryIO, name: str, version: str, tag: str, requires: tuple[str, ...], requires_python: str | None
+) -> None:
     dist = f"{name.replace('-', '_')}-{version}"
     meta = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
     if requires_python:
@@ -35,10 +61,7 @@ def make_wheel(
     }
     record = "".join(f"{path},{_digest(data)},{len(data)}\n" for path, data in files.items())
     record += f"{dist}.dist-info/RECORD,,\n"
-    path = directory / f"{dist}-{tag}.whl"
-    directory.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-        for member, data in files.items():
-            zf.writestr(member, data)
-        zf.writestr(f"{dist}.dist-info/RECORD", record)
-    return path
+    # A fixed timestamp: the same wheel has the same bytes, so its sha256 is stable.
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for member, data in [*files.items(), (f"{dist}.dist-info/RECORD", record.encode())]:
+            zf.writestr(zipfile.ZipInfo(member, date_time=(2020, 1, 1, 0, 0, 0)), data)

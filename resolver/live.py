@@ -1,0 +1,96 @@
+"""Fold live index pages into the snapshot catalog (pure).
+
+A variant page is the truth for that variant: builds it lists are confirmed, builds
+it lacks are dropped, releases it lists that the snapshot lacks are added (their other
+facts unconfirmed), and its wheels replace the snapshot's file knowledge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+
+from packaging.utils import parse_wheel_filename
+from packaging.version import Version
+
+from .models import WheelFile
+from .simple import Link
+from .snapshot import Build, Catalog, ProjectRelease, Release
+from .wheels import platform_key
+
+SOURCE = "INDEX"
+
+
+def merge(catalog: Catalog, pages: Mapping[tuple[str, str], tuple[Link, ...] | None]) -> Catalog:
+    """``pages`` maps (variant, project) to its links, or None when the index has no such page."""
+    seen: dict[tuple[str, str], set[str]] = {}  # (variant, version) → platforms with a torch wheel
+    files: dict[str, WheelFile] = dict(catalog.variant_files)
+    new_torch: dict[str, list[Link]] = {}
+    fetched = {variant for (variant, project), links in pages.items() if project == "torch" and links is not None}
+    missing = {variant for (variant, project), links in pages.items() if project == "torch" and links is None}
+    for (variant, _project), links in pages.items():
+        for link in links or ():
+            if not link.is_wheel or link.yanked is not None:
+                continue
+            try:
+                name, version, _, tags = parse_wheel_filename(link.filename)
+            except Exception:  # one odd file name must not sink the page
+                continue
+            files[link.filename] = WheelFile(link.filename, link.url, link.sha256)
+            # Untagged wheels on a cuXYZ page are CPU builds (aarch64 up to 2.5); only +variant
+            # wheels, or untagged ones on the cpu page, show that this variant has the release.
+            if str(name) != "torch" or not (version.local == variant or (variant == "cpu" and version.local is None)):
+                continue
+            for tag in tags:
+                key = platform_key(tag.platform)
+                if key:
+                    seen.setdefault((variant, version.public), set()).add(key)
+            if catalog.release(version.public) is None and not version.is_prerelease:
+                new_torch.setdefault(version.public, []).append(link)
+    releases = [_confirm(r, fetched | missing, seen) for r in catalog.releases]
+    projects = {k: dict(v) for k, v in catalog.projects.items()}
+    newest = catalog.releases[0] if catalog.releases else None
+    for new_version, new_links in new_torch.items():
+        if newest is None:
+            break
+        observed = {v for (v, ver) in seen if ver == new_version}
+        releases.append(_new_release(newest, new_version, observed, seen))
+        raw = tuple({"filename": link.filename, "sha256": link.sha256, "url": link.url} for link in new_links)
+        projects.setdefault("torch", {})[new_version] = ProjectRelease("torch", new_version, None, False, raw)
+    releases.sort(key=lambda r: r.version, reverse=True)
+    return replace(
+        catalog,
+        releases=tuple(releases),
+        projects=projects,
+        variant_files=files,
+        live_pages=catalog.live_pages | frozenset(pages),
+    )
+
+
+def _confirm(release: Release, fetched: set[str], seen: dict[tuple[str, str], set[str]]) -> Release:
+    builds = []
+    for b in release.builds:
+        if b.variant.name not in fetched:
+            builds.append(b)
+        elif b.platform in seen.get((b.variant.name, str(release.version)), set()):
+            builds.append(replace(b, status="confirmed", source=SOURCE))
+        # else: the index does not have it: dropped
+    return replace(release, builds=tuple(builds))
+
+
+def _new_release(template: Release, version: str, variants: set[str], seen: dict[tuple[str, str], set[str]]) -> Release:
+    """A release only the index knows: its builds are observed, everything else is a guess."""
+    builds: list[Build] = []
+    for b in template.builds:
+        if b.variant.name in variants and b.platform in seen.get((b.variant.name, version), set()):
+            arch = replace(b.arch, status="unconfirmed", source="INFERRED") if b.arch else None
+            builds.append(replace(b, status="confirmed", source=SOURCE, arch=arch))
+    companions = {k: replace(p, status="unconfirmed", source="INFERRED") for k, p in template.companions.items()}
+    return replace(
+        template,
+        version=Version(version),
+        date="",
+        builds=tuple(builds),
+        companions=companions,
+        extra_python_tags={},
+    )

@@ -1,0 +1,344 @@
+"""A fake download.pytorch.org, generated from the embedded snapshot and served for real.
+
+Pages look like the real ones (see the index-format notes in the design): 4-space indented
+PEP 503 HTML with ``<h1>Links for …</h1>``, ``%2B`` in hrefs, ``#sha256=`` fragments,
+absolute links to a second host (the "CDN") for torch-family files, PEP 658/714 metadata
+attributes with ``.metadata`` sidecars, a ``<!--TIMESTAMP …-->`` trailer, and 403 for
+projects that do not exist. Wheels are tiny real wheels made on demand; the real local
+``torch-2.13.0+cpu`` wheel is served in its place when it is on disk.
+
+Knobs (``Knobs``) add latency, 5xx bursts, connection resets, truncated and malformed bodies.
+
+    python -m tests.support.fake_index --port 8000 --latency-ms 50
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import http.server
+import io
+import socket
+import ssl
+import sys
+import threading
+import time
+import urllib.parse
+import zipfile
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from packaging.utils import parse_wheel_filename
+from packaging.version import Version
+
+from torchpin.snapshot import Catalog, load_catalog
+
+from .wheelmaker import wheel_bytes
+
+ROOT = Path(__file__).resolve().parents[2]
+REAL_TORCH = Path("/opt/wheels/torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl")
+FOUNDATION = ("torch", "torchvision", "torchaudio", "torchcodec")
+
+
+@dataclass
+class Knobs:
+    """Faults to inject; each ``*_first`` counts requests per path before behaving normally."""
+
+    latency_s: float = 0.0
+    fail_first: int = 0  # answer 503 this many times per path
+    reset_first: int = 0  # close the connection without an answer
+    truncate_first: int = 0  # send half the body, then close
+    malformed: set[str] = field(default_factory=set)  # paths answered 200 with garbage
+    missing_variants: set[str] = field(default_factory=lambda: {"cu134"})  # not published
+    etag: bool = True
+
+
+def _platform_tag(release: Version, platform: str, pypi_tags: list[str]) -> str:
+    """The platform tag download.pytorch.org uses for a variant wheel."""
+    if platform == "linux_x86_64":
+        return "linux_x86_64" if release < Version("2.7") else "manylinux_2_28_x86_64"
+    if platform == "linux_aarch64":
+        return "manylinux2014_aarch64" if release < Version("2.6") else "manylinux_2_28_aarch64"
+    if platform == "win_amd64":
+        return "win_amd64"
+    return pypi_tags[0]
+
+
+class FakePytorchIndex:
+    """The file lists of every variant page, from the snapshot's facts."""
+
+    def __init__(self, catalog: Catalog | None = None, knobs: Knobs | None = None) -> None:
+        self.catalog = catalog or load_catalog((ROOT / "data" / "wheel_index.json").read_bytes())
+        self.knobs = knobs or Knobs()
+        self._bytes: dict[str, bytes] = {}
+        self._meta: dict[str, bytes] = {}
+        self.lock = threading.Lock()
+
+    @cached_property
+    def files(self) -> dict[tuple[str, str], list[str]]:
+        """(variant, project) → wheel filenames on that page."""
+        pages: dict[tuple[str, str], set[str]] = {}
+        for release in self.catalog.releases:
+            for build in release.builds:
+                if build.variant.name in self.knobs.missing_variants:
+                    continue
+                self._add(
+                    pages, release.version, build.variant.name, build.platform, "torch", str(release.version), release
+                )
+                for pair in release.companions.values():
+                    base = self.catalog.release(pair.built_with)
+                    if base and (
+                        base.build(build.variant.name, build.platform) or build.variant.name in pair.extra_variants
+                    ):
+                        self._add(
+                            pages,
+                            release.version,
+                            build.variant.name,
+                            build.platform,
+                            pair.project,
+                            pair.version,
+                            release,
+                        )
+        return {k: sorted(v) for k, v in pages.items()}
+
+    def _add(self, pages: dict[tuple[str, str], set[str]], rel: Version, variant: str, plat: str,
+             project: str, version: str, release: Any) -> None:  # fmt: skip
+        pypi = self.catalog.project(project, version)
+        if pypi is None:
+            return
+        untagged = variant == "cpu" and plat in release.untagged_cpu
+        local = version if untagged else f"{version}+{variant}"
+        arm = plat == "macos_arm64"
+        pypi_platform_tags = sorted(
+            t.platform
+            for f in pypi.raw_files
+            for t in parse_wheel_filename(f["filename"])[3]
+            if t.platform.startswith("macosx") and ("arm64" in t.platform) == arm
+        )
+        tag_platform = _platform_tag(rel, plat, pypi_platform_tags or ["any"])
+        for pytag in sorted(pypi.python_tags(plat)):
+            pages.setdefault((variant, project), set()).add(f"{project}-{local}-{pytag}-{tag_platform}.whl")
+
+    def wheel(self, filename: str) -> bytes:
+        with self.lock:
+            if filename not in self._bytes:
+                if filename == REAL_TORCH.name and REAL_TORCH.exists():
+                    self._bytes[filename] = REAL_TORCH.read_bytes()
+                else:
+                    name, version, _, _ = parse_wheel_filename(filename)
+                    requires = ("torch",) if name != "torch" else ()  # companions pull torch in
+                    tag = filename[len(f"{name}-{version}-") : -len(".whl")]
+                    self._bytes[filename] = wheel_bytes(str(name), str(version), tag, requires=requires)
+            return self._bytes[filename]
+
+    def sha256(self, filename: str) -> str:
+        return hashlib.sha256(self.wheel(filename)).hexdigest()
+
+    def metadata(self, filename: str) -> bytes:
+        """The wheel's own METADATA (PEP 658 sidecar), read out of the served bytes."""
+        with self.lock:
+            if filename in self._meta:
+                return self._meta[filename]
+        with zipfile.ZipFile(io.BytesIO(self.wheel(filename))) as zf:
+            member = next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))
+            data = zf.read(member)
+        with self.lock:
+            self._meta[filename] = data
+        return data
+
+    def page(self, variant: str, project: str, cdn: str) -> str | None:
+        names = self.files.get((variant, project))
+        if names is None:
+            return None
+        lines = ["<!DOCTYPE html>", "<html>", "  <body>", f"    <h1>Links for {project}</h1>"]
+        for name in names:
+            href = urllib.parse.quote(name)  # '+' → %2B, as S3 keys are stored
+            prefix = f"{cdn}/whl/{variant}" if project in FOUNDATION else f"/whl/{variant}"
+            meta = hashlib.sha256(self.metadata(name)).hexdigest()
+            lines.append(
+                f'    <a href="{prefix}/{href}#sha256={self.sha256(name)}" data-dist-info-metadata="sha256={meta}"'
+                f' data-core-metadata="sha256={meta}">{name}</a><br/>'
+            )
+        lines += ["  </body>", "</html>", "<!--TIMESTAMP 1763700000-->", ""]
+        return "\n".join(lines)
+
+    def flat(self, variant: str) -> str | None:
+        """A directory listing of every wheel of a variant, as flat mirrors serve (``&#43;`` for '+')."""
+        names = sorted(n for (v, _), ns in self.files.items() if v == variant for n in ns)
+        if not names:
+            return None
+        rows = "\n".join(f'<a href="{n.replace("+", "&#43;")}">{n}</a>  2026-01-01 00:00  1M' for n in names)
+        return f"<html><head><title>Index of /{variant}/</title></head><body><pre>\n{rows}\n</pre></body></html>\n"
+
+    def variants_page(self) -> str:
+        names = sorted({v for v, _ in self.files})
+        rows = "\n".join(f'<a href="{n}/">{n}/</a>' for n in names)
+        return f"<html><body><pre>\n{rows}\n</pre></body></html>\n"
+
+    def root(self, variant: str) -> str | None:
+        projects = sorted({p for v, p in self.files if v == variant})
+        if not projects:
+            return None
+        body = "\n".join(f'    <a href="{p}/">{p}</a><br/>' for p in projects)
+        return f"<!DOCTYPE html>\n<html>\n  <body>\n{body}\n  </body>\n</html>\n<!--TIMESTAMP 1763700000-->\n"
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        srv = self.server
+        path = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path)
+        with srv.state_lock:
+            srv.hits[path] += 1
+            count = srv.hits[path]
+        knobs = srv.index.knobs
+        if knobs.latency_s:
+            time.sleep(knobs.latency_s)
+        if count <= knobs.reset_first:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            self.connection.close()
+            self.close_connection = True
+            return
+        if count <= knobs.fail_first:
+            self._send(503, b"Service Unavailable", "text/plain")
+            return
+        body, ctype = self._body(path)
+        if body is None:
+            # S3 answers 403 AccessDenied for keys that do not exist.
+            self._send(403, b"<Error><Code>AccessDenied</Code></Error>", "application/xml")
+            return
+        if path in knobs.malformed:
+            body = b"\x00\xff<<not an index page"
+        etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+        if knobs.etag and self.headers.get("If-None-Match") == etag:
+            with srv.state_lock:
+                srv.not_modified[path] += 1
+            self.send_response(304)
+            self.send_header("ETag", etag)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        with srv.state_lock:
+            srv.full[path] += 1
+        if count <= knobs.fail_first + knobs.reset_first + knobs.truncate_first and knobs.truncate_first:
+            self.send_response(200)
+            self.send_header("Content-Type", ctype)
+            self.end_headers()  # no Content-Length: the cut only shows in the content
+            self.wfile.write(body[: len(body) // 2])
+            self.close_connection = True
+            return
+        self._send(200, body, ctype, etag=etag if knobs.etag else None)
+
+    def _body(self, path: str) -> tuple[bytes | None, str]:
+        idx = self.server.index
+        parts = [p for p in path.split("/") if p]
+        if len(parts) == 3 and parts[0] == "whl":  # /whl/<variant>/<project>/ or /whl/<variant>/<file>
+            variant, leaf = parts[1], parts[2]
+            if leaf.endswith(".whl.metadata"):
+                return idx.metadata(leaf[: -len(".metadata")]), "application/octet-stream"
+            if leaf.endswith(".whl"):
+                if leaf not in idx.files.get((variant, leaf.split("-")[0]), []):
+                    return None, ""
+                return idx.wheel(leaf), "application/octet-stream"
+            page = idx.page(variant, leaf, self.server.cdn_url)
+            return (page.encode() if page else None), "text/html"
+        if len(parts) == 2 and parts[0] == "whl":
+            root = idx.root(parts[1])
+            return (root.encode() if root else None), "text/html"
+        if parts in (["whl"], ["flat"]):
+            return idx.variants_page().encode(), "text/html"
+        if len(parts) == 2 and parts[0] == "flat":
+            flat = idx.flat(parts[1])
+            return (flat.encode() if flat else None), "text/html"
+        if len(parts) == 3 and parts[0] == "flat" and parts[2].endswith(".whl"):
+            return idx.wheel(parts[2]), "application/octet-stream"
+        return None, ""
+
+    def _send(self, code: int, body: bytes, ctype: str, etag: str | None = None) -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "max-age=600, public, must-revalidate")
+        if etag:
+            self.send_header("ETag", etag)
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    index: FakePytorchIndex
+    cdn_url: str
+
+    def __init__(self, addr: tuple[str, int], index: FakePytorchIndex) -> None:
+        super().__init__(addr, _Handler)
+        self.index = index
+        self.hits: Counter[str] = Counter()
+        self.full: Counter[str] = Counter()
+        self.not_modified: Counter[str] = Counter()
+        self.state_lock = threading.Lock()
+
+
+class FakeIndexServer:
+    """Two real servers on 127.0.0.1: the index, and a second host the file links point at."""
+
+    def __init__(self, index: FakePytorchIndex | None = None, *, port: int = 0, tls: ssl.SSLContext | None = None,
+                 host: str = "127.0.0.1") -> None:  # fmt: skip
+        self.index = index or FakePytorchIndex()
+        self.main = _Server((host, port), self.index)
+        self.cdn = _Server((host, 0), self.index)
+        scheme = "https" if tls else "http"
+        if tls:
+            for srv in (self.main, self.cdn):
+                srv.socket = tls.wrap_socket(srv.socket, server_side=True)
+        # "localhost" for the CDN so the file host differs from the index host by name too
+        self.url = f"{scheme}://{host}:{self.main.server_address[1]}"
+        self.cdn_url = f"{scheme}://localhost:{self.cdn.server_address[1]}"
+        self.main.cdn_url = self.cdn.cdn_url = self.cdn_url
+        self._threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in (self.main, self.cdn)]
+
+    @property
+    def base(self) -> str:
+        return f"{self.url}/whl"
+
+    def __enter__(self) -> FakeIndexServer:
+        for t in self._threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for srv in (self.main, self.cdn):
+            srv.shutdown()
+            srv.server_close()
+
+    def hits(self) -> Counter[str]:
+        return self.main.hits + self.cdn.hits
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="Serve a fake download.pytorch.org on 127.0.0.1.")
+    ap.add_argument("--port", type=int, default=8000)
+    ap.add_argument("--latency-ms", type=float, default=0)
+    ap.add_argument("--fail-first", type=int, default=0, help="503 this many times per path first")
+    args = ap.parse_args(argv)
+    server = FakeIndexServer(
+        FakePytorchIndex(knobs=Knobs(latency_s=args.latency_ms / 1000, fail_first=args.fail_first)), port=args.port
+    )
+    with server:
+        print(f"serving {server.base} (files on {server.cdn_url}); Ctrl-C stops", file=sys.stderr, flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
