@@ -128,7 +128,11 @@ def best_wheel(files: Iterable[WheelFile], project: str, version: str, target: T
     plat = target.platform
     want = Version(version)
     ranked: list[tuple[int, str, WheelFile]] = []
+    # Live pages list thousands of files: a name prefix rules most out before any parsing.
+    prefix = f"{project}-{version}-"
     for f in files:
+        if not f.filename.startswith(prefix):
+            continue
         w = parse_wheel(f.filename)
         if w.project != project or w.version != want:
             continue

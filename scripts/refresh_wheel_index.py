@@ -14,6 +14,12 @@ goes to stderr.
     scripts/refresh_wheel_index.py                # fetch PyPI, rewrite the file
     scripts/refresh_wheel_index.py --dry-run      # show the summary only
     scripts/refresh_wheel_index.py --from-dir D   # read D/<project>.json instead of PyPI
+    scripts/refresh_wheel_index.py --crawl https://download.pytorch.org/whl   # also read the index
+
+``--crawl BASE`` reads ``BASE/<variant>/<project>/`` for every variant the snapshot knows
+(and any the root page lists): builds seen there become ``confirmed``, new variants and
+releases are added (their other facts ``unconfirmed``), and every torch-family wheel's URL
+and sha256 is recorded in ``variant_files``.
 """
 
 from __future__ import annotations
@@ -30,6 +36,8 @@ from typing import Any
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
+
+from torchpin.wheels import platform_key
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOT = ROOT / "data" / "wheel_index.json"
@@ -160,6 +168,77 @@ def refresh(snapshot: dict[str, Any], fetch: Fetch, today: str) -> tuple[dict[st
     return new, summary
 
 
+def crawl_update(
+    snapshot: dict[str, Any], pages: dict[tuple[str, str], list[Any] | None]
+) -> tuple[dict[str, Any], list[str]]:
+    """Fold crawled index pages into the snapshot document; pure, for tests."""
+    new = copy.deepcopy(snapshot)
+    summary: list[str] = []
+    files = {f["url"]: f for f in new.get("variant_files", [])}
+    upgraded: list[str] = []
+    added: list[str] = []
+    for (variant, project), links in sorted(pages.items()):
+        for link in links or ():
+            if not link.filename.endswith(".whl"):
+                continue
+            try:
+                name, version, _, tags = parse_wheel_filename(link.filename)
+            except InvalidWheelFilename:
+                continue
+            if version.is_prerelease or (project == "torch" and version < MIN_TORCH):
+                continue
+            if link.sha256 and link.url not in files:
+                files[link.url] = {
+                    "url": link.url,
+                    "sha256": link.sha256,
+                    "status": "confirmed",
+                    "source": "INDEX_CRAWL",
+                }
+            if str(name) != "torch" or not (version.local == variant or (variant == "cpu" and version.local is None)):
+                continue
+            rel = new["releases"].get(version.public)
+            if rel is None:
+                newest = max(new["releases"], key=Version)
+                rel = new["releases"][version.public] = inferred_release(new["releases"][newest], [], "")
+                rel["variants"] = {}
+                summary.append(f"torch {version.public}: new release seen on the index, other facts unconfirmed")
+            for tag in tags:
+                plat = platform_key(tag.platform)
+                if plat is None:
+                    continue
+                fact = rel["variants"].setdefault(variant, {}).get(plat)
+                if fact is None:
+                    rel["variants"][variant][plat] = {"status": "confirmed", "source": "INDEX_CRAWL"}
+                    added.append(f"{version.public} {variant} {plat}")
+                elif fact["status"] != "confirmed":
+                    fact.update(status="confirmed", source=f"{fact['source']}; INDEX_CRAWL")
+                    upgraded.append(f"{version.public} {variant} {plat}")
+    new["variant_files"] = sorted(files.values(), key=lambda f: f["url"])
+    if upgraded:
+        summary.append(f"index: {len(upgraded)} builds confirmed (e.g. {', '.join(sorted(set(upgraded))[:3])})")
+    if added:
+        summary.append(f"index: {len(added)} builds added (e.g. {', '.join(sorted(set(added))[:3])})")
+    known = len(snapshot.get("variant_files", []))
+    if len(files) != known:
+        summary.append(f"index: {len(files) - known} wheel URLs with sha256 recorded")
+    return new, summary
+
+
+def crawl(base: str, snapshot: dict[str, Any]) -> dict[tuple[str, str], list[Any] | None]:
+    """Fetch every (variant, project) page under BASE concurrently."""
+    from torchpin.index import IndexClient, IndexConfig, listed_variants
+
+    client = IndexClient(IndexConfig(base_url=base.rstrip("/")))
+    variants = {v for rel in snapshot["releases"].values() for v in rel["variants"]} | set(listed_variants(client))
+    wanted = {(v, p): f"{base.rstrip('/')}/{v}/{p}/" for v in sorted(variants) for p in PROJECTS}
+    fetched = client.fetch(list(wanted.values()))
+    out: dict[tuple[str, str], list[Any] | None] = {}
+    for key, url in wanted.items():
+        links = fetched[url].links
+        out[key] = None if links is None else list(links)
+    return out
+
+
 def _hashes(body: dict[str, Any]) -> dict[str, str]:
     return {f["filename"]: f["sha256"] for f in body["files"]}
 
@@ -173,6 +252,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--snapshot", type=Path, default=SNAPSHOT, help="file to refresh (default: %(default)s)")
     ap.add_argument("--from-dir", type=Path, help="read <project>.json documents from this folder, not PyPI")
     ap.add_argument("--dry-run", action="store_true", help="print the summary, write nothing")
+    ap.add_argument(
+        "--crawl", metavar="BASE", help="also read a PyTorch-style index (e.g. https://download.pytorch.org/whl)"
+    )
     args = ap.parse_args(argv)
 
     def from_dir(project: str) -> dict[str, Any]:
@@ -180,7 +262,13 @@ def main(argv: list[str] | None = None) -> int:
         return data
 
     snapshot = json.loads(args.snapshot.read_text())
-    new, summary = refresh(snapshot, from_dir if args.from_dir else fetch_pypi, dt.date.today().isoformat())
+    today = dt.date.today().isoformat()
+    new, summary = refresh(snapshot, from_dir if args.from_dir else fetch_pypi, today)
+    if args.crawl:
+        new, crawled = crawl_update(new, crawl(args.crawl, new))
+        summary += crawled
+        if new != snapshot:
+            new["snapshot_date"] = today
     for line in summary or ["no changes"]:
         print(f"refresh: {line}", file=sys.stderr)
     if not args.dry_run and new != snapshot:

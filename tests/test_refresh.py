@@ -110,3 +110,29 @@ def test_file_url_from_blake2b() -> None:
         "digests": {"blake2b_256": "abcdef0123"},
     }
     assert mod.file_url(entry) == "https://files.pythonhosted.org/packages/ab/cd/ef0123/x-1-py3-none-any.whl"
+
+
+def test_crawl_confirms_what_the_index_serves(snapshot_doc: dict[str, Any], tmp_path: Path) -> None:
+    from .support.fake_index import FakeIndexServer
+
+    mod = _script()
+    with FakeIndexServer() as srv:
+        pages = mod.crawl(srv.base, snapshot_doc)
+        new, summary = mod.crawl_update(snapshot_doc, pages)
+        served = srv.index.sha256("torch-2.15.0+cu126-cp312-cp312-manylinux_2_28_x86_64.whl")
+    # 2.15.0's cu126 was unconfirmed; the index serves it, so now it is confirmed
+    assert snapshot_doc["releases"]["2.15.0"]["variants"]["cu126"]["linux_x86_64"]["status"] == "unconfirmed"
+    fact = new["releases"]["2.15.0"]["variants"]["cu126"]["linux_x86_64"]
+    assert fact["status"] == "confirmed" and fact["source"].endswith("INDEX_CRAWL")
+    # cu134 is not on this index: it stays unconfirmed
+    assert new["releases"]["2.14.1"]["variants"]["cu134"]["linux_x86_64"]["status"] == "unconfirmed"
+    urls = {f["url"]: f["sha256"] for f in new["variant_files"]}
+    assert urls[f"{srv.cdn_url}/whl/cu126/torch-2.15.0%2Bcu126-cp312-cp312-manylinux_2_28_x86_64.whl"] == served
+    assert any("builds confirmed" in line for line in summary)
+    # a second crawl of the same index changes nothing
+    again, _ = mod.crawl_update(new, pages)
+    assert mod.dump(again) == mod.dump(new)
+    # and the result is a valid snapshot
+    from torchpin.snapshot import load_catalog
+
+    assert load_catalog(mod.dump(new)).release("2.15.0") is not None

@@ -76,6 +76,7 @@ class FakePytorchIndex:
         self.knobs = knobs or Knobs()
         self._bytes: dict[str, bytes] = {}
         self._meta: dict[str, bytes] = {}
+        self._pages: dict[tuple[str, str, str], str | None] = {}
         self.lock = threading.Lock()
 
     @cached_property
@@ -151,6 +152,12 @@ class FakePytorchIndex:
         return data
 
     def page(self, variant: str, project: str, cdn: str) -> str | None:
+        key = (variant, project, cdn)
+        if key not in self._pages:
+            self._pages[key] = self._render(variant, project, cdn)
+        return self._pages[key]
+
+    def _render(self, variant: str, project: str, cdn: str) -> str | None:
         names = self.files.get((variant, project))
         if names is None:
             return None
