@@ -32,21 +32,27 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="module")
-def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path, FakeIndexServer]]:
+@pytest.fixture(scope="module", params=["index", "find-links"])
+def setup(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Path, Path, FakeIndexServer]]:
     tmp = tmp_path_factory.mktemp("installable")
     decoy = make_wheel(tmp / "build", "torch", "2.14.1", TAG, requires=("nvidia-fake-cu13",))
     write_simple_index(tmp / "pypi" / "simple", [decoy])
     with FakeIndexServer() as index, StaticServer(tmp / "pypi") as pypi:
+        where = ["--index-url", index.base] if request.param == "index" else ["--find-links", f"{index.url}/flat"]
         r = subprocess.run(
             [sys.executable, "-m", "torchpin", "lock", "--no-detect", "--backend", "cpu", "--python-version", "3.11",
-             "--python-platform", "x86_64-manylinux_2_28", "--index-url", index.base, "--no-fallback", "--refresh",
+             "--python-platform", "x86_64-manylinux_2_28", *where, "--no-fallback", "--refresh",
              *(f"{p}=={v}" for p, v in PINS.items())],
             capture_output=True, text=True, check=False, env=clean_env(TORCHPIN_CACHE_DIR=str(tmp / "cache")),
             timeout=120,
         )  # fmt: skip
         assert r.returncode == 0, r.stderr
-        assert f"--extra-index-url {index.base}/cpu" in r.stdout and "# source: live index" in r.stdout
+        expected = (
+            f"--extra-index-url {index.base}/cpu" if request.param == "index" else f"--find-links {index.url}/flat/cpu/"
+        )
+        assert expected in r.stdout and "# source: live index" in r.stdout
         lock = tmp / "requirements.txt"
         # The lock names the real PyPI; point that one line at PyPI's stand-in.
         lock.write_text(r.stdout.replace("https://pypi.org/simple", f"{pypi.url}/simple"))

@@ -201,6 +201,18 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
+    def do_HEAD(self) -> None:
+        # uv probes flat-mirror wheels with HEAD (to try range requests for their metadata).
+        path = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path)
+        body, ctype = self._body(path)
+        if body is None:
+            self._send(403, b"", "application/xml")
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+
     def do_GET(self) -> None:
         srv = self.server
         path = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path)
