@@ -238,6 +238,134 @@ def detect(as_json: bool) -> None:
         click.echo(detect_text(doc), err=True, nl=False)
 
 
+EPILOG_INSTALL = """\b
+Examples:
+  torchpin install
+  torchpin install 'torch==2.13.0' --backend cpu --python .venv/bin/python
+  torchpin install --dry-run --driver 570.86.15 --gpu-cc 12.0
+  # in a Dockerfile (no GPU at build time):
+  RUN torchpin install --backend cu128 --no-fallback
+"""
+
+
+@cli.command(epilog=EPILOG_INSTALL)
+@click.argument("requirements", nargs=-1, metavar="[REQ]...")
+@click.option(
+    "-r",
+    "--requirement",
+    "req_files",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Read requirements from a file.",
+)
+@_target_options
+@_index_options
+@click.option(
+    "--installer",
+    type=click.Choice(["auto", "uv", "pip"]),
+    default="auto",
+    envvar="TORCHPIN_INSTALLER",
+    show_default=True,
+    help="auto: uv when found, else pip.",
+)
+@click.option(
+    "--python", "python", metavar="PATH", help="Interpreter (or venv) to install into; default: the active venv."
+)
+@click.option(
+    "-o",
+    "--output",
+    "lock_path",
+    default="torchpin.lock.txt",
+    show_default=True,
+    metavar="FILE",
+    help="Where the lock is written (atomically) before installing.",
+)
+@click.option("--dry-run", is_flag=True, help="Print the plan and the exact installer command; change nothing.")
+@click.option("--no-verify", is_flag=True, help="Skip the smoke test after installing.")
+@click.option("--require-hashes", is_flag=True, help="Exit 3 when a torch-family wheel has no known sha256.")
+def install(requirements: tuple[str, ...], req_files: tuple[str, ...], index_url: str | None, find_links: str | None,
+            trusted_host: tuple[str, ...], cert: str | None, offline: bool, refresh: bool, timeout: float,
+            no_fallback: bool, installer: str, python: str | None, lock_path: str, dry_run: bool, no_verify: bool,
+            require_hashes: bool, **target: Any) -> None:  # fmt: skip
+    """Lock, install into an interpreter with uv or pip, then verify (exit 5: install failed, 6: verify failed).
+
+    The torch-family wheels whose sha256 is known are downloaded and checked by torchpin
+    before the installer sees them. A torch family left from another build is replaced.
+    """
+    from .commands import IndexOptions, InstallOptions, run_install
+
+    reqs = [_parse_req(r) for r in requirements] + _read_req_files(req_files)
+    index = IndexOptions(index_url, find_links, trusted_host, cert, offline, refresh, no_fallback, timeout)
+    opts = InstallOptions(installer, python, dry_run, not no_verify, lock_path, require_hashes)
+    report = run_install(reqs, target, index, opts, snapshot=_snapshot_bytes)
+    if report is not None:
+        _finish_report(report, False, "verify")
+
+
+EPILOG_VERIFY = """\b
+Examples:
+  torchpin verify
+  torchpin verify --python .venv/bin/python --lock requirements.txt
+  torchpin verify --json | jq '.checks[] | select(.status == "fail")'
+"""
+
+
+@cli.command(epilog=EPILOG_VERIFY)
+@click.option(
+    "--python", "python", metavar="PATH", help="Interpreter (or venv folder) to check; default: the active venv."
+)
+@click.option("--lock", "lock_file", type=click.Path(dir_okay=False, exists=True), help="Compare with this lock.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON to stdout.")
+@click.option("--timeout", type=click.FloatRange(min=1), default=120.0, show_default=True, metavar="SECONDS")
+def verify(python: str | None, lock_file: str | None, as_json: bool, timeout: float) -> None:
+    """Smoke-test the torch install in an interpreter; exit 6 if a check fails.
+
+    torch is imported only in that interpreter, in a subprocess. Checks run cheapest
+    first; GPU checks are skipped (with the reason) when no GPU is visible.
+    """
+    from .commands import run_verify
+
+    _finish_report(*run_verify(python, lock_file, timeout=timeout, snapshot=_snapshot_bytes), as_json, "verify")
+
+
+@cli.command()
+@click.option(
+    "--python", "python", metavar="PATH", help="Interpreter (or venv folder) to check; default: the active venv."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON to stdout.")
+def doctor(python: str | None, as_json: bool) -> None:
+    """Diagnose an existing environment without changing it; end with the command that fixes it.
+
+    The verify checks plus what this machine needs: a CPU build on a GPU machine, a driver
+    too old for the installed CUDA build, companions from another index or variant.
+    """
+    from .commands import run_doctor
+
+    report, fix = run_doctor(python, snapshot=_snapshot_bytes)
+    _finish_report(report, as_json, "doctor", extra={"fix": fix}, closing=f"torchpin: to fix: {fix}" if fix else None)
+
+
+def _finish_report(
+    report: Any, as_json: bool, title: str, extra: dict[str, Any] | None = None, closing: str | None = None
+) -> None:
+    from .errors import VerifyFailed
+
+    if as_json:
+        import json
+
+        click.echo(json.dumps({**report.as_json(), **(extra or {})}, indent=2))
+    else:
+        from .render import report_table
+
+        report_table(report, title)
+        if closing and report.ok:
+            click.echo(closing, err=True)
+    if not report.ok:
+        failed = [c.id for c in report.checks if c.status == "fail"]
+        tail = f"; {closing.removeprefix('torchpin: ')}" if closing else ""
+        raise VerifyFailed(f"{len(failed)} check(s) failed: {', '.join(failed)}{tail}")
+
+
 def _parse_req(text: str) -> Requirement:
     from .targets import parse_requirement
 

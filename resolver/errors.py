@@ -49,3 +49,15 @@ class IndexFormatError(TorchpinError):
     def __init__(self, url: str, detail: str) -> None:
         super().__init__(f"{url}: {detail}", hint="check --index-url / --find-links, or use --offline")
         self.url = url
+
+
+class InstallFailed(TorchpinError):
+    """The installer failed; the message says what is and isn't installed."""
+
+    exit_code = 5
+
+
+class VerifyFailed(TorchpinError):
+    """At least one verification check failed."""
+
+    exit_code = 6

@@ -94,3 +94,26 @@ def as_json(plan: Plan) -> dict[str, Any]:
         "notes": list(plan.notes),
         "rejected": [{"torch": r.release, "backend": r.variant, "reason": r.reason} for r in plan.rejected],
     }
+
+
+def parse_lock(text: str) -> tuple[dict[str, str], str | None, str | None]:
+    """A lock torchpin wrote (requirements or JSON) → (pins, index URL, variant)."""
+    import re
+
+    stripped = text.lstrip()
+    if stripped.startswith("{"):
+        doc = json.loads(stripped)
+        pins = {p["name"]: p["version"] for p in doc.get("packages", [])}
+        return pins, doc.get("index_url"), doc.get("backend")
+    pins, index = {}, None
+    for raw_line in text.splitlines():
+        line = raw_line.split("#", 1)[0].strip()
+        if m := re.match(r"^--(extra-index-url|find-links)\s+(\S+)", line):
+            index = m[2]
+        elif m := re.match(r"^--index-url\s+(\S+)", line):
+            index = index or m[1]
+        elif m := re.match(r"^([A-Za-z0-9_.-]+)==(\S+)$", line):
+            pins[m[1].lower()] = m[2]
+    torch = pins.get("torch", "")
+    variant = torch.split("+", 1)[1] if "+" in torch else ("cpu" if torch else None)
+    return pins, index, variant

@@ -87,3 +87,21 @@ def table(rows: list[tuple[str, str, str]], headers: tuple[str, str, str]) -> st
 def detect_text(doc: dict[str, Any]) -> str:
     text = table(detect_rows(doc), ("fact", "value", "source"))
     return text + "".join(f"warning: {note}\n" for note in doc["notes"])
+
+
+def report_table(report: Any, title: str) -> None:
+    """The verify/doctor table (rich, to stderr): check, status, what was seen, the fix."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(stderr=True, highlight=False, soft_wrap=False)
+    colors = {"pass": "green", "warn": "yellow", "fail": "red", "skip": "dim"}
+    table = Table(title=f"{title}: {report.python}", show_lines=False, expand=False)
+    table.add_column("check")
+    table.add_column("status")
+    table.add_column("what was seen", overflow="fold")
+    table.add_column("fix", overflow="fold")
+    for c in report.checks:
+        color = colors.get(c.status, "")
+        table.add_row(c.id, f"[{color}]{c.status}[/{color}]", c.detail, c.fix or "")
+    console.print(table)

@@ -1,0 +1,347 @@
+"""Turn what the smoke test saw into verdicts, causes and fix commands (pure).
+
+Inputs: the raw findings of ``verify_script`` in the target interpreter, what the lock
+expects, and what ``detect`` knows about the machine. Output: the design's stable check
+ids with pass / warn / fail / skip, each failure with the command that fixes it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+CHECK_IDS = (
+    "interpreter",
+    "installed-set",
+    "import",
+    "build-identity",
+    "arch-coverage",
+    "companions",
+    "audio-io",
+    "cpu-half",
+    "gpu-half",
+    "cudnn-rnn",
+    "gpu-compute",
+)
+
+
+@dataclass(frozen=True)
+class Check:
+    id: str
+    status: str  # pass | warn | fail | skip
+    detail: str
+    fix: str | None = None
+    cause: str | None = None
+
+
+@dataclass(frozen=True)
+class Expect:
+    """What should be installed: from the lock, else derived from the installed torch."""
+
+    pins: Mapping[str, str] = field(default_factory=dict)  # project -> exact version
+    variant: str | None = None  # cpu, cu126, rocm6.4 …
+    index_url: str | None = None
+    gpu_kind: str = "none"  # what detect found: none | cuda | rocm | xpu | mps
+    driver_cuda: str | None = None  # newest CUDA the driver runs, e.g. "12.8"
+    docker_build: bool = False
+    locked: bool = False  # pins come from a lock (else from the installed torch's pairing)
+
+    def install_command(self, projects: Sequence[str] | None = None) -> str:
+        names = projects or list(self.pins) or ["torch", "torchvision", "torchaudio"]
+        reqs = " ".join(f"{n}=={self.pins[n]}" if n in self.pins else n for n in names)
+        backend = f" --backend {self.variant}" if self.variant else ""
+        return f"torchpin install {reqs}{backend}"
+
+
+# (pattern, cause) per failure mode: the reference's exact error texts.
+PATTERNS: tuple[tuple[str, str, str], ...] = (
+    (
+        r"operator torchvision::nms does not exist",
+        "FM-04",
+        "torchvision was built for another torch release or variant",
+    ),
+    (
+        r"compiled with different CUDA versions|whereas TorchAudio has CUDA version",
+        "FM-04",
+        "a companion was built for another CUDA variant than torch",
+    ),
+    (
+        r"Could not run 'torchvision::nms' with arguments from the 'CUDA' backend",
+        "FM-04",
+        "a CPU torchvision next to a CUDA torch",
+    ),
+    (
+        r"undefined symbol: __nvJitLink|cuDNN version incompatibility",
+        "FM-12",
+        "a system CUDA/cuDNN on LD_LIBRARY_PATH shadows the libraries torch ships",
+    ),
+    (
+        r"(_C|libtorchaudio[.\w]*|libtorchvision[.\w]*)\.so: undefined symbol|undefined symbol: _ZN",
+        "FM-04",
+        "a companion's C++ extension was built against another torch",
+    ),
+    (
+        r"lib(cudnn|cudart|curand|cublas|nccl|nvJitLink|torch_cuda)[\w.]*: cannot open shared object file",
+        "FM-11",
+        "torch's CUDA libraries (the nvidia-* wheels) are missing or not found",
+    ),
+    (r"GLIBC_\d+\.\d+'? not found", "FM-18", "the system glibc is older than the wheels need"),
+    (r"WinError 126", "FM-17", "a DLL torch needs is missing (VC++ runtime / libomp140)"),
+    (
+        r"compiled using NumPy 1\.x cannot be run|_ARRAY_API not found",
+        "FM-19",
+        "NumPy 2 with a torch built for NumPy 1",
+    ),
+    (
+        r"TorchCodec is required|No module named 'torchcodec'",
+        "FM-33",
+        "torchaudio >= 2.9 reads and writes audio through TorchCodec",
+    ),
+    (r"Could not load libtorchcodec", "FM-33", "TorchCodec can't load: FFmpeg missing or a torch/TorchCodec mismatch"),
+    (r"module 'torchaudio' has no attribute", "FM-34", "code written for another torchaudio API"),
+    (
+        r"Input tensor has to be on CPU|can't convert cuda:\d+ device type tensor to numpy",
+        "FM-31",
+        "a CUDA tensor handed to CPU-only audio I/O: call .cpu() first",
+    ),
+    (
+        r"not implemented for 'Half'|doesn't support tensors of type: (Half|BFloat16)",
+        "FM-32",
+        "half precision on the CPU: use float32 when falling back to the CPU",
+    ),
+    (
+        r"CUDNN_STATUS_NOT_SUPPORTED",
+        "FM-35",
+        "cuDNN rejects this RNN input; pass a contiguous tensor or split long inputs",
+    ),
+    (
+        r"driver on your system is too old|CUDA driver version is insufficient",
+        "FM-06",
+        "the NVIDIA driver is too old for this CUDA build",
+    ),
+    (
+        r"no kernel image is available|not compatible with the current PyTorch installation",
+        "FM-07",
+        "the GPU is too new or too old for this build's kernels",
+    ),
+    (r"Error 80[34]", "FM-15", "CUDA forward-compatibility libraries on unsupported hardware"),
+    (r"CUDA unknown error", "FM-16", "the NVIDIA driver is in a bad state (suspend/resume, missing /dev/nvidia-uvm)"),
+)
+
+
+def classify(text: str) -> tuple[str, str] | None:
+    """(FM id, cause) for the first known failure text found in ``text``."""
+    for pattern, fm, cause in PATTERNS:
+        if re.search(pattern, text):
+            return fm, cause
+    return None
+
+
+def variant_of(version_py: Mapping[str, Any]) -> str | None:
+    """A build's variant from its version.py: the local tag, else the cuda / hip field."""
+    version = str(version_py.get("__version__") or "")
+    if "+" in version:
+        return version.split("+", 1)[1]
+    if version_py.get("cuda"):
+        return "cu" + str(version_py["cuda"]).replace(".", "")
+    if version_py.get("hip"):
+        return "rocm" + ".".join(str(version_py["hip"]).split(".")[:2])
+    return "cpu" if version else None
+
+
+def evaluate(raw: Sequence[Mapping[str, Any]], expect: Expect, env_warnings: Sequence[str] = ()) -> list[Check]:
+    """One Check per design id, in the cheap-first order of ``CHECK_IDS``."""
+    by_id = {r["id"]: r for r in raw}
+    checks = [
+        _interpreter(by_id.get("interpreter"), by_id.get("installed-set"), env_warnings),
+        _installed(by_id.get("installed-set"), expect),
+        _import(by_id.get("import"), expect),
+        _identity(by_id.get("build-identity"), expect),
+        _passthrough("arch-coverage", by_id.get("arch-coverage"), expect),
+        _companions(by_id.get("companion:torchvision"), by_id.get("companion:torchaudio"), expect),
+        _passthrough("audio-io", by_id.get("audio-io"), expect),
+        _cpu_half(by_id.get("cpu-half")),
+        *(_passthrough(cid, by_id.get(cid), expect) for cid in ("gpu-half", "cudnn-rnn", "gpu-compute")),
+    ]
+    return checks
+
+
+def _missing(cid: str) -> Check:
+    return Check(cid, "skip", "not run: torch could not be imported")
+
+
+def _with_fix(cid: str, status: str, detail: str, text: str, expect: Expect) -> Check:
+    found = classify(text)
+    if not found:
+        return Check(cid, status, detail, fix=expect.install_command() if status == "fail" else None)
+    fm, cause = found
+    fixes = {
+        "FM-12": "unset LD_LIBRARY_PATH (or drop its CUDA/cuDNN folders) and run again",
+        "FM-19": "pip install 'numpy<2'  (or a torch >= 2.3)",
+        "FM-31": "move tensors to the CPU before file I/O: torchaudio.save(path, wav.cpu(), rate)",
+        "FM-32": "run CPU fallbacks in float32: model.float(); keep .half() for the GPU",
+        "FM-35": "call .contiguous() on the RNN input, or split very long inputs",
+        "FM-16": "reload the driver: sudo rmmod nvidia_uvm && sudo modprobe nvidia_uvm (or reboot)",
+        "FM-17": "install the latest Microsoft Visual C++ 2015-2022 Redistributable (x64)",
+        "FM-18": "use a newer base image (glibc >= 2.28), or: " + expect.install_command(),
+    }
+    if fm == "FM-33":
+        codec = expect.pins.get("torchcodec")
+        fix = f"{expect.install_command(['torch', 'torchaudio', 'torchcodec'])}" if codec else "pip install torchcodec"
+        fix += "  (and install FFmpeg 4-8)" if "libtorchcodec" in text else ""
+    else:
+        fix = fixes.get(fm, expect.install_command())
+    return Check(cid, status, f"{detail} [{fm}]", fix=fix, cause=cause)
+
+
+def _interpreter(raw: Mapping[str, Any] | None, installed: Mapping[str, Any] | None, env: Sequence[str]) -> Check:
+    if raw is None:
+        return Check("interpreter", "fail", "the target interpreter did not run the checks")
+    facts = raw["raw"]
+    problems: list[str] = []
+    if facts["implementation"] != "cpython":
+        problems.append(f"{facts['implementation']} has no PyTorch wheels")
+    if facts["bits"] != 64:
+        problems.append("a 32-bit Python has no PyTorch wheels")
+    torch = ((installed or {}).get("raw", {}).get("dists", {}).get("torch") or [{}])[0]
+    rp = torch.get("requires_python")
+    try:
+        if rp and Version(facts["version"]) not in SpecifierSet(rp):
+            problems.append(f"torch {torch.get('version')} requires Python {rp}")
+    except (InvalidSpecifier, InvalidVersion):
+        pass
+    if problems:
+        return Check("interpreter", "fail", "; ".join(problems), fix="use a 64-bit CPython that torch supports")
+    warns = list(env)
+    origin = ((installed or {}).get("raw", {}).get("builds", {}).get("torch") or {}).get("origin") or ""
+    if origin and facts["user_site"] and origin.startswith(facts["user_site"]):
+        warns.append(f"torch is imported from the user site ({facts['user_site']}), shadowing the environment's")
+    elif origin and facts["pythonpath"] and not origin.startswith(facts["prefix"]):
+        warns.append(f"PYTHONPATH puts another torch first: {origin}")
+    cuda_dirs = [p for p in facts["ld_library_path"].split(":") if re.search(r"cuda|cudnn|nvidia|/opt/conda/lib", p)]
+    if cuda_dirs:
+        warns.append(f"LD_LIBRARY_PATH has CUDA libraries ({', '.join(cuda_dirs)}) that can shadow torch's own [FM-12]")
+    detail = f"CPython {facts['version']}, {facts['bits']}-bit" + (", free-threaded" if facts["freethreaded"] else "")
+    if warns:
+        return Check("interpreter", "warn", detail + "; " + "; ".join(warns), fix="see the warnings above")
+    return Check("interpreter", "pass", detail + "; environment clean")
+
+
+def _installed(raw: Mapping[str, Any] | None, expect: Expect) -> Check:
+    if raw is None:
+        return _missing("installed-set")
+    dists, builds = raw["raw"]["dists"], raw["raw"]["builds"]
+    torch = dists.get("torch", [])
+    if not torch:
+        return Check("installed-set", "fail", "torch is not installed", fix=expect.install_command())
+    if len(torch) > 1:
+        where = ", ".join(f"{d['version']} in {d['location']}" for d in torch)
+        fix = "pip uninstall -y torch (repeat until none is left), then " + expect.install_command()
+        return Check("installed-set", "fail", f"{len(torch)} torch installations: {where} [FM-05]", fix=fix)
+    problems: list[str] = []
+    for name, pinned in expect.pins.items():
+        have = [d["version"] for d in dists.get(name, [])]
+        if not have:
+            problems.append(f"{name} {pinned} is locked but not installed")
+        elif Version(have[0]) != Version(pinned):
+            problems.append(f"{name} {have[0]} is installed, the lock says {pinned}")
+    torch_variant = variant_of(builds.get("torch", {}).get("version_py", {}))
+    for name in ("torchvision", "torchaudio", "torchcodec"):
+        vp = builds.get(name, {}).get("version_py")
+        if not vp or name not in dists:
+            continue
+        variant = variant_of(vp)
+        if torch_variant and variant and variant != torch_variant:
+            problems.append(
+                f"{name} {dists[name][0]['version']} is a {variant} build but torch "
+                f"{torch[0]['version']} is a {torch_variant} build [FM-04]"
+            )
+    summary = ", ".join(f"{n} {d[0]['version']}" for n, d in sorted(dists.items()))
+    if problems:
+        return Check("installed-set", "fail", "; ".join(problems), fix=expect.install_command(),
+                     cause="torch family from different indexes, variants or releases")  # fmt: skip
+    return Check("installed-set", "pass", summary + (" (as locked)" if expect.locked else ""))
+
+
+def _import(raw: Mapping[str, Any] | None, expect: Expect) -> Check:
+    if raw is None:
+        return _missing("import")
+    if raw["status"] == "fail":
+        text = raw["raw"].get("error", "") + "\n" + raw["raw"].get("traceback", "")
+        return _with_fix("import", "fail", raw["detail"], text, expect)
+    warnings = raw["raw"].get("warnings", [])
+    numpy = [w for w in warnings if "NumPy" in w or "numpy" in w]
+    if numpy:
+        if "No module named 'numpy'" in numpy[0]:
+            return Check("import", "warn", f"{raw['detail']}; NumPy is not installed: tensor.numpy() will fail",
+                         fix="pip install numpy")  # fmt: skip
+        return _with_fix("import", "warn", f"{raw['detail']}; {numpy[0][:120]}", numpy[0], expect)
+    return Check("import", "pass", raw["detail"])
+
+
+def _identity(raw: Mapping[str, Any] | None, expect: Expect) -> Check:
+    if raw is None:
+        return _missing("build-identity")
+    f = raw["raw"]
+    variant = variant_of({"__version__": f["version"], "cuda": f["cuda"], "hip": f["hip"]})
+    text = " ".join([str(f.get("cuda_error", "")), *f.get("cuda_warnings", [])])
+    problems = []
+    if expect.pins.get("torch") and Version(f["version"]) != Version(expect.pins["torch"]):
+        problems.append(f"torch {f['version']} runs, the lock says {expect.pins['torch']}")
+    if expect.gpu_kind == "cuda" and not f["cuda"] and expect.variant != "cpu":
+        problems.append(f"a CPU build (torch {f['version']}) on a machine with an NVIDIA GPU [FM-01]")
+    driver_major = int(expect.driver_cuda.split(".")[0]) if expect.driver_cuda else None
+    if f["cuda"] and driver_major is not None and int(f["cuda"].split(".")[0]) > driver_major:
+        problems.append(
+            f"torch is built for CUDA {f['cuda']}, the driver runs CUDA {expect.driver_cuda} at most [FM-06]"
+        )
+    if classify(text):
+        return _with_fix("build-identity", "fail", f"torch {f['version']}: {text.strip()[:200]}", text, expect)
+    if problems:
+        return Check("build-identity", "fail", "; ".join(problems), fix=expect.install_command())
+    device = f"GPUs: {', '.join(d['name'] for d in f['devices'])}" if f["devices"] else "no GPU visible"
+    return Check("build-identity", "pass", f"torch {f['version']} ({variant} build); {device}")
+
+
+def _companions(tv: Mapping[str, Any] | None, ta: Mapping[str, Any] | None, expect: Expect) -> Check:
+    parts = [r for r in (tv, ta) if r is not None]
+    if not parts:
+        return _missing("companions")
+    failed = [r for r in parts if r["status"] == "fail"]
+    if failed:
+        text = "\n".join(r["raw"].get("error", "") + "\n" + r["raw"].get("traceback", "") for r in failed)
+        return _with_fix("companions", "fail", "; ".join(r["detail"][:200] for r in failed), text, expect)
+    if all(r["status"] == "skip" for r in parts):
+        return Check("companions", "skip", "torchvision and torchaudio are not installed")
+    return Check("companions", "pass", "; ".join(r["detail"] for r in parts if r["status"] == "pass"))
+
+
+def _cpu_half(raw: Mapping[str, Any] | None) -> Check:
+    if raw is None:
+        return _missing("cpu-half")
+    if raw["status"] == "warn":
+        fix = "run CPU fallbacks in float32 (model.float()); use half precision on the GPU only"
+        return Check("cpu-half", "warn", raw["detail"] + " [FM-32]", fix=fix)
+    return Check("cpu-half", raw["status"], raw["detail"])
+
+
+def _passthrough(cid: str, raw: Mapping[str, Any] | None, expect: Expect) -> Check:
+    if raw is None:
+        return _missing(cid)
+    if raw["status"] == "skip":
+        reason = raw["detail"]
+        expects_gpu = expect.gpu_kind not in ("none", "mps") or (expect.variant or "cpu") not in ("cpu",)
+        if "no GPU" in reason and (expect.docker_build or expects_gpu):
+            reason = (
+                "deferred: no GPU visible (a docker build or a container without --gpus?); run verify where the GPU is"
+            )
+        return Check(cid, "skip", reason)
+    if raw["status"] == "fail":
+        text = raw["raw"].get("error", "") + "\n" + raw["raw"].get("traceback", "") + "\n" + raw["detail"]
+        return _with_fix(cid, "fail", raw["detail"], text, expect)
+    return Check(cid, raw["status"], raw["detail"])
