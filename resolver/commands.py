@@ -70,11 +70,16 @@ def make_plan(
     snapshot: Callable[[], bytes],
 ) -> tuple[Plan, list[str]]:
     """Target → catalog (live pages over the snapshot, unless offline) → plan, plus stderr notes."""
+    import os
+
     from .index import DEFAULT_INDEX, check_scheme, mask, strip_credentials
 
     catalog = load_catalog(snapshot(), "embedded wheel_index.json")
     base = (index.index_url or DEFAULT_INDEX).rstrip("/")
     check_scheme(base, index.trusted_hosts)
+    if pypi := os.environ.get("TORCHPIN_PYPI_URL"):  # a PyPI proxy (Artifactory, devpi …)
+        check_scheme(pypi, index.trusted_hosts)
+        catalog = replace(catalog, pypi_index_url=strip_credentials(pypi.rstrip("/")))
     if index.find_links:
         check_scheme(index.find_links, index.trusted_hosts)
     flags = TargetFlags(**{k: v for k, v in target_opts.items() if v is not None})

@@ -17,7 +17,6 @@ from .errors import InstallFailed, UsageError
 from .models import Pin, Plan
 
 FAMILY = ("torch", "torchvision", "torchaudio", "torchcodec")
-PYPI = "https://pypi.org/simple"
 
 
 def index_args(plan: Plan) -> list[str]:
@@ -25,8 +24,8 @@ def index_args(plan: Plan) -> list[str]:
     if plan.on_pypi:
         return ["--index-url", plan.index_url]
     if plan.find_links:
-        return ["--index-url", PYPI, "--find-links", plan.index_url]
-    return ["--index-url", PYPI, "--extra-index-url", plan.index_url]
+        return ["--index-url", plan.pypi_url, "--find-links", plan.index_url]
+    return ["--index-url", plan.pypi_url, "--extra-index-url", plan.index_url]
 
 
 def install_argv(

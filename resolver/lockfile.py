@@ -51,10 +51,10 @@ def requirements(plan: Plan) -> str:
     if plan.on_pypi:
         lines.append(f"--index-url {plan.index_url}")
     elif plan.find_links:
-        lines.append("--index-url https://pypi.org/simple")
+        lines.append(f"--index-url {plan.pypi_url}")
         lines.append(f"--find-links {plan.index_url}")
     else:
-        lines.append("--index-url https://pypi.org/simple")
+        lines.append(f"--index-url {plan.pypi_url}")
         lines.append(f"--extra-index-url {plan.index_url}")
     lines += [f"{p.project}=={p.version}" for p in plan.pins]
     return "\n".join(lines) + "\n"

@@ -239,3 +239,4 @@ class Plan:
     source: str = "snapshot"  # or "live"
     source_detail: str = ""
     find_links: bool = False  # index_url is a flat --find-links page, PyPI the index
+    pypi_url: str = "https://pypi.org/simple"  # where everything else comes from

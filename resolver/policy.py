@@ -273,6 +273,7 @@ def _plan(s: _Search, release: Release, variant: Variant, why: str) -> Plan:
         why=f"torch {release.version} is the newest release with a build for this target; {why}",
         notes=tuple(dict.fromkeys(s.notes)),
         rejected=tuple(s.rejected),
+        pypi_url=s.catalog.pypi_index_url,
     )
 
 

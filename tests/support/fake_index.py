@@ -55,6 +55,8 @@ class Knobs:
     malformed: set[str] = field(default_factory=set)  # paths answered 200 with garbage
     missing_variants: set[str] = field(default_factory=lambda: {"cu134"})  # not published
     etag: bool = True
+    corrupt: set[str] = field(default_factory=set)  # file names served with other bytes than their hash
+    torch_requires: tuple[str, ...] = ()  # Requires-Dist added to the made-up torch wheels
 
 
 def _platform_tag(release: Version, platform: str, pypi_tags: list[str]) -> str:
@@ -131,7 +133,7 @@ class FakePytorchIndex:
                     self._bytes[filename] = REAL_TORCH.read_bytes()
                 else:
                     name, version, _, _ = parse_wheel_filename(filename)
-                    requires = ("torch",) if name != "torch" else ()  # companions pull torch in
+                    requires = ("torch",) if name != "torch" else self.knobs.torch_requires
                     tag = filename[len(f"{name}-{version}-") : -len(".whl")]
                     self._bytes[filename] = wheel_bytes(str(name), str(version), tag, requires=requires)
             return self._bytes[filename]
@@ -232,6 +234,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return
         body, ctype = self._body(path)
         if body is None:
+            parts = [p for p in path.split("/") if p]
+            if len(parts) == 3 and parts[0] == "whl" and parts[2] not in FOUNDATION and "." not in parts[2]:
+                # The real index serves copies of PyPI's pages for torch's dependencies (filelock,
+                # sympy, nvidia-* …); this fake has none, so it says "not here" and installers
+                # go on to PyPI. (uv stops at a 403 except from download.pytorch.org itself.)
+                self._send(404, b"Not Found", "text/plain")
+                return
             # S3 answers 403 AccessDenied for keys that do not exist.
             self._send(403, b"<Error><Code>AccessDenied</Code></Error>", "application/xml")
             return
@@ -267,6 +276,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             if leaf.endswith(".whl"):
                 if leaf not in idx.files.get((variant, leaf.split("-")[0]), []):
                     return None, ""
+                if leaf in idx.knobs.corrupt:
+                    return idx.wheel(leaf)[::-1], "application/octet-stream"
                 return idx.wheel(leaf), "application/octet-stream"
             page = idx.page(variant, leaf, self.server.cdn_url)
             return (page.encode() if page else None), "text/html"
