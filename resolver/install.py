@@ -115,9 +115,12 @@ def download_verified(pins: Sequence[Pin], dest: Path, *, cert: str | None = Non
                 with client.stream("GET", wheel.url) as response, path.open("wb") as f:
                     if response.status_code != 200:
                         raise InstallFailed(f"{mask(wheel.url)}: HTTP {response.status_code}; nothing was installed")
+                    progress = _Progress(wheel.filename, int(response.headers.get("content-length", 0)))
                     for chunk in response.iter_bytes(1 << 20):
                         digest.update(chunk)
                         f.write(chunk)
+                        progress.advance(len(chunk))
+                    progress.done()
             except httpx.HTTPError as e:
                 raise InstallFailed(
                     f"downloading {wheel.filename} failed ({type(e).__name__}); nothing was installed"
@@ -139,3 +142,25 @@ def download_verified(pins: Sequence[Pin], dest: Path, *, cert: str | None = Non
 
 def _ssl(verify: bool | str) -> ssl.SSLContext | bool:
     return ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
+
+
+class _Progress:
+    """Download progress on stderr: a live percentage on a terminal, a start line elsewhere."""
+
+    def __init__(self, name: str, total: int) -> None:
+        self.name, self.total, self.seen, self.shown = name, total, 0, -1
+        self.tty = sys.stderr.isatty()
+        if total > 20_000_000:
+            print(f"torchpin: downloading {name} ({total / 1e6:.1f} MB)", file=sys.stderr, flush=True)
+
+    def advance(self, n: int) -> None:
+        self.seen += n
+        if self.tty and self.total:
+            pct = 100 * self.seen // self.total
+            if pct != self.shown:
+                self.shown = pct
+                print(f"\r  {self.name}: {pct:3d}%", end="", file=sys.stderr, flush=True)
+
+    def done(self) -> None:
+        if self.tty and self.shown >= 0:
+            print(file=sys.stderr)
