@@ -84,6 +84,22 @@ def _target_options(f: F) -> F:
     return f
 
 
+def _requirement_options(f: F) -> F:
+    f = click.option(
+        "-r",
+        "--requirement",
+        "req_files",
+        multiple=True,
+        type=click.Path(dir_okay=False),
+        help="Read requirements from a file (torch-family lines; others are reported and skipped).",
+    )(f)
+    return click.argument("requirements", nargs=-1, metavar="[REQ]...")(f)
+
+
+def _requirements(requirements: tuple[str, ...], req_files: tuple[str, ...]) -> list[Requirement]:
+    return [_parse_req(r) for r in requirements] + _read_req_files(req_files)
+
+
 def _index_options(f: F) -> F:
     options = [
         click.option(
@@ -148,15 +164,7 @@ def cli(ctx: click.Context, verbose: bool) -> None:
 
 
 @cli.command(epilog=EPILOG_LOCK)
-@click.argument("requirements", nargs=-1, metavar="[REQ]...")
-@click.option(
-    "-r",
-    "--requirement",
-    "req_files",
-    multiple=True,
-    type=click.Path(dir_okay=False),
-    help="Read requirements from a file (torch-family lines; others are reported and skipped).",
-)
+@_requirement_options
 @_target_options
 @_index_options
 @click.option(
@@ -193,9 +201,10 @@ def lock(
     """
     from .commands import IndexOptions, run_lock
 
-    reqs = [_parse_req(r) for r in requirements] + _read_req_files(req_files)
     index = IndexOptions(index_url, find_links, trusted_host, cert, offline, refresh, no_fallback, timeout)
-    text, notes = run_lock(reqs, target, index, fmt=fmt, explain=explain, snapshot=_snapshot_bytes)
+    text, notes = run_lock(
+        _requirements(requirements, req_files), target, index, fmt=fmt, explain=explain, snapshot=_snapshot_bytes
+    )
     for line in notes:
         click.echo(line, err=True, nl=False)
     if output:
@@ -249,15 +258,7 @@ Examples:
 
 
 @cli.command(epilog=EPILOG_INSTALL)
-@click.argument("requirements", nargs=-1, metavar="[REQ]...")
-@click.option(
-    "-r",
-    "--requirement",
-    "req_files",
-    multiple=True,
-    type=click.Path(dir_okay=False),
-    help="Read requirements from a file.",
-)
+@_requirement_options
 @_target_options
 @_index_options
 @click.option(
@@ -294,10 +295,9 @@ def install(requirements: tuple[str, ...], req_files: tuple[str, ...], index_url
     """
     from .commands import IndexOptions, InstallOptions, run_install
 
-    reqs = [_parse_req(r) for r in requirements] + _read_req_files(req_files)
     index = IndexOptions(index_url, find_links, trusted_host, cert, offline, refresh, no_fallback, timeout)
     opts = InstallOptions(installer, python, dry_run, not no_verify, lock_path, require_hashes)
-    report = run_install(reqs, target, index, opts, snapshot=_snapshot_bytes)
+    report = run_install(_requirements(requirements, req_files), target, index, opts, snapshot=_snapshot_bytes)
     if report is not None:
         _finish_report(report, False, "verify")
 
