@@ -325,7 +325,7 @@ def verify(python: str | None, lock_file: str | None, as_json: bool, timeout: fl
     """
     from .commands import run_verify
 
-    _finish_report(*run_verify(python, lock_file, timeout=timeout, snapshot=_snapshot_bytes), as_json, "verify")
+    _finish_report(run_verify(python, lock_file, timeout=timeout, snapshot=_snapshot_bytes), as_json, "verify")
 
 
 @cli.command()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import IndexFormatError, IndexUnavailable, TorchpinError
 from .lockfile import render
@@ -12,6 +12,9 @@ from .models import Plan, Requirement, Target
 from .policy import select
 from .snapshot import Catalog, load_catalog
 from .targets import TargetFlags, build_target
+
+if TYPE_CHECKING:
+    from .verify import Report
 
 
 def resolve_target(flags: TargetFlags, known_variants: list[str]) -> tuple[Target, tuple[str, ...]]:
@@ -195,9 +198,7 @@ def run_detect(snapshot: Callable[[], bytes], environ: dict[str, str]) -> dict[s
     return doc
 
 
-def run_verify(
-    python: str | None, lock_file: str | None, *, timeout: float, snapshot: Callable[[], bytes]
-) -> tuple[Any]:
+def run_verify(python: str | None, lock_file: str | None, *, timeout: float, snapshot: Callable[[], bytes]) -> Report:
     """The verify report for an interpreter, compared with a lock when one is given."""
     import os
     from pathlib import Path
@@ -212,12 +213,12 @@ def run_verify(
         target_python(python, environ), lock_text=lock_text, catalog=catalog, host=detect_host(environ),
         environ=environ, timeout=timeout,
     )  # fmt: skip
-    return (report,)
+    return report
 
 
-def run_doctor(python: str | None, *, snapshot: Callable[[], bytes]) -> tuple[Any, str | None]:
+def run_doctor(python: str | None, *, snapshot: Callable[[], bytes]) -> tuple[Report, str | None]:
     """verify without a lock, plus the one `torchpin install` command for this machine."""
-    (report,) = run_verify(python, None, timeout=120.0, snapshot=snapshot)
+    report = run_verify(python, None, timeout=120.0, snapshot=snapshot)
     if report.ok and not any(c.status == "warn" and c.id in ("installed-set", "build-identity") for c in report.checks):
         return report, None
     # Keep the user's torch release and companions when a build of it fits this machine.
@@ -244,7 +245,7 @@ def run_doctor(python: str | None, *, snapshot: Callable[[], bytes]) -> tuple[An
     return report, f"torchpin install {pins} --backend {plan.variant}{python_flag}"
 
 
-def _installed_family(report: Any) -> dict[str, str]:
+def _installed_family(report: Report) -> dict[str, str]:
     """project -> installed version, from the installed-set check's detail."""
     import re
 
@@ -273,7 +274,7 @@ def run_install(
     opts: InstallOptions,
     *,
     snapshot: Callable[[], bytes],
-) -> Any:
+) -> Report | None:
     """Plan → lock file → (verified wheels) → installer → verify. Returns the verify report or None."""
     import os
     import sys

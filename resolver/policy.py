@@ -161,7 +161,7 @@ def _variant_problem(s: _Search, release: Release, build: Build) -> str | None:
         return _cuda_problem(s, build)
     if v.family is Family.ROCM:
         gfx, status = s.catalog.rocm_gfx.get(v.name, (frozenset(), "unconfirmed"))
-        if not gfx or not compat.usable(status):
+        if not gfx or not compat.usable(status, live=s.ignore_status):
             return f"the gfx list of {v} is not known"
         absent = sorted({g.gfx for g in s.target.accelerator.gpus if g.gfx and g.gfx not in gfx})
         return f"{v} has no kernels for {', '.join(absent)}" if absent else None
