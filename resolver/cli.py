@@ -293,7 +293,8 @@ def install(requirements: tuple[str, ...], req_files: tuple[str, ...], index_url
     The torch-family wheels whose sha256 is known are downloaded and checked by torchpin
     before the installer sees them. A torch family left from another build is replaced.
     """
-    from .commands import IndexOptions, InstallOptions, run_install
+    from .commands import IndexOptions
+    from .envcommands import InstallOptions, run_install
 
     index = IndexOptions(index_url, find_links, trusted_host, cert, offline, refresh, no_fallback, timeout)
     opts = InstallOptions(installer, python, dry_run, not no_verify, lock_path, require_hashes)
@@ -323,7 +324,7 @@ def verify(python: str | None, lock_file: str | None, as_json: bool, timeout: fl
     torch is imported only in that interpreter, in a subprocess. Checks run cheapest
     first; GPU checks are skipped (with the reason) when no GPU is visible.
     """
-    from .commands import run_verify
+    from .envcommands import run_verify
 
     _finish_report(run_verify(python, lock_file, timeout=timeout, snapshot=_snapshot_bytes), as_json, "verify")
 
@@ -339,7 +340,7 @@ def doctor(python: str | None, as_json: bool) -> None:
     The verify checks plus what this machine needs: a CPU build on a GPU machine, a driver
     too old for the installed CUDA build, companions from another index or variant.
     """
-    from .commands import run_doctor
+    from .envcommands import run_doctor
 
     report, fix = run_doctor(python, snapshot=_snapshot_bytes)
     _finish_report(report, as_json, "doctor", extra={"fix": fix}, closing=f"torchpin: to fix: {fix}" if fix else None)

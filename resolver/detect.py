@@ -11,22 +11,18 @@ import json
 import os
 import platform
 import sys
-import sysconfig
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from packaging.version import InvalidVersion, Version
-
 from . import probes
 from .host import AmdInfo, GpuInfo, Host, NvidiaInfo
-from .models import PlatformTarget, PythonTarget
+from .hostpy import host_platform, host_python
 
 if TYPE_CHECKING:
     import subprocess
 
-_ARCH = {"amd64": "x86_64", "x86_64": "x86_64", "arm64": "aarch64", "aarch64": "aarch64"}
 DEFAULT_TIMEOUT = 5.0
 
 
@@ -91,28 +87,11 @@ def _kill_group(proc: subprocess.Popen[str]) -> None:
     proc.communicate()
 
 
-def host_python() -> PythonTarget:
-    freethreaded = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
-    return PythonTarget(sys.version_info.major, sys.version_info.minor, freethreaded)
-
-
-def host_platform(ctx: _Ctx | None = None) -> PlatformTarget:
-    arch = _ARCH.get(platform.machine().lower(), "x86_64")
-    if sys.platform == "win32":
-        return PlatformTarget("windows", arch)  # type: ignore[arg-type]
-    if sys.platform == "darwin":
-        return PlatformTarget("macos", arch, macos=_version(platform.mac_ver()[0]))  # type: ignore[arg-type]
-    glibc = _glibc()
-    root = ctx.root if ctx else Path("/")
-    musl = glibc is None and (root / f"lib/ld-musl-{arch}.so.1").exists()
-    return PlatformTarget("linux", arch, glibc=glibc, musl=musl)  # type: ignore[arg-type]
-
-
 def detect_host(environ: Mapping[str, str] | None = None, *, gpus: bool = True) -> Host:
     """Probe this machine. ``gpus=False`` (``--no-detect``) reads only Python and the OS."""
     env = dict(os.environ if environ is None else environ)
     ctx = _Ctx(Path(env.get("TORCHPIN_SYSROOT", "/")), env, _timeout(env))
-    plat = host_platform(ctx)
+    plat = host_platform(ctx.root)
     host = Host(
         python=host_python(),
         implementation=platform.python_implementation(),
@@ -340,20 +319,3 @@ def _timeout(env: Mapping[str, str]) -> float:
         return max(0.1, float(env.get("TORCHPIN_PROBE_TIMEOUT", DEFAULT_TIMEOUT)))
     except ValueError:
         return DEFAULT_TIMEOUT
-
-
-def _glibc() -> Version | None:
-    # confstr is instant; platform.libc_ver() scans the interpreter binary.
-    try:
-        text = os.confstr("CS_GNU_LIBC_VERSION") or ""
-    except (ValueError, OSError):
-        text = ""
-    name, _, ver = text.partition(" ")
-    return _version(ver) if name == "glibc" else None
-
-
-def _version(text: str) -> Version | None:
-    try:
-        return Version(text) if text else None
-    except InvalidVersion:
-        return None

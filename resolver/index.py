@@ -5,73 +5,24 @@ Only this module talks HTTP. Every URL in a message goes through ``mask`` first.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import ipaddress
 import json
 import os
-import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
 from .errors import IndexFormatError, IndexUnavailable, UsageError
 from .files import write_atomic_bytes
 from .simple import Link, parse_html, parse_page
+from .urls import DEFAULT_INDEX, check_scheme, mask
 
 if TYPE_CHECKING:
+    import ssl
+
     import httpx
-
-DEFAULT_INDEX = "https://download.pytorch.org/whl"
 ACCEPT = "application/vnd.pypi.simple.v1+json;q=0.5, text/html;q=0.9"  # the real index ignores it
-
-
-def mask(url: str) -> str:
-    """The URL with any password replaced, fit for messages and logs."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
-    return urlunsplit((parts.scheme, f"{user}:****@{host}{port}", parts.path, parts.query, parts.fragment))
-
-
-def strip_credentials(url: str) -> str:
-    """The URL without userinfo: locks never carry secrets (pip and uv read netrc / keyring)."""
-    parts = urlsplit(url)
-    if parts.username is None:
-        return url
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
-    return urlunsplit((parts.scheme, host + port, parts.path, parts.query, parts.fragment))
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def check_scheme(url: str, trusted_hosts: Sequence[str]) -> None:
-    """HTTPS only, unless the host is loopback or named with --trusted-host."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.scheme == "https":
-        return
-    if parts.scheme == "http" and (is_loopback(host) or host in trusted_hosts):
-        return
-    raise UsageError(
-        f"{mask(url)}: plain {parts.scheme or 'scheme-less'} URL refused",
-        hint=f"use https://, or allow the host with --trusted-host {host}"
-        if parts.scheme == "http"
-        else "use https://",
-    )
 
 
 @dataclass(frozen=True)
@@ -134,11 +85,15 @@ class IndexClient:
 
     def fetch(self, urls: Sequence[str]) -> dict[str, Page]:
         """Fetch every URL concurrently; raise IndexUnavailable / IndexFormatError on the first failure."""
+        import asyncio  # only a live lock pays for asyncio (~30 ms)
+
         for url in urls:
             check_scheme(url, self.config.trusted_hosts)
         return asyncio.run(self._fetch_all(list(dict.fromkeys(urls))))
 
     async def _fetch_all(self, urls: list[str]) -> dict[str, Page]:
+        import asyncio
+
         import httpx
 
         timeout = httpx.Timeout(self.config.timeout, connect=min(self.config.timeout, 10.0))
@@ -155,6 +110,8 @@ class IndexClient:
         return dict(zip(urls, pages, strict=True))
 
     def _verify(self) -> ssl.SSLContext | bool:
+        import ssl
+
         cafile = self.config.cert or os.environ.get("PIP_CERT") or os.environ.get("REQUESTS_CA_BUNDLE")
         if not cafile:
             return True  # httpx: certifi, or SSL_CERT_FILE / SSL_CERT_DIR
@@ -166,6 +123,8 @@ class IndexClient:
             ) from None
 
     async def _fetch_one(self, client: httpx.AsyncClient, url: str) -> Page:
+        import asyncio
+
         import httpx
 
         cache = _Cache(self.config.cache_dir, url) if self.config.cache_dir else None

@@ -99,7 +99,7 @@ def download_verified(pins: Sequence[Pin], dest: Path, *, cert: str | None = Non
     """
     import httpx
 
-    from .index import mask
+    from .urls import mask
 
     out: dict[str, Path] = {}
     verify: bool | str = cert or os.environ.get("PIP_CERT") or os.environ.get("REQUESTS_CA_BUNDLE") or True

@@ -14,7 +14,8 @@ import httpx
 import pytest
 
 from torchpin.errors import IndexFormatError, IndexUnavailable, UsageError
-from torchpin.index import IndexClient, IndexConfig, check_scheme, mask, strip_credentials
+from torchpin.index import IndexClient, IndexConfig
+from torchpin.urls import check_scheme, mask, strip_credentials
 
 from .support.fake_index import FakeIndexServer, FakePytorchIndex, Knobs
 

@@ -1,0 +1,161 @@
+"""Command bodies for install, verify and doctor (kept apart so `lock` imports none of it)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .commands import IndexOptions, make_plan
+from .errors import TorchpinError
+from .lockfile import render
+from .models import Requirement
+from .snapshot import load_catalog
+
+if TYPE_CHECKING:
+    from .verify import Report
+
+
+def run_verify(python: str | None, lock_file: str | None, *, timeout: float, snapshot: Callable[[], bytes]) -> Report:
+    """The verify report for an interpreter, compared with a lock when one is given."""
+    import os
+    from pathlib import Path
+
+    from .detect import detect_host
+    from .verify import target_python, verify
+
+    environ = dict(os.environ)
+    catalog = load_catalog(snapshot(), "embedded wheel_index.json")
+    lock_text = Path(lock_file).read_text(encoding="utf-8") if lock_file else None
+    report = verify(
+        target_python(python, environ), lock_text=lock_text, catalog=catalog, host=detect_host(environ),
+        environ=environ, timeout=timeout,
+    )  # fmt: skip
+    return report
+
+
+def run_doctor(python: str | None, *, snapshot: Callable[[], bytes]) -> tuple[Report, str | None]:
+    """verify without a lock, plus the one `torchpin install` command for this machine."""
+    report = run_verify(python, None, timeout=120.0, snapshot=snapshot)
+    if report.ok and not any(c.status == "warn" and c.id in ("installed-set", "build-identity") for c in report.checks):
+        return report, None
+    # Keep the user's torch release and companions when a build of it fits this machine.
+    from packaging.specifiers import SpecifierSet
+
+    installed = _installed_family(report)
+    names = [n for n in ("torch", "torchvision", "torchaudio", "torchcodec") if n in installed] or ["torch"]
+    attempts = []
+    if "torch" in installed:
+        public = installed["torch"].split("+")[0]
+        attempts.append([Requirement("torch", SpecifierSet(f"=={public}")), *(Requirement(n) for n in names[1:])])
+    attempts.append([Requirement(n) for n in (names if len(names) > 1 else ["torch", "torchvision", "torchaudio"])])
+    plan = None
+    for wanted in attempts:
+        try:
+            plan, _ = make_plan(wanted, {}, IndexOptions(offline=True), snapshot=snapshot)
+            break
+        except TorchpinError as e:
+            last = e.message
+    if plan is None:
+        return report, f"(no build fits this machine: {last})"
+    pins = " ".join(f"{p.project}=={p.version}" for p in plan.pins)
+    python_flag = f" --python {report.python}" if python else ""
+    return report, f"torchpin install {pins} --backend {plan.variant}{python_flag}"
+
+
+def _installed_family(report: Report) -> dict[str, str]:
+    """project -> installed version, from the installed-set check's detail."""
+    import re
+
+    check = next((c for c in report.checks if c.id == "installed-set"), None)
+    found = re.findall(
+        r"\b(torch|torchvision|torchaudio|torchcodec) (\S+?)[,;]?(?=\s|$)", check.detail if check else ""
+    )
+    return dict(found)
+
+
+@dataclass(frozen=True)
+class InstallOptions:
+    installer: str = "auto"
+    python: str | None = None
+    dry_run: bool = False
+    verify: bool = True
+    lock_path: str = "torchpin.lock.txt"
+    require_hashes: bool = False
+    timeout: float = 120.0
+
+
+def run_install(
+    requirements: Sequence[Requirement],
+    target_opts: dict[str, Any],
+    index: IndexOptions,
+    opts: InstallOptions,
+    *,
+    snapshot: Callable[[], bytes],
+) -> Report | None:
+    """Plan → lock file → (verified wheels) → installer → verify. Returns the verify report or None."""
+    import os
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    from . import install as inst
+    from .errors import InstallFailed, NoCompatibleBuild
+    from .files import write_atomic
+    from .verify import target_python
+
+    environ = dict(os.environ)
+    python = target_python(opts.python, environ)
+    plan, notes = make_plan(requirements, target_opts, index, snapshot=snapshot)
+    for note in notes:
+        sys.stderr.write(note)
+    unknown = [p.project for p in plan.pins if not (p.wheel and p.wheel.sha256)]
+    if opts.require_hashes and unknown:
+        raise NoCompatibleBuild(
+            f"no public sha256 for {', '.join(unknown)} ({plan.source} data)",
+            hint="drop --require-hashes, or lock from the live index",
+        )
+    lock_text = render(plan, "requirements")
+    installer, uv = inst.choose_installer(opts.installer, python)
+    before = inst.installed_family(python)
+    stale = inst.stale_family(before, plan)
+    options = inst.index_args(plan)
+    pins = [f"{p.project}=={p.version}" for p in plan.pins]
+    if opts.dry_run:
+        from .render import explain
+
+        sys.stderr.write(explain(plan))
+        if stale:
+            sys.stderr.write("would run: " + " ".join(inst.uninstall_argv(installer, python, uv, stale)) + "\n")
+        sys.stderr.write("would run: " + " ".join(inst.install_argv(installer, python, uv, options, pins)) + "\n")
+        sys.stderr.write(f"would write the lock to {opts.lock_path}\n")
+        return None
+    write_atomic(Path(opts.lock_path), lock_text)
+    sys.stderr.write(f"torchpin: wrote {opts.lock_path} (torch {plan.release}, {plan.variant}, {plan.source})\n")
+    with tempfile.TemporaryDirectory(prefix="torchpin-") as tmp:
+        files = inst.download_verified(plan.pins, Path(tmp), cert=index.cert)
+        targets = [str(files[p.project]) if p.project in files else f"{p.project}=={p.version}" for p in plan.pins]
+        if stale:
+            sys.stderr.write(
+                f"torchpin: removing {', '.join(stale)}: other builds than {plan.variant} would be left mixed\n"
+            )
+            inst.run(inst.uninstall_argv(installer, python, uv, stale))
+        sys.stderr.write(f"torchpin: installing with {installer} into {python}\n")
+        code = inst.run(inst.install_argv(installer, python, uv, options, targets))
+    if code != 0:
+        after = inst.installed_family(python)
+        changed = sorted(n for n in set(before) | set(after) if before.get(n) != after.get(n))
+        state = ", ".join(f"{n} {after[n]}" for n in sorted(after)) or "no torch-family package"
+        what = f"changed: {', '.join(changed)}" if changed else "nothing changed"
+        raise InstallFailed(
+            f"{installer} failed (exit {code}); now installed: {state}; {what}; the lock {opts.lock_path} is intact",
+            hint=f"fix the error above, then: {installer} install -r {opts.lock_path}",
+        )
+    if not opts.verify:
+        return None
+    from .detect import detect_host
+    from .verify import verify
+
+    catalog = load_catalog(snapshot(), "embedded wheel_index.json")
+    return verify(python, lock_text=lock_text, catalog=catalog, host=detect_host(environ), environ=environ,
+                  timeout=opts.timeout)  # fmt: skip
