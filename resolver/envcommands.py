@@ -42,7 +42,9 @@ def run_doctor(python: str | None, *, snapshot: Callable[[], bytes]) -> tuple[Re
     # Keep the user's torch release and companions when a build of it fits this machine.
     from packaging.specifiers import SpecifierSet
 
-    installed = _installed_family(report)
+    from .install import installed_family
+
+    installed = installed_family(report.python)
     names = [n for n in ("torch", "torchvision", "torchaudio", "torchcodec") if n in installed] or ["torch"]
     attempts = []
     if "torch" in installed:
@@ -61,17 +63,6 @@ def run_doctor(python: str | None, *, snapshot: Callable[[], bytes]) -> tuple[Re
     pins = " ".join(f"{p.project}=={p.version}" for p in plan.pins)
     python_flag = f" --python {report.python}" if python else ""
     return report, f"torchpin install {pins} --backend {plan.variant}{python_flag}"
-
-
-def _installed_family(report: Report) -> dict[str, str]:
-    """project -> installed version, from the installed-set check's detail."""
-    import re
-
-    check = next((c for c in report.checks if c.id == "installed-set"), None)
-    found = re.findall(
-        r"\b(torch|torchvision|torchaudio|torchcodec) (\S+?)[,;]?(?=\s|$)", check.detail if check else ""
-    )
-    return dict(found)
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,6 @@ def main() -> int:
         warm_env = {**base_env, "TORCHPIN_CACHE_DIR": str(Path(tmp) / "warm")}
         run(lock, warm_env)  # fills the warm cache
         times: dict[str, list[float]] = {"offline": [], "cold, no latency": [], "cold": [], "warm": []}
-        full_before = sum(srv.main.full.values())
         revalidated_before = sum(srv.main.not_modified.values())
         warm_full = 0
         for i in range(args.runs):
@@ -71,7 +70,6 @@ def main() -> int:
         )
         revalidations = sum(srv.main.not_modified.values()) - revalidated_before
         print(f"warm runs: {warm_full} full page downloads, {revalidations} revalidations (304)")
-        _ = full_before
     return 0
 
 

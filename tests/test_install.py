@@ -191,14 +191,22 @@ def empty_pypi(tmp_path: Path) -> Iterator[str]:
         yield f"{srv.url}/simple"
 
 
-def test_bad_hash_installs_nothing_and_keeps_the_lock(tmp_path: Path, empty_pypi: str) -> None:
-    bad = "torch-2.14.1+cpu-cp311-cp311-manylinux_2_28_x86_64.whl"
-    with FakeIndexServer(FakePytorchIndex(knobs=Knobs(corrupt={bad}))) as srv:
+def install_torch_2_14_1(
+    tmp_path: Path, pypi: str, knobs: Knobs
+) -> tuple[subprocess.CompletedProcess[str], Path, Path]:
+    """`torchpin install torch==2.14.1` (cpu, pip) into a fresh venv from a fake index with ``knobs``."""
+    with FakeIndexServer(FakePytorchIndex(knobs=knobs)) as srv:
         python = venv(tmp_path / "venv")
         lock = tmp_path / "lock.txt"
         r = torchpin("install", "--backend", "cpu", "torch==2.14.1", "--python", str(python), "--installer", "pip",
                      "--index-url", srv.base, "--no-fallback", "-o", str(lock),
-                     environ=env(TORCHPIN_CACHE_DIR=str(tmp_path / "c"), TORCHPIN_PYPI_URL=empty_pypi))  # fmt: skip
+                     environ=env(TORCHPIN_CACHE_DIR=str(tmp_path / "c"), TORCHPIN_PYPI_URL=pypi))  # fmt: skip
+    return r, python, lock
+
+
+def test_bad_hash_installs_nothing_and_keeps_the_lock(tmp_path: Path, empty_pypi: str) -> None:
+    bad = "torch-2.14.1+cpu-cp311-cp311-manylinux_2_28_x86_64.whl"
+    r, python, lock = install_torch_2_14_1(tmp_path, empty_pypi, Knobs(corrupt={bad}))
     assert r.returncode == 5, r.stderr
     assert f"sha256 mismatch for {bad}" in r.stderr and "nothing was installed" in r.stderr
     assert parse_lock(lock.read_text())[0] == {"torch": "2.14.1+cpu"}  # the lock is whole
@@ -210,12 +218,7 @@ def test_bad_hash_installs_nothing_and_keeps_the_lock(tmp_path: Path, empty_pypi
 
 def test_unresolvable_dependency_reports_the_state(tmp_path: Path, empty_pypi: str) -> None:
     knobs = Knobs(torch_requires=("torchpin-no-such-dependency==1.0",))
-    with FakeIndexServer(FakePytorchIndex(knobs=knobs)) as srv:
-        python = venv(tmp_path / "venv")
-        lock = tmp_path / "lock.txt"
-        r = torchpin("install", "--backend", "cpu", "torch==2.14.1", "--python", str(python), "--installer", "pip",
-                     "--index-url", srv.base, "--no-fallback", "-o", str(lock),
-                     environ=env(TORCHPIN_CACHE_DIR=str(tmp_path / "c"), TORCHPIN_PYPI_URL=empty_pypi))  # fmt: skip
+    r, _, lock = install_torch_2_14_1(tmp_path, empty_pypi, knobs)
     assert r.returncode == 5, r.stderr
     last = r.stderr.strip().splitlines()[-1]
     assert "pip failed (exit 1); now installed: no torch-family package; nothing changed" in last
