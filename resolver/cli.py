@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -91,13 +92,19 @@ def _requirement_options(f: F) -> F:
         "req_files",
         multiple=True,
         type=click.Path(dir_okay=False),
-        help="Read requirements from a file (torch-family lines; others are reported and skipped).",
+        help="Read requirements from a file as pip does (continuations, options, markers, nested -r/-c); "
+        "torch-family lines are locked, others reported and skipped.",
     )(f)
     return click.argument("requirements", nargs=-1, metavar="[REQ]...")(f)
 
 
 def _requirements(requirements: tuple[str, ...], req_files: tuple[str, ...]) -> list[Requirement]:
-    return [_parse_req(r) for r in requirements] + _read_req_files(req_files)
+    from .reqfile import read_requirement_files
+
+    from_files, notes = read_requirement_files(req_files)
+    for note in notes:
+        click.echo(note, err=True)
+    return [_parse_req(r) for r in requirements] + from_files
 
 
 def _index_options(f: F) -> F:
@@ -141,6 +148,15 @@ def _index_options(f: F) -> F:
             show_default=True,
             metavar="SECONDS",
             help="Per-request connect/read timeout (3 retries follow).",
+        ),
+        click.option(
+            "--deadline",
+            type=click.FloatRange(min=0.1),
+            default=60.0,
+            envvar="TORCHPIN_DEADLINE",
+            show_default=True,
+            metavar="SECONDS",
+            help="Whole-operation limit for reading the index, retries included.",
         ),
         click.option(
             "--no-fallback",
@@ -190,6 +206,7 @@ def lock(
     offline: bool,
     refresh: bool,
     timeout: float,
+    deadline: float,
     no_fallback: bool,
     **target: Any,
 ) -> None:
@@ -201,19 +218,20 @@ def lock(
     """
     from .commands import IndexOptions, run_lock
 
-    index = IndexOptions(index_url, find_links, trusted_host, cert, offline, refresh, no_fallback, timeout)
+    index = IndexOptions(index_url, find_links, trusted_host, cert, offline, refresh, no_fallback, timeout, deadline)
     text, notes = run_lock(
         _requirements(requirements, req_files), target, index, fmt=fmt, explain=explain, snapshot=_snapshot_bytes
     )
     for line in notes:
         click.echo(line, err=True, nl=False)
     if output:
-        from .files import write_atomic
+        from .files import write_user_file
 
-        write_atomic(output, text)
-        click.echo(f"torchpin: wrote {output}", err=True)
+        written = write_user_file(output, text)
+        click.echo(f"torchpin: wrote {output}" + (f" (through the link to {written})" if written != output else ""),
+                   err=True)  # fmt: skip
     else:
-        click.echo(text, nl=False)
+        _write_stdout(text)
 
 
 EPILOG_DETECT = """\b
@@ -286,8 +304,8 @@ Examples:
 @click.option("--require-hashes", is_flag=True, help="Exit 3 when a torch-family wheel has no known sha256.")
 def install(requirements: tuple[str, ...], req_files: tuple[str, ...], index_url: str | None, find_links: str | None,
             trusted_host: tuple[str, ...], cert: str | None, offline: bool, refresh: bool, timeout: float,
-            no_fallback: bool, installer: str, python: str | None, lock_path: str, dry_run: bool, no_verify: bool,
-            require_hashes: bool, **target: Any) -> None:  # fmt: skip
+            deadline: float, no_fallback: bool, installer: str, python: str | None, lock_path: str, dry_run: bool,
+            no_verify: bool, require_hashes: bool, **target: Any) -> None:  # fmt: skip
     """Lock, install into an interpreter with uv or pip, then verify (exit 5: install failed, 6: verify failed).
 
     The torch-family wheels whose sha256 is known are downloaded and checked by torchpin
@@ -296,7 +314,7 @@ def install(requirements: tuple[str, ...], req_files: tuple[str, ...], index_url
     from .commands import IndexOptions
     from .envcommands import InstallOptions, run_install
 
-    index = IndexOptions(index_url, find_links, trusted_host, cert, offline, refresh, no_fallback, timeout)
+    index = IndexOptions(index_url, find_links, trusted_host, cert, offline, refresh, no_fallback, timeout, deadline)
     opts = InstallOptions(installer, python, dry_run, not no_verify, lock_path, require_hashes)
     report = run_install(_requirements(requirements, req_files), target, index, opts, snapshot=_snapshot_bytes)
     if report is not None:
@@ -373,26 +391,6 @@ def _parse_req(text: str) -> Requirement:
     return parse_requirement(text)
 
 
-def _read_req_files(paths: tuple[str, ...]) -> list[Requirement]:
-    from .targets import parse_requirement
-
-    reqs = []
-    for path in paths:
-        try:
-            lines = Path(path).read_text(encoding="utf-8").splitlines()
-        except OSError as e:
-            raise UsageError(f"cannot read {path}: {e.strerror}") from None
-        for raw in lines:
-            line = raw.split("#", 1)[0].strip()
-            if not line or line.startswith("-"):
-                continue
-            try:
-                reqs.append(parse_requirement(line))
-            except UsageError as e:
-                click.echo(f"torchpin: skipped {path}: {line!r} ({e.message})", err=True)
-    return reqs
-
-
 def _snapshot_bytes() -> bytes:
     # A path beside this file, not importlib.resources (+10 ms of imports): torchpin is never
     # run from a zip, and the editable checkout's resolver/data/ link resolves the same way.
@@ -402,24 +400,94 @@ def _snapshot_bytes() -> bytes:
         raise SnapshotError(f"the embedded snapshot is missing ({e.strerror})", hint="reinstall torchpin") from None
 
 
+class OutputError(UsageError):
+    """The lock could not be written where the user sent it: never exit 0."""
+
+
+def _write_stdout(text: str) -> None:
+    """The lock to stdout, or an error: a closed or broken stdout must not pass for success."""
+    stream = sys.stdout
+    if stream is None:  # started with stdout closed (`torchpin lock >&-`)
+        raise OutputError("cannot write the lock: stdout is closed", hint="redirect it to a file, or use -o FILE")
+    try:
+        stream.write(text)
+        stream.flush()
+    except OSError as e:
+        _silence_stdout()
+        raise OutputError(
+            f"cannot write the lock to stdout: {e.strerror or type(e).__name__}", hint="use -o FILE"
+        ) from None
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe, point stdout at /dev/null so the interpreter's final flush stays quiet."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _on_signal(signum: int, _frame: object) -> None:
+    # Raised in the main thread, so every `finally` and atomic-write cleanup runs on the way out.
+    raise _Interrupted(signum)
+
+
+class _Interrupted(BaseException):
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _say(text: str) -> None:
+    """One line to stderr with any URL credentials masked; never fails (stderr may be closed too)."""
+    from .urls import scrub
+
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        click.echo(scrub(text), err=True)
+
+
 def main() -> None:
     """Console entry point: TorchpinError → one line on stderr and the contract's exit code."""
+    import signal
+
     verbose = "-v" in sys.argv[1:] or "--verbose" in sys.argv[1:]
+    signal.signal(signal.SIGTERM, _on_signal)
     try:
         cli.main(standalone_mode=False)
     except TorchpinError as e:
-        click.echo(f"torchpin: error: {e}", err=True)
+        _say(f"torchpin: error: {e}")
         sys.exit(e.exit_code)
-    except click.exceptions.Abort:
-        click.echo("torchpin: aborted", err=True)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        _say("torchpin: interrupted; nothing was left half-written")
         sys.exit(130)
+    except _Interrupted as e:
+        _say("torchpin: terminated; nothing was left half-written")
+        sys.exit(128 + e.signum)
     except click.ClickException as e:
-        e.show()
+        _say(f"Error: {e.format_message()}" if not isinstance(e, click.UsageError) else _usage_line(e))
         sys.exit(2 if isinstance(e, click.UsageError) else e.exit_code)
     except click.exceptions.Exit as e:
         sys.exit(e.exit_code)
+    except RecursionError:
+        _say("torchpin: error: input nested too deeply to read (is it a JSON bomb?)")
+        sys.exit(2)
+    except MemoryError:
+        _say("torchpin: error: out of memory reading the input")
+        sys.exit(2)
     except Exception as e:
         if verbose:
-            raise
-        click.echo(f"torchpin: internal error: {type(e).__name__}: {e} (re-run with -v for the traceback)", err=True)
+            import traceback
+
+            from .urls import scrub
+
+            sys.stderr.write(scrub(traceback.format_exc()))
+        _say(f"torchpin: internal error: {type(e).__name__}: {e} (re-run with -v for the traceback)")
         sys.exit(1)
+
+
+def _usage_line(e: click.UsageError) -> str:
+    hint = f" (try '{e.ctx.command_path} --help')" if e.ctx else ""
+    return f"torchpin: error: {e.format_message()}{hint}"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import IndexFormatError, IndexUnavailable
 from .lockfile import render
@@ -12,6 +12,9 @@ from .models import Plan, Requirement, Target
 from .policy import select
 from .snapshot import Catalog, load_catalog
 from .targets import TargetFlags, build_target
+
+if TYPE_CHECKING:
+    from .net import NetPolicy
 
 
 def resolve_target(flags: TargetFlags, known_variants: list[str]) -> tuple[Target, tuple[str, ...]]:
@@ -46,6 +49,47 @@ class IndexOptions:
     refresh: bool = False
     no_fallback: bool = False
     timeout: float = 10.0
+    deadline: float = 60.0
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """The user's index URLs with credentials split off, and the policy that holds them."""
+
+    base: str
+    find_links: str | None
+    pypi: str | None
+    policy: NetPolicy
+
+    @property
+    def had_credentials(self) -> bool:
+        return bool(self.policy.credentials)
+
+
+def endpoints(index: IndexOptions, environ: Mapping[str, str]) -> Endpoints:
+    """Validate the user's URLs (exit 2) and split their credentials off, once, at the boundary."""
+    from .net import NetPolicy
+    from .urls import DEFAULT_INDEX, check_scheme, split_credentials, validate_url
+
+    given = {
+        "--index-url": (index.index_url or DEFAULT_INDEX).rstrip("/"),
+        "--find-links": index.find_links,
+        "TORCHPIN_PYPI_URL": (environ.get("TORCHPIN_PYPI_URL") or "").rstrip("/") or None,
+    }
+    clean: dict[str, str | None] = {}
+    creds = []
+    for what, url in given.items():
+        if url is None:
+            clean[what] = None
+            continue
+        validate_url(url, what)
+        check_scheme(url, index.trusted_hosts)
+        bare, cred = split_credentials(url)
+        clean[what] = bare
+        if cred:
+            creds.append(cred)
+    policy = NetPolicy(index.trusted_hosts, index.cert, tuple(creds), timeout=index.timeout, environ=dict(environ))
+    return Endpoints(clean["--index-url"] or "", clean["--find-links"], clean["TORCHPIN_PYPI_URL"], policy)
 
 
 def run_lock(
@@ -76,43 +120,50 @@ def make_plan(
     """Target → catalog (live pages over the snapshot, unless offline) → plan, plus stderr notes."""
     import os
 
-    from .urls import DEFAULT_INDEX, check_scheme, mask, strip_credentials
+    from .targets import applicable
+    from .urls import mask
 
     catalog = load_catalog(snapshot(), "embedded wheel_index.json")
-    base = (index.index_url or DEFAULT_INDEX).rstrip("/")
-    check_scheme(base, index.trusted_hosts)
-    if pypi := os.environ.get("TORCHPIN_PYPI_URL"):  # a PyPI proxy (Artifactory, devpi …)
-        check_scheme(pypi, index.trusted_hosts)
-        catalog = replace(catalog, pypi_index_url=strip_credentials(pypi.rstrip("/")))
-    if index.find_links:
-        check_scheme(index.find_links, index.trusted_hosts)
+    ends = endpoints(index, os.environ)
+    if ends.pypi:  # a PyPI proxy (Artifactory, devpi …)
+        catalog = replace(catalog, pypi_index_url=ends.pypi)
     flags = TargetFlags(**{k: v for k, v in target_opts.items() if v is not None})
     target, detected = resolve_target(flags, catalog.variant_names)
+    requirements = applicable(requirements, target)
     stderr: list[str] = []
     source, detail = "snapshot", f"embedded snapshot of {catalog.snapshot_date}"
     if not index.offline:
         try:
-            catalog = _live_catalog(catalog, target, requirements, index, base)
-            source, detail = "live", f"live index {mask(strip_credentials(index.find_links or base))}"
+            catalog = _live_catalog(catalog, target, requirements, index, ends, stderr)
+            source, detail = "live", f"live index {mask(ends.find_links or ends.base)}"
         except (IndexUnavailable, IndexFormatError) as e:
             if index.no_fallback:
                 raise
-            stderr.append(f"torchpin: {e.message}; locking from the embedded snapshot ({catalog.snapshot_date})\n")
-    lock_base = strip_credentials(base)
-    if lock_base != base or (index.find_links and strip_credentials(index.find_links) != index.find_links):
+            from .net import TlsFailure
+
+            hint = f" ({e.hint})" if isinstance(e, TlsFailure) and e.hint else ""
+            stderr.append(
+                f"torchpin: {e.message}{hint}; locking from the embedded snapshot ({catalog.snapshot_date})\n"
+            )
+    if ends.had_credentials:
         stderr.append(
             "torchpin: credentials are not written into the lock; pip and uv read them from netrc or keyring\n"
         )
-    plan = select(target, replace(catalog, pytorch_index_url=lock_base), requirements)
-    if index.find_links and not plan.on_pypi:
-        flat = f"{strip_credentials(index.find_links).rstrip('/')}/{plan.variant.name}/"
+    plan = select(target, replace(catalog, pytorch_index_url=ends.base), requirements)
+    if ends.find_links and not plan.on_pypi:
+        flat = f"{ends.find_links.rstrip('/')}/{plan.variant.name}/"
         plan = replace(plan, index_url=flat, find_links=True)
     plan = replace(plan, source=source, source_detail=detail, notes=(*detected, *plan.notes))
     return plan, stderr
 
 
 def _live_catalog(
-    catalog: Catalog, target: Target, requirements: Sequence[Requirement], index: IndexOptions, base: str
+    catalog: Catalog,
+    target: Target,
+    requirements: Sequence[Requirement],
+    index: IndexOptions,
+    ends: Endpoints,
+    stderr: list[str],
 ) -> Catalog:
     """The snapshot with the live pages the decision depends on folded in (one concurrent round)."""
     from .index import IndexClient, IndexConfig, default_cache_dir, listed_variants
@@ -125,27 +176,27 @@ def _live_catalog(
         return catalog
     projects = list(requirement_map(requirements))
     config = IndexConfig(
-        base_url=base,
-        find_links=index.find_links,
-        trusted_hosts=index.trusted_hosts,
-        cert=index.cert,
+        base_url=ends.base,
+        find_links=ends.find_links,
+        policy=ends.policy,
         cache_dir=default_cache_dir(),
         refresh=index.refresh,
-        timeout=index.timeout,
+        deadline=index.deadline,
     )
     client = IndexClient(config)
     wanted = {(v, p): config.page_url(v, p) for v in variants for p in projects}
     fetched = client.fetch(list(wanted.values()))
+    stderr.extend(f"torchpin: {note}\n" for note in client.stats.notes)
     pages = {}
     for (variant, project), url in wanted.items():
         links = fetched[url].links
-        if index.find_links and links is not None:  # one flat page holds every project
+        if ends.find_links and links is not None:  # one flat page holds every project
             links = tuple(link for link in links if link.filename.startswith(f"{project}-"))
         pages[(variant, project)] = links
     lacking = [v for v in variants if pages[(v, "torch")] is None]
     if lacking and len(lacking) == len(variants):
         raise IndexUnavailable(
-            f"{mask(index.find_links or base)} has no {', '.join(lacking)} pages"
+            f"{mask(ends.find_links or ends.base)} has no {', '.join(lacking)} pages"
             f" (it lists: {', '.join(listed_variants(client)) or 'no variants'})",
             hint="pick a variant it has with --backend, or another mirror",
         )

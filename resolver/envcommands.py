@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .commands import IndexOptions, make_plan
+from .commands import IndexOptions, endpoints, make_plan
 from .errors import TorchpinError
 from .lockfile import render
 from .models import Requirement
@@ -26,7 +26,9 @@ def run_verify(python: str | None, lock_file: str | None, *, timeout: float, sna
 
     environ = dict(os.environ)
     catalog = load_catalog(snapshot(), "embedded wheel_index.json")
-    lock_text = Path(lock_file).read_text(encoding="utf-8") if lock_file else None
+    from .reqfile import read_text
+
+    lock_text = read_text(Path(lock_file)) if lock_file else None
     report = verify(
         target_python(python, environ), lock_text=lock_text, catalog=catalog, host=detect_host(environ),
         environ=environ, timeout=timeout,
@@ -92,7 +94,7 @@ def run_install(
 
     from . import install as inst
     from .errors import InstallFailed, NoCompatibleBuild
-    from .files import write_atomic
+    from .files import write_user_file
     from .verify import target_python
 
     environ = dict(os.environ)
@@ -110,29 +112,33 @@ def run_install(
     installer, uv = inst.choose_installer(opts.installer, python)
     before = inst.installed_family(python)
     stale = inst.stale_family(before, plan)
-    options = inst.index_args(plan)
+    policy = endpoints(index, environ).policy
+    options, index_env = inst.index_options(installer, inst.index_args(plan), policy.credentials)
     pins = [f"{p.project}=={p.version}" for p in plan.pins]
     if opts.dry_run:
         from .render import explain
+        from .urls import mask
 
+        shown_env = "".join(f"{k}={mask(v)} " for k, v in index_env.items())
         sys.stderr.write(explain(plan))
         if stale:
             sys.stderr.write("would run: " + " ".join(inst.uninstall_argv(installer, python, uv, stale)) + "\n")
-        sys.stderr.write("would run: " + " ".join(inst.install_argv(installer, python, uv, options, pins)) + "\n")
+        argv = inst.install_argv(installer, python, uv, options, pins)
+        sys.stderr.write("would run: " + shown_env + " ".join(argv) + "\n")
         sys.stderr.write(f"would write the lock to {opts.lock_path}\n")
         return None
-    write_atomic(Path(opts.lock_path), lock_text)
+    write_user_file(Path(opts.lock_path), lock_text)
     sys.stderr.write(f"torchpin: wrote {opts.lock_path} (torch {plan.release}, {plan.variant}, {plan.source})\n")
     with tempfile.TemporaryDirectory(prefix="torchpin-") as tmp:
-        files = inst.download_verified(plan.pins, Path(tmp), cert=index.cert)
+        files = inst.download_verified(plan.pins, Path(tmp), policy)
         targets = [str(files[p.project]) if p.project in files else f"{p.project}=={p.version}" for p in plan.pins]
         if stale:
             sys.stderr.write(
                 f"torchpin: removing {', '.join(stale)}: other builds than {plan.variant} would be left mixed\n"
             )
-            inst.run(inst.uninstall_argv(installer, python, uv, stale))
+            inst.run(inst.uninstall_argv(installer, python, uv, stale), secrets=policy.secrets())
         sys.stderr.write(f"torchpin: installing with {installer} into {python}\n")
-        code = inst.run(inst.install_argv(installer, python, uv, options, targets))
+        code = inst.run(inst.install_argv(installer, python, uv, options, targets), index_env, policy.secrets())
     if code != 0:
         after = inst.installed_family(python)
         changed = sorted(n for n in set(before) | set(after) if before.get(n) != after.get(n))

@@ -6,14 +6,20 @@ import os
 import tempfile
 from pathlib import Path
 
+from .errors import UsageError
+
 
 def write_atomic(path: Path, text: str) -> None:
     """Write text to a temp file beside ``path``, fsync, then rename over it."""
     write_atomic_bytes(path, text.encode("utf-8"))
 
 
-def write_atomic_bytes(path: Path, data: bytes) -> None:
-    """Write bytes to a temp file beside ``path``, fsync, then rename over it."""
+def write_atomic_bytes(path: Path, data: bytes, *, mode: int | None = None) -> None:
+    """Write bytes to a temp file beside ``path``, fsync, then rename over it.
+
+    ``mode`` fixes the permissions (the cache's 0600); otherwise an existing file keeps its
+    mode and a new one gets the umask's.
+    """
     path = Path(path)
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     tmp = Path(name)
@@ -22,8 +28,9 @@ def write_atomic_bytes(path: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        if path.exists():
-            # Keep the mode the user gave the old file; mkstemp creates 0600.
+        if mode is not None:
+            tmp.chmod(mode)
+        elif path.exists():
             tmp.chmod(path.stat().st_mode & 0o777)
         else:
             umask = os.umask(0)
@@ -33,3 +40,28 @@ def write_atomic_bytes(path: Path, data: bytes) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def write_user_file(path: Path, text: str) -> Path:
+    """Write a file the user named with ``-o``: atomically, through a symlink, errors naming their path.
+
+    A symlink is written through (its target is replaced), as editors do, so a link into a
+    dotfiles repository stays a link. Returns the path really written.
+    """
+    real = Path(os.path.realpath(path)) if Path(path).is_symlink() else Path(path)
+    if real.is_dir():
+        raise UsageError(f"cannot write {path}: it is a directory", hint="give a file name with -o")
+    try:
+        if real.exists() and not real.is_file():
+            # /dev/stdout, a FIFO, /dev/full: renaming over a device would replace it, so write into it.
+            with real.open("w", encoding="utf-8") as f:
+                f.write(text)
+        else:
+            write_atomic(real, text)
+    except OSError as e:
+        # strerror, not str(e): the latter names the temp file, which the user never chose.
+        raise UsageError(
+            f"cannot write {path}: {e.strerror or type(e).__name__}",
+            hint="check that its directory exists and is writable; nothing was written",
+        ) from None
+    return real

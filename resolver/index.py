@@ -1,10 +1,12 @@
-"""Fetch index pages (edge): concurrent, cached with revalidation, retried, size-capped.
+"""Fetch index pages (edge): concurrent, cached with revalidation, retried, size-capped, deadlined.
 
-Only this module talks HTTP. Every URL in a message goes through ``mask`` first.
+Every request goes through ``net`` (the one client factory; each hop checked). URLs here are
+credential-free: ``net.NetPolicy`` holds the credentials and sends them to their origin only.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -13,14 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import IndexFormatError, IndexUnavailable, UsageError
+from .errors import IndexFormatError, IndexUnavailable
 from .files import write_atomic_bytes
+from .net import DeadlineExceeded, NetPolicy, TlsFailure, describe, is_tls_failure, open_url, within
 from .simple import Link, parse_html, parse_page
-from .urls import DEFAULT_INDEX, check_scheme, mask
+from .urls import DEFAULT_INDEX, allowed, mask, strip_credentials
 
 if TYPE_CHECKING:
-    import ssl
-
     import httpx
 ACCEPT = "application/vnd.pypi.simple.v1+json;q=0.5, text/html;q=0.9"  # the real index ignores it
 
@@ -31,14 +32,17 @@ class IndexConfig:
 
     base_url: str = DEFAULT_INDEX
     find_links: str | None = None  # flat mirror root: <find_links>/<variant>/ lists wheels
-    trusted_hosts: tuple[str, ...] = ()
-    cert: str | None = None
+    policy: NetPolicy = field(default_factory=NetPolicy)
     cache_dir: Path | None = None
     refresh: bool = False
-    timeout: float = 10.0
     retries: int = 3
     backoff: float = 0.2
     max_bytes: int = 32 * 1024 * 1024
+    deadline: float = 60.0  # the whole fetch round, every page and retry included
+
+    @property
+    def timeout(self) -> float:
+        return self.policy.timeout
 
     def page_url(self, variant: str, project: str) -> str:
         if self.find_links:
@@ -75,6 +79,14 @@ def default_cache_dir(env: dict[str, str] | None = None) -> Path:
     return Path(env.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "torchpin"
 
 
+class _Retry(Exception):
+    """One attempt failed in a way worth another try; the text says why."""
+
+    def __init__(self, why: str, *, drop_cache: bool = False) -> None:
+        super().__init__(why)
+        self.drop_cache = drop_cache
+
+
 class IndexClient:
     """Fetches many pages at once; one instance per command."""
 
@@ -87,97 +99,123 @@ class IndexClient:
         """Fetch every URL concurrently; raise IndexUnavailable / IndexFormatError on the first failure."""
         import asyncio  # only a live lock pays for asyncio (~30 ms)
 
-        for url in urls:
-            check_scheme(url, self.config.trusted_hosts)
-        return asyncio.run(self._fetch_all(list(dict.fromkeys(urls))))
+        wanted = [strip_credentials(u) for u in dict.fromkeys(urls)]
+        for url in wanted:
+            self.config.policy.check(url)
+        pages = asyncio.run(
+            within(self.config.deadline, self._fetch_all(wanted), f"reading {len(wanted)} index page(s)")
+        )
+        return {u: pages[strip_credentials(u)] for u in urls}
 
     async def _fetch_all(self, urls: list[str]) -> dict[str, Page]:
         import asyncio
 
-        import httpx
+        from .net import client
 
-        timeout = httpx.Timeout(self.config.timeout, connect=min(self.config.timeout, 10.0))
-        async with httpx.AsyncClient(
-            timeout=timeout,
-            verify=self._verify(),
-            transport=self.transport,
-            follow_redirects=True,
-            auth=_netrc_auth(),
-            limits=httpx.Limits(max_connections=32),
-            headers={"Accept": ACCEPT, "User-Agent": "torchpin"},
-        ) as client:
-            pages = await asyncio.gather(*(self._fetch_one(client, u) for u in urls))
+        async with client(self.config.policy, transport=self.transport) as http:
+            tasks = [asyncio.ensure_future(self._fetch_one(http, u)) for u in urls]
+            try:
+                pages = await asyncio.gather(*tasks)
+            finally:  # the first failure decides: stop the rest before the client closes
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
         return dict(zip(urls, pages, strict=True))
 
-    def _verify(self) -> ssl.SSLContext | bool:
-        import ssl
-
-        cafile = self.config.cert or os.environ.get("PIP_CERT") or os.environ.get("REQUESTS_CA_BUNDLE")
-        if not cafile:
-            return True  # httpx: certifi, or SSL_CERT_FILE / SSL_CERT_DIR
-        try:
-            return ssl.create_default_context(cafile=cafile)
-        except (OSError, ssl.SSLError) as e:
-            raise UsageError(
-                f"cannot load the CA bundle {cafile}: {e}", hint="fix --cert / PIP_CERT / REQUESTS_CA_BUNDLE"
-            ) from None
-
-    async def _fetch_one(self, client: httpx.AsyncClient, url: str) -> Page:
+    async def _fetch_one(self, http: httpx.AsyncClient, url: str) -> Page:
         import asyncio
 
         import httpx
 
         cache = _Cache(self.config.cache_dir, url) if self.config.cache_dir else None
         cached = None if (cache is None or self.config.refresh) else cache.load()
+        # One attempt may take three read timeouts in all: a server that drips a byte per
+        # second passes every per-read timeout and is cut here instead.
+        attempt_deadline = self.config.timeout * 3
         last = "no answer"
+        attempt = 0
         for attempt in range(self.config.retries + 1):
             if attempt:
                 self.stats.retries += 1
                 await asyncio.sleep(min(self.config.backoff * 2 ** (attempt - 1), 2.0))
-            headers = {}
-            if cached:
-                if cached["etag"]:
-                    headers["If-None-Match"] = cached["etag"]
-                if cached["last_modified"]:
-                    headers["If-Modified-Since"] = cached["last_modified"]
             try:
-                self.stats.requests += 1
-                async with client.stream("GET", url, headers=headers) as response:
-                    if response.status_code == 304 and cached and cache:
-                        self.stats.not_modified += 1
-                        return Page(url, tuple(self._parse(cache.body(), cached["content_type"], url)), cached=True)
-                    if response.status_code in (403, 404):
-                        return Page(url, None)
-                    if response.status_code >= 500 or response.status_code == 429:
-                        last = f"HTTP {response.status_code}"
-                        continue
-                    if response.status_code != 200:
-                        raise IndexUnavailable(f"{mask(url)}: HTTP {response.status_code}")
-                    body = await self._read_capped(response, url)
-                    ctype = response.headers.get("content-type", "text/html")
-                    self.stats.full += 1
-                    try:
-                        links = self._parse(body, ctype, url)
-                    except IndexFormatError as e:
-                        if "truncated" in e.message:
-                            last = "the page was cut off"
-                            continue  # a cut transfer is worth another try; a bad page is not
-                        raise
-                    if cache:
-                        cache.save(body, response.headers.get("etag"), response.headers.get("last-modified"), ctype)
-                    return Page(url, tuple(links))
+                page, cached = await within(attempt_deadline, self._attempt(http, url, cache, cached), mask(url))
+                return page
+            except _Retry as e:
+                last = str(e)
+                if e.drop_cache:
+                    cached = None  # ask for the page whole, without validators
+            except DeadlineExceeded:
+                last = f"no whole answer within {attempt_deadline:g} s"
             except httpx.ConnectError as e:
-                last = _reason(e)
-                if "resolve" in last:
-                    break  # DNS failures do not heal in a second
+                if is_tls_failure(e):  # a certificate does not heal in a second
+                    raise TlsFailure(f"{mask(url)}: {describe(e)}", hint=self._ca_hint()) from None
+                last = describe(e)
+                if last == "cannot resolve the host name":
+                    break  # nor does DNS
             except httpx.TimeoutException:
                 last = f"no answer within {self.config.timeout:g} s"
             except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError):
                 last = "the connection was reset or closed early"
-            except httpx.TransportError as e:
-                last = _reason(e)
+            except (httpx.TransportError, httpx.InvalidURL) as e:
+                last = describe(e)
         tries = attempt + 1
         raise IndexUnavailable(f"{mask(url)}: {last} ({tries} {'try' if tries == 1 else 'tries'})")
+
+    def _ca_hint(self) -> str:
+        cafile, source = self.config.policy.ca_bundle()
+        bundle = f"{cafile} (from {source})" if cafile else f"the default CAs ({source})"
+        return f"verified against {bundle}; give the index's CA with --cert"
+
+    async def _attempt(
+        self, http: httpx.AsyncClient, url: str, cache: _Cache | None, cached: dict[str, Any] | None
+    ) -> tuple[Page, dict[str, Any] | None]:
+        """One GET; returns the page and the cache entry still worth revalidating with."""
+        headers = {"Accept": ACCEPT}
+        if cached:
+            if cached.get("etag"):
+                headers["If-None-Match"] = str(cached["etag"])
+            if cached.get("last_modified"):
+                headers["If-Modified-Since"] = str(cached["last_modified"])
+        self.stats.requests += 1
+        async with open_url(http, self.config.policy, url, headers) as (response, final_url):
+            status = response.status_code
+            if status == 304 and cached and cache:
+                self.stats.not_modified += 1
+                body = cache.body()
+                if body is not None:
+                    try:
+                        return Page(url, self._parse(body, str(cached.get("content_type")), url), cached=True), cached
+                    except IndexFormatError:
+                        pass
+                # The cache is what is broken, not the index: drop it and ask for the page whole.
+                self.stats.notes.append(f"discarded a corrupt cached copy of {mask(url)} in {cache.root}")
+                cache.discard()
+                raise _Retry("the cached copy was unreadable", drop_cache=True)
+            if status in (403, 404):
+                return Page(url, None), cached
+            if status >= 500 or status == 429:
+                raise _Retry(f"HTTP {status}")
+            if status in (401, 407):
+                who = "the proxy" if status == 407 else "the index"
+                raise IndexUnavailable(
+                    f"{mask(url)}: HTTP {status}: {who} wants credentials",
+                    hint="put them in the URL (https://USER:TOKEN@host/...) or in ~/.netrc",
+                )
+            if status != 200:
+                raise IndexUnavailable(f"{mask(url)}: HTTP {status}")
+            body = await self._read_capped(response, url)
+            ctype = response.headers.get("content-type", "text/html")
+            self.stats.full += 1
+            try:
+                links = self._parse(body, ctype, final_url)
+            except IndexFormatError as e:
+                if "truncated" in e.message:
+                    raise _Retry("the page was cut off") from None  # a cut transfer is worth another try
+                raise
+            if cache:
+                cache.save(body, response.headers.get("etag"), response.headers.get("last-modified"), ctype)
+            return Page(url, links), cached
 
     async def _read_capped(self, response: httpx.Response, url: str) -> bytes:
         chunks, size = [], 0
@@ -188,70 +226,74 @@ class IndexClient:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def _parse(self, body: bytes, ctype: str, url: str) -> list[Link]:
+    def _parse(self, body: bytes, ctype: str, url: str) -> tuple[Link, ...]:
+        dropped: list[str] = []
         if self.config.find_links:
-            return parse_html(body.decode("utf-8", "replace"), mask(url), flat=True)
-        return parse_page(body, ctype, mask(url))
-
-
-def _reason(e: Exception) -> str:
-    text = str(e) or type(e).__name__
-    low = text.lower()
-    if (
-        "name or service not known" in low
-        or "nodename nor servname" in low
-        or "getaddrinfo" in low
-        or "name resolution" in low
-    ):
-        return "cannot resolve the host name"
-    if "refused" in low:
-        return "connection refused"
-    return text.splitlines()[0][:160]
-
-
-def _netrc_auth() -> httpx.Auth | None:
-    import httpx
-
-    netrc = os.environ.get("NETRC") or str(Path.home() / ".netrc")
-    if Path(netrc).is_file():
-        try:
-            return httpx.NetRCAuth(netrc)
-        except Exception:  # a broken netrc must not stop a lock
-            return None
-    return None
+            links = parse_html(body.decode("utf-8", "replace"), url, flat=True, dropped=dropped)
+        else:
+            links = parse_page(body, ctype, url, dropped=dropped)
+        kept = []
+        for link in links:
+            why = allowed(link.url, self.config.policy.trusted_hosts)
+            if why is None:
+                kept.append(link)
+            else:
+                dropped.append(f"{link.filename}: {why}")
+        if dropped:
+            more = f" (+{len(dropped) - 1} more)" if len(dropped) > 1 else ""
+            self.stats.notes.append(f"ignored {len(dropped)} link(s) on {mask(url)}: {dropped[0]}{more}")
+        return tuple(kept)
 
 
 class _Cache:
-    """One cached page: body plus validators, each file written atomically."""
+    """One cached page: body plus validators, each file written atomically and private (0600)."""
 
     def __init__(self, root: Path, url: str) -> None:
+        url = strip_credentials(url)  # no secret in a key or a file, whatever the caller passed
         key = hashlib.sha256(url.encode()).hexdigest()[:32]
+        self.root = root
         self.meta_path = root / "pages" / f"{key}.json"
         self.body_path = root / "pages" / f"{key}.body"
         self.url = url
 
     def load(self) -> dict[str, Any] | None:
         try:
-            meta: dict[str, Any] = json.loads(self.meta_path.read_text())
-            if meta.get("url") != self.url or not self.body_path.exists():
-                return None
-            return meta
-        except (OSError, ValueError):
+            meta = json.loads(self.meta_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError, RecursionError):
+            return None
+        if not isinstance(meta, dict) or meta.get("url") != self.url or not self.body_path.is_file():
+            return None
+        return meta
+
+    def body(self) -> bytes | None:
+        try:
+            return self.body_path.read_bytes()
+        except OSError:
             return None
 
-    def body(self) -> bytes:
-        return self.body_path.read_bytes()
+    def discard(self) -> None:
+        for path in (self.meta_path, self.body_path):
+            # A directory squatting on the name stays: save() then fails quietly, load() misses.
+            with contextlib.suppress(OSError):
+                path.unlink()
 
     def save(self, body: bytes, etag: str | None, last_modified: str | None, ctype: str) -> None:
         if not (etag or last_modified):
             return  # nothing to revalidate with
         try:
-            self.meta_path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic_bytes(self.body_path, body)
+            _private_dir(self.root)
+            _private_dir(self.meta_path.parent)
+            write_atomic_bytes(self.body_path, body, mode=0o600)
             meta = {"url": self.url, "etag": etag, "last_modified": last_modified, "content_type": ctype}
-            write_atomic_bytes(self.meta_path, json.dumps(meta).encode())
+            write_atomic_bytes(self.meta_path, json.dumps(meta).encode(), mode=0o600)
         except OSError:
             pass  # a read-only cache only costs speed
+
+
+def _private_dir(path: Path) -> None:
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o700)
 
 
 def listed_variants(client: IndexClient) -> list[str]:

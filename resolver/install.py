@@ -6,15 +6,19 @@ import hashlib
 import json
 import os
 import shutil
-import ssl
 import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import InstallFailed, UsageError
 from .models import Pin, Plan
+
+if TYPE_CHECKING:
+    from .net import NetPolicy
+    from .urls import Credential
 
 FAMILY = ("torch", "torchvision", "torchaudio", "torchcodec")
 
@@ -26,6 +30,29 @@ def index_args(plan: Plan) -> list[str]:
     if plan.find_links:
         return ["--index-url", plan.pypi_url, "--find-links", plan.index_url]
     return ["--index-url", plan.pypi_url, "--extra-index-url", plan.index_url]
+
+
+def _env_name(installer: str, flag: str) -> str:
+    """pip and uv read every option from an environment variable: ``--extra-index-url`` → ``PIP_EXTRA_INDEX_URL``."""
+    return f"{installer.upper()}_{flag.removeprefix('--').upper().replace('-', '_')}"
+
+
+def index_options(
+    installer: str, options: Sequence[str], credentials: Sequence[Credential]
+) -> tuple[list[str], dict[str, str]]:
+    """(argv options, environment) for the installer: an index that needs a credential the user
+    gave in its URL is handed over in the installer's environment, never in argv or a file."""
+    from .urls import origin, with_credential
+
+    argv: list[str] = []
+    env: dict[str, str] = {}
+    for flag, url in zip(options[::2], options[1::2], strict=True):
+        cred = next((c for c in credentials if c.origin == origin(url)), None)
+        if cred is None:
+            argv += [flag, url]
+        else:
+            env[_env_name(installer, flag)] = with_credential(url, cred)
+    return argv, env
 
 
 def install_argv(
@@ -49,6 +76,12 @@ def choose_installer(choice: str, python: str) -> tuple[str, str | None]:
         raise UsageError("--installer uv: uv is not installed", hint="pip install uv, or use --installer pip")
     if choice in ("uv", "auto") and uv:
         return "uv", uv
+    if not has_pip(python):
+        raise UsageError(
+            f"{'--installer pip: ' if choice == 'pip' else ''}pip is not installed in {python}"
+            + ("" if choice == "pip" else ", and uv was not found"),
+            hint=f"{python} -m ensurepip, or install uv",
+        )
     return "pip", None
 
 
@@ -82,66 +115,101 @@ def stale_family(installed: Mapping[str, str], plan: Plan) -> list[str]:
     return sorted(out)
 
 
-def run(argv: Sequence[str], env: Mapping[str, str] | None = None) -> int:
-    """The one place an installer runs: its output streams to our stderr (stdout is the lock's)."""
+def run(argv: Sequence[str], env: Mapping[str, str] | None = None, secrets: Sequence[str] = ()) -> int:
+    """The one place an installer runs: its output goes to our stderr (stdout is the lock's).
+
+    ``env`` is added to this process's environment (the installer's index credentials); its
+    output passes through line by line with those secrets masked, since pip prints index URLs
+    with the user name left in. The installer is stopped if torchpin is interrupted.
+    """
+    from urllib.parse import quote
+
+    from .urls import scrub
+
+    hidden = sorted({s for secret in secrets for s in (secret, quote(secret, safe=""))}, key=len, reverse=True)
     try:
-        return subprocess.run(
-            list(argv), stdout=sys.stderr, stderr=sys.stderr, env=dict(env or os.environ), check=False
-        ).returncode
+        proc = subprocess.Popen(
+            list(argv), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+        )
     except OSError as e:
         raise InstallFailed(f"cannot run {argv[0]}: {e.strerror}") from None
+    try:
+        assert proc.stdout is not None
+        for raw in proc.stdout:
+            line = scrub(raw.decode("utf-8", "replace"))
+            for secret in hidden:
+                line = line.replace(secret, "****")
+            sys.stderr.write(line)
+            sys.stderr.flush()
+        return proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait()
 
 
-def download_verified(pins: Sequence[Pin], dest: Path, *, cert: str | None = None) -> dict[str, Path]:
+def has_pip(python: str) -> bool:
+    done = subprocess.run([python, "-c", "import pip"], capture_output=True, timeout=60, check=False)
+    return done.returncode == 0
+
+
+def download_verified(
+    pins: Sequence[Pin], dest: Path, policy: NetPolicy, *, deadline: float = 3600.0
+) -> dict[str, Path]:
     """Fetch each pin's wheel whose URL and sha256 are known and check the hash before install.
 
-    A mismatch stops everything before the installer runs: nothing gets installed.
+    Same client, credentials, proxies and CA bundle as the page reads (``net``); every hop is
+    checked. A mismatch stops everything before the installer runs: nothing gets installed.
     """
+    import asyncio
+
+    from .net import within
+
+    wanted = [p for p in pins if p.wheel is not None and p.wheel.url and p.wheel.sha256]
+    return asyncio.run(within(deadline, _download_all(wanted, dest, policy), "downloading the wheels"))
+
+
+async def _download_all(pins: Sequence[Pin], dest: Path, policy: NetPolicy) -> dict[str, Path]:
     import httpx
 
+    from .errors import IndexUnavailable
+    from .net import client, describe, open_url
     from .urls import mask
 
     out: dict[str, Path] = {}
-    verify: bool | str = cert or os.environ.get("PIP_CERT") or os.environ.get("REQUESTS_CA_BUNDLE") or True
-    with httpx.Client(timeout=httpx.Timeout(60.0, connect=10.0), follow_redirects=True, verify=_ssl(verify)) as client:
+    async with client(policy) as http:
         for pin in pins:
             wheel = pin.wheel
-            if wheel is None or not wheel.url or not wheel.sha256:
-                continue
-            path = dest / wheel.filename
+            assert wheel is not None and wheel.url and wheel.sha256
+            name = Path(wheel.filename).name  # the lock's name, never a path
+            path = dest / name
             digest = hashlib.sha256()
             start = time.monotonic()
             try:
-                with client.stream("GET", wheel.url) as response, path.open("wb") as f:
+                async with open_url(http, policy, wheel.url) as (response, _final):
                     if response.status_code != 200:
                         raise InstallFailed(f"{mask(wheel.url)}: HTTP {response.status_code}; nothing was installed")
-                    progress = _Progress(wheel.filename, int(response.headers.get("content-length", 0)))
-                    for chunk in response.iter_bytes(1 << 20):
-                        digest.update(chunk)
-                        f.write(chunk)
-                        progress.advance(len(chunk))
+                    progress = _Progress(name, int(response.headers.get("content-length", 0) or 0))
+                    with path.open("wb") as f:
+                        async for chunk in response.aiter_bytes(1 << 20):
+                            digest.update(chunk)
+                            f.write(chunk)
+                            progress.advance(len(chunk))
                     progress.done()
+            except IndexUnavailable as e:  # a hop the policy refuses, or a redirect loop
+                raise InstallFailed(f"downloading {name}: {e.message}; nothing was installed") from None
             except httpx.HTTPError as e:
-                raise InstallFailed(
-                    f"downloading {wheel.filename} failed ({type(e).__name__}); nothing was installed"
-                ) from None
+                raise InstallFailed(f"downloading {name} failed ({describe(e)}); nothing was installed") from None
             if digest.hexdigest() != wheel.sha256:
                 got = digest.hexdigest()
                 raise InstallFailed(
-                    f"sha256 mismatch for {wheel.filename}: expected {wheel.sha256[:16]}…, got {got[:16]}…;"
+                    f"sha256 mismatch for {name}: expected {wheel.sha256[:16]}…, got {got[:16]}…;"
                     " nothing was installed"
                 )
             size = path.stat().st_size / 1e6
-            print(
-                f"torchpin: {wheel.filename}: {size:.1f} MB, sha256 ok ({time.monotonic() - start:.1f} s)",
-                file=sys.stderr,
-            )
+            print(f"torchpin: {name}: {size:.1f} MB, sha256 ok ({time.monotonic() - start:.1f} s)", file=sys.stderr)
             out[pin.project] = path
     return out
-
-
-def _ssl(verify: bool | str) -> ssl.SSLContext | bool:
-    return ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
 
 
 class _Progress:

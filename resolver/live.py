@@ -26,6 +26,7 @@ def merge(catalog: Catalog, pages: Mapping[tuple[str, str], tuple[Link, ...] | N
     seen: dict[tuple[str, str], set[str]] = {}  # (variant, version) → platforms with a torch wheel
     files: dict[str, WheelFile] = dict(catalog.variant_files)
     new_torch: dict[str, list[Link]] = {}
+    known = {str(r.version) for r in catalog.releases}
     fetched = {variant for (variant, project), links in pages.items() if project == "torch" and links is not None}
     missing = {variant for (variant, project), links in pages.items() if project == "torch" and links is None}
     for (variant, _project), links in pages.items():
@@ -45,16 +46,18 @@ def merge(catalog: Catalog, pages: Mapping[tuple[str, str], tuple[Link, ...] | N
                 key = platform_key(tag.platform)
                 if key:
                     seen.setdefault((variant, version.public), set()).add(key)
-            if catalog.release(version.public) is None and not version.is_prerelease:
+            if version.public not in known and not version.is_prerelease:
                 new_torch.setdefault(version.public, []).append(link)
     releases = [_confirm(r, fetched | missing, seen) for r in catalog.releases]
     projects = {k: dict(v) for k, v in catalog.projects.items()}
     newest = catalog.releases[0] if catalog.releases else None
-    for new_version, new_links in new_torch.items():
+    variants_of: dict[str, set[str]] = {}  # version → variants seen: one pass, not one per version
+    for v, ver in seen:
+        variants_of.setdefault(ver, set()).add(v)
+    for new_version, new_links in _newest_unknown(new_torch, newest):
         if newest is None:
             break
-        observed = {v for (v, ver) in seen if ver == new_version}
-        releases.append(_new_release(newest, new_version, observed, seen))
+        releases.append(_new_release(newest, new_version, variants_of.get(new_version, set()), seen))
         raw = tuple({"filename": link.filename, "sha256": link.sha256, "url": link.url} for link in new_links)
         projects.setdefault("torch", {})[new_version] = ProjectRelease("torch", new_version, None, False, raw)
     releases.sort(key=lambda r: r.version, reverse=True)
@@ -65,6 +68,20 @@ def merge(catalog: Catalog, pages: Mapping[tuple[str, str], tuple[Link, ...] | N
         variant_files=files,
         live_pages=catalog.live_pages | frozenset(pages),
     )
+
+
+MAX_NEW_RELEASES = 16
+
+
+def _newest_unknown(new_torch: dict[str, list[Link]], newest: Release | None) -> list[tuple[str, list[Link]]]:
+    """Index-only releases worth adding: newer than the snapshot's newest (older unknown ones are
+    outside what the snapshot covers, and their facts can't be inferred from a newer release),
+    and at most the newest few, so a page listing 100 000 made-up versions costs no more."""
+    if newest is None:
+        return []
+    later = [(Version(v), v) for v in new_torch if Version(v) > newest.version]
+    later.sort(reverse=True)
+    return [(v, new_torch[v]) for _, v in later[:MAX_NEW_RELEASES]]
 
 
 def _confirm(release: Release, fetched: set[str], seen: dict[tuple[str, str], set[str]]) -> Release:

@@ -100,11 +100,21 @@ def parse_lock(text: str) -> tuple[dict[str, str], str | None, str | None]:
     """A lock torchpin wrote (requirements or JSON) → (pins, index URL, variant)."""
     import re
 
+    from .errors import UsageError
+
     stripped = text.lstrip()
     if stripped.startswith("{"):
-        doc = json.loads(stripped)
-        pins = {p["name"]: p["version"] for p in doc.get("packages", [])}
-        return pins, doc.get("index_url"), doc.get("backend")
+        try:
+            doc = json.loads(stripped)
+            packages = doc["packages"]
+            pins = {str(p["name"]).lower(): str(p["version"]) for p in packages}
+            index, backend = doc.get("index_url"), doc.get("backend")
+        except (ValueError, RecursionError, KeyError, TypeError, AttributeError):
+            raise UsageError(
+                "the lock is JSON but not a torchpin lock (no packages list of name/version)",
+                hint="pass a lock written by `torchpin lock`",
+            ) from None
+        return pins, index if isinstance(index, str) else None, backend if isinstance(backend, str) else None
     pins, index = {}, None
     for raw_line in text.splitlines():
         line = raw_line.split("#", 1)[0].strip()

@@ -190,9 +190,11 @@ class Requirement:
 
     project: str
     specifier: SpecifierSet = field(default_factory=SpecifierSet)
+    marker: str | None = None  # PEP 508 environment marker, evaluated for the target, not this machine
+    constraint: bool = False  # from a -c file: narrows a project asked for, never adds one
 
     def __str__(self) -> str:
-        return f"{self.project}{self.specifier}"
+        return f"{self.project}{self.specifier}" + (f"; {self.marker}" if self.marker else "")
 
 
 @dataclass(frozen=True)

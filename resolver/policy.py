@@ -45,9 +45,13 @@ def public_spec(spec: SpecifierSet) -> SpecifierSet:
 def requirement_map(requirements: Sequence[Requirement]) -> dict[str, SpecifierSet]:
     """Merge requirements per project; no requirement at all means the trio, any version."""
     specs: dict[str, SpecifierSet] = {}
-    for req in requirements or [Requirement(p) for p in DEFAULT_PROJECTS]:
+    asked = [r for r in requirements if not r.constraint]
+    for req in asked or [Requirement(p) for p in DEFAULT_PROJECTS]:
         specs[req.project] = specs.get(req.project, SpecifierSet()) & req.specifier
     specs.setdefault("torch", SpecifierSet())
+    for req in requirements:
+        if req.constraint and req.project in specs:
+            specs[req.project] &= req.specifier
     return specs
 
 

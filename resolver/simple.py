@@ -34,16 +34,19 @@ class Link:
         return self.filename.endswith(".whl")
 
 
-def parse_page(body: bytes, content_type: str, url: str) -> list[Link]:
-    """Pick the parser from what the server says it sent, not from what was asked for."""
+def parse_page(body: bytes, content_type: str, url: str, *, dropped: list[str] | None = None) -> list[Link]:
+    """Pick the parser from what the server says it sent, not from what was asked for.
+
+    Links that can't be trusted (see ``_checked_name``) are left out and described in ``dropped``.
+    """
     mime = content_type.split(";", 1)[0].strip().lower()
     if mime in (JSON_TYPE, "application/json"):
-        return parse_json(body, url)
+        return parse_json(body, url, dropped=dropped)
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise IndexFormatError(url, "page is not UTF-8 text") from None
-    return parse_html(text, url)
+    return parse_html(text, url, dropped=dropped)
 
 
 class _Anchors(HTMLParser):
@@ -69,7 +72,7 @@ class _Anchors(HTMLParser):
             self._text.append(data)
 
 
-def parse_html(text: str, url: str, *, flat: bool = False) -> list[Link]:
+def parse_html(text: str, url: str, *, flat: bool = False, dropped: list[str] | None = None) -> list[Link]:
     """A PEP 503 project page, or (``flat``) a directory listing of wheels (find-links mirrors).
 
     A page that never closes ``</body>`` or ``</html>`` was cut off in transit: every index
@@ -84,36 +87,43 @@ def parse_html(text: str, url: str, *, flat: bool = False) -> list[Link]:
     if not parser.closed:
         raise IndexFormatError(url, "page ends early (no </body> or </html>): truncated?")
     links = []
+    sink = [] if dropped is None else dropped
     for attrs, text_parts in parser.anchors:
         href = attrs.get("href")
         if not href:
             continue
-        link = _link(url, href, "".join(text_parts).strip(), attrs)
+        link = _link(url, href, "".join(text_parts).strip(), attrs, sink)
         if link and (not flat or link.is_wheel):
             links.append(link)
     return links
 
 
-def parse_json(body: bytes | str, url: str) -> list[Link]:
+def parse_json(body: bytes | str, url: str, *, dropped: list[str] | None = None) -> list[Link]:
     """A PEP 691 project page."""
     try:
         doc = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: a bomb of nested brackets
         raise IndexFormatError(url, "JSON page is not valid JSON") from None
     files = doc.get("files") if isinstance(doc, dict) else None
     if not isinstance(files, list):
         raise IndexFormatError(url, "JSON page has no 'files' list")
     links = []
+    sink = [] if dropped is None else dropped
     for entry in files:
         if not isinstance(entry, dict) or not isinstance(entry.get("url"), str):
             raise IndexFormatError(url, "a JSON file entry has no 'url'")
+        absolute, _ = _absolute(url, entry["url"])
+        claimed = entry.get("filename")
+        filename = _checked_name(absolute, claimed if isinstance(claimed, str) else None, sink)
+        if filename is None:
+            continue
         hashes = entry["hashes"] if isinstance(entry.get("hashes"), dict) else {}
         meta = entry.get("core-metadata", entry.get("dist-info-metadata"))
         yanked = entry.get("yanked")
         links.append(
             Link(
-                filename=str(entry.get("filename") or _basename(entry["url"])),
-                url=_absolute(url, entry["url"])[0],
+                filename=filename,
+                url=absolute,
                 sha256=_hex(hashes.get("sha256")),
                 requires_python=_str(entry.get("requires-python")),
                 metadata_sha256=_hex(meta.get("sha256")) if isinstance(meta, dict) else None,
@@ -125,9 +135,9 @@ def parse_json(body: bytes | str, url: str) -> list[Link]:
     return links
 
 
-def _link(page_url: str, href: str, text: str, attrs: dict[str, str | None]) -> Link | None:
+def _link(page_url: str, href: str, text: str, attrs: dict[str, str | None], dropped: list[str]) -> Link | None:
     absolute, fragment = _absolute(page_url, href)
-    filename = text if text.endswith((".whl", ".tar.gz", ".zip")) else _basename(absolute)
+    filename = _checked_name(absolute, text if text.endswith(ARCHIVES) else None, dropped)
     if not filename:
         return None
     sha256 = None
@@ -147,11 +157,59 @@ def _link(page_url: str, href: str, text: str, attrs: dict[str, str | None]) -> 
     )
 
 
+ARCHIVES = (".whl", ".tar.gz", ".zip")
+_SCHEMES = ("http", "https")
+
+
+def _checked_name(url: str, claimed: str | None, dropped: list[str]) -> str | None:
+    """The file name a link really points at: its URL path's last segment, decoded once.
+
+    The link text (or JSON 'filename') is only a claim: one that disagrees with the URL means
+    the page lies about what would be installed. Names that could escape a directory, and
+    wheel names that don't parse, are dropped too; each drop is described in ``dropped``.
+    """
+    scheme = urlsplit(url).scheme.lower()
+    if scheme not in _SCHEMES:
+        dropped.append(f"{scheme or 'scheme-less'}: link refused")
+        return None
+    name = _basename(url)
+    if name.endswith("/"):  # a folder (root and variant listings)
+        return name if _safe(name[:-1]) else None
+    if not name:
+        return None
+    if claimed is not None and claimed != name:
+        dropped.append(f"link text {claimed[:80]!r} but the URL's file is {name[:80]!r}")
+        return None
+    if not _safe(name):
+        dropped.append(f"unsafe file name {name[:80]!r}")
+        return None
+    if name.endswith(".whl"):
+        from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+        try:
+            parse_wheel_filename(name)
+        except (InvalidWheelFilename, ValueError):
+            dropped.append(f"not a valid wheel name {name[:80]!r}")
+            return None
+    return name
+
+
+def _safe(name: str) -> bool:
+    return bool(name) and name not in (".", "..") and not any(c in name for c in "/\\\0") and name.isprintable()
+
+
 def _absolute(page_url: str, href: str) -> tuple[str, str]:
-    """Resolve against the page (links may point at another host) and split off the fragment."""
-    full = urljoin(page_url, href.strip())
-    parts = urlsplit(full)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, parts.query, "")), parts.fragment
+    """Resolve against the page (links may point at another host) and split off the fragment.
+
+    Userinfo in a link is dropped: credentials come from the user, never from a page.
+    """
+    try:
+        full = urljoin(page_url, href.strip())
+        parts = urlsplit(full)
+    except ValueError:  # an unparseable netloc ('http://[x')
+        return "invalid:", ""
+    netloc = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, "")), parts.fragment
 
 
 def _basename(url: str) -> str:

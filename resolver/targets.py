@@ -127,26 +127,72 @@ def parse_backend(text: str, known: Sequence[str]) -> Variant | None:
     return variant
 
 
-def parse_requirement(text: str) -> Requirement:
-    """A torch-family requirement string; extras, markers and URLs are not locked here."""
+def parse_requirement(text: str, *, where: str = "") -> Requirement:
+    """A torch-family requirement string; a marker is kept and later evaluated for the target."""
     from packaging.requirements import InvalidRequirement
     from packaging.requirements import Requirement as PkgRequirement
 
     try:
         req = PkgRequirement(text)
     except InvalidRequirement as e:
-        raise UsageError(f"bad requirement {text!r}: {e}") from None
+        # packaging's message is three lines with a caret diagram: its first line says it.
+        first = str(e).splitlines()[0].rstrip(". ")
+        raise UsageError(f"{where}bad requirement {text!r}: {first}", hint="e.g. 'torch>=2.4,<2.6'") from None
     name = canonicalize_name(req.name)
     if name not in PROJECTS:
         raise UsageError(
-            f"torchpin locks {', '.join(PROJECTS)}; {text!r} is not one of them",
+            f"{where}torchpin locks {', '.join(PROJECTS)}; {text!r} is not one of them",
             hint="install other packages from PyPI as usual",
         )
-    if req.url or req.marker or req.extras:
+    if req.url:
         raise UsageError(
-            f"requirement {text!r}: extras, markers and URLs are not supported", hint="give a name and a version range"
+            f"{where}{text!r}: a direct URL can't be locked (torchpin picks the file)", hint="give a version range"
         )
-    return Requirement(str(name), req.specifier)
+    if req.extras:
+        raise UsageError(
+            f"{where}{text!r}: extras are not locked", hint=f"lock {name} here; install the extras' packages from PyPI"
+        )
+    return Requirement(str(name), req.specifier, str(req.marker) if req.marker else None)
+
+
+def marker_environment(target: Target) -> dict[str, str]:
+    """PEP 508 marker values of the target (not of this machine)."""
+    os_name = target.platform.os
+    machine: str = target.platform.arch
+    if os_name == "windows":
+        machine = "AMD64" if machine == "x86_64" else "ARM64"
+    elif os_name == "macos":
+        machine = "arm64" if machine == "aarch64" else "x86_64"
+    py = f"{target.python.major}.{target.python.minor}"
+    return {
+        "python_version": py,
+        "python_full_version": f"{py}.0",
+        "implementation_name": "cpython",
+        "platform_python_implementation": "CPython",
+        "implementation_version": f"{py}.0",
+        "os_name": "nt" if os_name == "windows" else "posix",
+        "sys_platform": {"linux": "linux", "windows": "win32", "macos": "darwin"}[os_name],
+        "platform_system": {"linux": "Linux", "windows": "Windows", "macos": "Darwin"}[os_name],
+        "platform_machine": machine,
+        "platform_release": "",
+        "platform_version": "",
+        "extra": "",
+    }
+
+
+def applicable(requirements: Sequence[Requirement], target: Target) -> list[Requirement]:
+    """The requirements whose markers hold on the target; given ones that all drop out are an error."""
+    from packaging.markers import Marker
+
+    env = marker_environment(target)
+    kept = [r for r in requirements if r.marker is None or Marker(r.marker).evaluate(env)]
+    if requirements and not any(not r.constraint for r in kept) and any(not r.constraint for r in requirements):
+        raise UsageError(
+            f"no requirement applies to the target (CPython {target.python} on {target.platform}): "
+            "every one has a marker that is false there",
+            hint="check the markers, or describe another target with --python-platform / --python-version",
+        )
+    return kept
 
 
 @dataclass(frozen=True)
@@ -195,7 +241,14 @@ def build_target(flags: TargetFlags, host: Target, known_variants: Sequence[str]
         )
     elif gfx:
         accelerator = Accelerator("rocm", None, gfx)
-    elif accelerator.kind == "none" and platform.os == "macos" and platform.arch == "aarch64":
+    if platform.os == "macos" and (flags.driver or gpus or gfx):
+        given = "--amd-gfx" if gfx else "--gpu-cc" if gpus else "--driver"
+        raise UsageError(
+            f"{given} describes an {'AMD' if gfx else 'NVIDIA'} GPU, but the target is macOS: "
+            "PyTorch has no CUDA or ROCm builds for macOS (Apple GPUs use the default build's MPS)",
+            hint=f"drop {given} for a Mac, or give --python-platform linux / windows for a GPU machine",
+        )
+    if accelerator.kind == "none" and platform.os == "macos" and platform.arch == "aarch64":
         accelerator = Accelerator("mps")
     python = parse_python_version(flags.python_version) if flags.python_version else host.python
     return Target(

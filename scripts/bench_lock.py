@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Time `torchpin lock --offline` as a whole process (target: median <= 150 ms).
 
-    .venv/bin/python scripts/bench_lock.py [--runs 30]
+    .venv/bin/python scripts/bench_lock.py [--runs 30] [--against REV]
 
 The console script beside this interpreter and `python -m torchpin`, for a fixed
 target, interleaved with a `python -c pass` baseline measured in the same run.
@@ -13,7 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from benchutil import Case, baseline, report, run_cases
+from benchutil import Case, baseline, other_revision, report, run_cases, with_revision
 
 TARGET = ["--no-detect", "--python-version", "3.12", "--python-platform", "x86_64-manylinux_2_28"]
 
@@ -21,6 +21,7 @@ TARGET = ["--no-detect", "--python-version", "3.12", "--python-platform", "x86_6
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=30)
+    ap.add_argument("--against", metavar="REV", help="also time git revision REV, interleaved (e.g. HEAD~1)")
     args = ap.parse_args()
     script = str(Path(sys.executable).with_name("torchpin"))
     gpu = ["--driver", "570.86.15", "--gpu-cc", "12.0", "--explain"]
@@ -31,7 +32,8 @@ def main() -> int:
         ("torchpin lock --offline (detecting)", [script, "lock", "--offline"], None),
         ("python -m torchpin lock --offline", [sys.executable, "-m", "torchpin", "lock", "--offline", *TARGET], None),
     ]
-    report(run_cases(cases, args.runs))
+    with other_revision(args.against) as pkg:
+        report(run_cases(with_revision(cases, pkg, args.against), args.runs))
     return 0
 
 

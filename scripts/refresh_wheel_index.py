@@ -51,16 +51,15 @@ Fetch = Callable[[str], dict[str, Any]]
 
 def fetch_pypi(project: str, *, retries: int = 3) -> dict[str, Any]:
     """GET PyPI's project JSON with bounded retries (PyPI is the one network source here)."""
-    import httpx
+    from torchpin.errors import IndexUnavailable
+    from torchpin.net import NetPolicy, fetch_bytes
 
     url = PYPI_JSON.format(project=project)
     for attempt in range(retries):
         try:
-            r = httpx.get(url, timeout=30.0, follow_redirects=True)
-            r.raise_for_status()
-            data: dict[str, Any] = r.json()
+            data: dict[str, Any] = json.loads(fetch_bytes(NetPolicy(timeout=30.0), url))
             return data
-        except (httpx.HTTPError, ValueError) as e:
+        except (IndexUnavailable, ValueError) as e:
             if attempt == retries - 1:
                 raise SystemExit(f"refresh: cannot read {url}: {e}") from None
             time.sleep(2**attempt)

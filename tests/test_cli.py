@@ -122,7 +122,8 @@ def test_index_url_rewrites_the_lock_and_refuses_plain_http() -> None:
     r = run("lock", *LINUX, "torch", "--index-url", "https://mirror.example/pytorch/whl/")
     assert "--extra-index-url https://mirror.example/pytorch/whl/cpu\n" in r.stdout
     r = run("lock", *LINUX, "torch", "--index-url", "http://mirror.example/whl")
-    assert r.returncode == 2 and "plain http URL refused" in r.stderr and "--trusted-host mirror.example" in r.stderr
+    assert r.returncode == 2 and "plain http to mirror.example" in r.stderr
+    assert "--trusted-host mirror.example" in r.stderr
     r = run("lock", *LINUX, "torch", "--index-url", "http://mirror.example/whl", "--trusted-host", "mirror.example")
     assert r.returncode == 0 and "--extra-index-url http://mirror.example/whl/cpu" in r.stdout
 

@@ -89,10 +89,10 @@ def test_parse_backend() -> None:
     ("text", "fragment"),
     [
         ("numpy>=2", "not one of them"),
-        ("torch[opt-einsum]", "extras, markers and URLs"),
-        ("torch; sys_platform == 'linux'", "extras, markers and URLs"),
-        ("torch @ https://example.org/torch.whl", "extras, markers and URLs"),
+        ("torch[opt-einsum]", "extras are not locked"),  # the lock line would drop them
+        ("torch @ https://example.org/torch.whl", "direct URL can't be locked"),  # torchpin picks the file
         ("torch>=>2", "bad requirement"),
+        ("torch; os_name ==", "bad requirement"),  # a broken marker
     ],
 )
 def test_parse_requirement_rejects(text: str, fragment: str) -> None:

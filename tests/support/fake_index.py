@@ -57,6 +57,8 @@ class Knobs:
     etag: bool = True
     corrupt: set[str] = field(default_factory=set)  # file names served with other bytes than their hash
     torch_requires: tuple[str, ...] = ()  # Requires-Dist added to the made-up torch wheels
+    auth: str | None = None  # "user:password": the index host answers 401 without it (a private mirror)
+    cdn: bool = True  # False: file links stay on the index host, as private mirrors serve them
 
 
 def _platform_tag(release: Version, platform: str, pypi_tags: list[str]) -> str:
@@ -166,7 +168,7 @@ class FakePytorchIndex:
         lines = ["<!DOCTYPE html>", "<html>", "  <body>", f"    <h1>Links for {project}</h1>"]
         for name in names:
             href = urllib.parse.quote(name)  # '+' → %2B, as S3 keys are stored
-            prefix = f"{cdn}/whl/{variant}" if project in FOUNDATION else f"/whl/{variant}"
+            prefix = f"{cdn}/whl/{variant}" if project in FOUNDATION and self.knobs.cdn else f"/whl/{variant}"
             meta = hashlib.sha256(self.metadata(name)).hexdigest()
             lines.append(
                 f'    <a href="{prefix}/{href}#sha256={self.sha256(name)}" data-dist-info-metadata="sha256={meta}"'
@@ -206,6 +208,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         # uv probes flat-mirror wheels with HEAD (to try range requests for their metadata).
         path = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path)
+        if not self._authorized():
+            return
         body, ctype = self._body(path)
         if body is None:
             self._send(403, b"", "application/xml")
@@ -215,12 +219,33 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
 
+    def _authorized(self) -> bool:
+        """Record what credentials came; on the index host of a private mirror, demand them."""
+        srv = self.server
+        sent = self.headers.get("Authorization")
+        with srv.state_lock:
+            srv.auth_seen.append(sent)
+        wanted = srv.index.knobs.auth
+        if wanted is None or srv.is_cdn:
+            return True
+        import base64
+
+        if sent == "Basic " + base64.b64encode(wanted.encode()).decode():
+            return True
+        self.send_response(401)
+        self.send_header("WWW-Authenticate", 'Basic realm="mirror"')
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+        return False
+
     def do_GET(self) -> None:
         srv = self.server
         path = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path)
         with srv.state_lock:
             srv.hits[path] += 1
             count = srv.hits[path]
+        if not self._authorized():
+            return
         knobs = srv.index.knobs
         if knobs.latency_s:
             time.sleep(knobs.latency_s)
@@ -315,6 +340,8 @@ class _Server(http.server.ThreadingHTTPServer):
         self.hits: Counter[str] = Counter()
         self.full: Counter[str] = Counter()
         self.not_modified: Counter[str] = Counter()
+        self.auth_seen: list[str | None] = []  # the Authorization header of each request
+        self.is_cdn = False
         self.state_lock = threading.Lock()
 
 
@@ -326,6 +353,7 @@ class FakeIndexServer:
         self.index = index or FakePytorchIndex()
         self.main = _Server((host, port), self.index)
         self.cdn = _Server((host, 0), self.index)
+        self.cdn.is_cdn = True
         scheme = "https" if tls else "http"
         if tls:
             for srv in (self.main, self.cdn):

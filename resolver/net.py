@@ -1,0 +1,232 @@
+"""The one way torchpin talks HTTP (edge): client factory, every hop checked, credentials by origin.
+
+Page reads (``index``) and wheel downloads (``install``) both come through ``client`` and
+``open_url``; ``tests/reliability/test_policy_lint.py`` fails if any other module builds an
+HTTP client. Redirects are followed here, one hop at a time, so each hop meets the scheme/host
+policy and credentials are attached only to the origin they were given for.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import AsyncIterator, Awaitable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+from urllib.parse import urljoin
+
+from .errors import IndexUnavailable, UsageError
+from .urls import Credential, Origin, allowed, mask, origin, split_credentials
+
+if TYPE_CHECKING:
+    import ssl
+
+    import httpx
+
+T = TypeVar("T")
+REDIRECTS = (301, 302, 303, 307, 308)
+# httpx parses a Location header even when told not to follow it, and raises on a hostile one
+# before torchpin could check it; a response hook moves it here so open_url alone decides.
+HELD_LOCATION = "x-torchpin-location"
+
+
+class PolicyRefused(IndexUnavailable):
+    """The index pointed torchpin at a URL the scheme/host policy forbids (a redirect or a link)."""
+
+
+class DeadlineExceeded(IndexUnavailable):
+    """A whole operation ran past its deadline (a dripping or stalled server)."""
+
+
+class TlsFailure(IndexUnavailable):
+    """The server's certificate could not be verified: not transient, never retried."""
+
+
+@dataclass(frozen=True)
+class NetPolicy:
+    """Everything a request depends on besides its URL; built once per command."""
+
+    trusted_hosts: tuple[str, ...] = ()
+    cert: str | None = None
+    credentials: tuple[Credential, ...] = ()
+    netrc: bool = True
+    timeout: float = 10.0
+    max_redirects: int = 10
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ), repr=False)
+
+    def check(self, url: str, *, via: str | None = None) -> None:
+        """Refuse a hop the policy forbids: exit 4, since the index (not the user) chose it."""
+        why = allowed(url, self.trusted_hosts)
+        if why is not None:
+            where = f"{mask(via)} led to {mask(url)}" if via and via != url else mask(url)
+            raise PolicyRefused(f"{where}: {why}; refused", hint="use an https mirror, or --trusted-host for http")
+
+    def ca_bundle(self) -> tuple[str | None, str]:
+        """(CA file, where that choice came from): --cert, then pip's and requests' variables."""
+        if self.cert:
+            return self.cert, "--cert"
+        for name in ("PIP_CERT", "REQUESTS_CA_BUNDLE"):
+            if self.environ.get(name):
+                return self.environ[name], name
+        for name in ("SSL_CERT_FILE", "SSL_CERT_DIR"):
+            if self.environ.get(name):
+                return None, name
+        return None, "certifi"
+
+    def authorization(self, url: str) -> str | None:
+        """The Basic header for this URL's origin: a credential given for it, else netrc's entry."""
+        here = origin(url)
+        for cred in self.credentials:
+            if cred.origin == here:
+                return _basic(cred.username, cred.password)
+        if self.netrc:
+            found = _netrc_lookup(self.environ, here)
+            if found:
+                return _basic(*found)
+        return None
+
+    def secrets(self) -> list[str]:
+        """Every secret this policy could send, for scrubbing and for the tests' secret scans."""
+        return [s for c in self.credentials for s in c.secrets]
+
+
+def _basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+
+
+def _netrc_lookup(environ: Mapping[str, str], here: Origin) -> tuple[str, str] | None:
+    import netrc
+
+    path = environ.get("NETRC") or str(Path.home() / ".netrc")
+    try:
+        entry = netrc.netrc(path).authenticators(here.host)
+    except (OSError, netrc.NetrcParseError):  # no netrc, or a broken one: no credentials
+        return None
+    if not entry:
+        return None
+    login, _account, password = entry
+    return login or "", password or ""
+
+
+def ssl_context(policy: NetPolicy) -> ssl.SSLContext | bool:
+    import ssl
+
+    cafile, source = policy.ca_bundle()
+    if not cafile:
+        return True  # httpx: certifi, or SSL_CERT_FILE / SSL_CERT_DIR
+    try:
+        return ssl.create_default_context(cafile=cafile)
+    except (OSError, ssl.SSLError) as e:
+        raise UsageError(f"cannot load the CA bundle {cafile} (from {source}): {e}", hint=f"fix {source}") from None
+
+
+def client(policy: NetPolicy, *, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+    """The only HTTP client constructor in torchpin: redirects off (``open_url`` follows them)."""
+    import httpx
+
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(policy.timeout, connect=min(policy.timeout, 10.0)),
+        verify=ssl_context(policy),
+        transport=transport,
+        follow_redirects=False,
+        trust_env=True,  # HTTP(S)_PROXY, NO_PROXY, SSL_CERT_FILE as every HTTP tool reads them
+        limits=httpx.Limits(max_connections=32),
+        headers={"User-Agent": "torchpin"},
+        event_hooks={"response": [_hold_location]},
+    )
+
+
+async def _hold_location(response: httpx.Response) -> None:
+    if "location" in response.headers:
+        response.headers[HELD_LOCATION] = response.headers.pop("location")
+
+
+@asynccontextmanager
+async def open_url(
+    http: httpx.AsyncClient, policy: NetPolicy, url: str, headers: Mapping[str, str] | None = None
+) -> AsyncIterator[tuple[httpx.Response, str]]:
+    """GET ``url``, following redirects hop by hop; yields (final response, final URL), streaming."""
+    current = url
+    for _hop in range(policy.max_redirects + 1):
+        policy.check(current, via=url)
+        request_headers = dict(headers or {})
+        auth = policy.authorization(current)
+        if auth:
+            request_headers["Authorization"] = auth
+        response = await http.send(http.build_request("GET", current, headers=request_headers), stream=True)
+        location = response.headers.get(HELD_LOCATION)
+        if response.status_code in REDIRECTS and location:
+            await response.aclose()
+            # A Location's userinfo is the server's idea, never a credential torchpin sends.
+            try:
+                current = split_credentials(urljoin(current, location.strip()))[0]
+            except ValueError:  # 'http://[::1' and friends
+                raise IndexUnavailable(f"{mask(url)}: redirected to an invalid URL {mask(location)[:100]!r}") from None
+            continue
+        try:
+            yield response, current
+        finally:
+            await response.aclose()
+        return
+    raise IndexUnavailable(f"{mask(url)}: more than {policy.max_redirects} redirects (a redirect loop?)")
+
+
+def fetch_bytes(policy: NetPolicy, url: str, *, max_bytes: int = 64 << 20, deadline: float = 120.0) -> bytes:
+    """One whole GET under the policy (a one-off read, e.g. the refresh script's PyPI JSON)."""
+    import asyncio
+
+    import httpx
+
+    async def get() -> bytes:
+        async with client(policy) as http, open_url(http, policy, url) as (response, _):
+            if response.status_code != 200:
+                raise IndexUnavailable(f"{mask(url)}: HTTP {response.status_code}")
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > max_bytes:
+                    raise IndexUnavailable(f"{mask(url)}: larger than {max_bytes >> 20} MiB")
+            return bytes(body)
+
+    try:
+        return asyncio.run(within(deadline, get(), mask(url)))
+    except httpx.HTTPError as e:
+        raise IndexUnavailable(f"{mask(url)}: {describe(e)}") from None
+
+
+async def within(seconds: float, work: Awaitable[T], what: str) -> T:
+    """A whole-operation deadline: a server that drips bytes can't keep torchpin waiting forever."""
+    import asyncio
+
+    try:
+        return await asyncio.wait_for(work, timeout=seconds)
+    except asyncio.TimeoutError:
+        raise DeadlineExceeded(f"{what}: not done within {seconds:g} s", hint="raise --deadline") from None
+
+
+def describe(e: BaseException) -> str:
+    """One short line for a transport error; certificate problems are named as such."""
+    import ssl
+
+    cause: BaseException | None = e
+    while cause is not None:  # httpx wraps the OS's error: the cause says what really happened
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return f"certificate verify failed: {cause.verify_message}"
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        cause = cause.__cause__ or cause.__context__
+    text = str(e) or type(e).__name__
+    low = text.lower()
+    if "certificate" in low or "hostname mismatch" in low:
+        return "TLS: " + text.splitlines()[0][:160]
+    if any(s in low for s in ("name or service not known", "nodename nor servname", "getaddrinfo", "name resolution")):
+        return "cannot resolve the host name"
+    if "refused" in low:
+        return "connection refused"
+    return mask(text.splitlines()[0][:160])
+
+
+def is_tls_failure(e: BaseException) -> bool:
+    return describe(e).startswith(("certificate verify failed", "TLS: "))

@@ -1,0 +1,169 @@
+"""Installs: a bad hash, a download sent to a host the policy refuses, a private mirror reached with
+URL and netrc credentials by torchpin and by the installer itself, and a missing installer."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.fake_index import FakeIndexServer, FakePytorchIndex, Knobs
+from tests.support.local_index import write_simple_index
+from tests.support.static_server import StaticServer
+
+from .conftest import Run, cpu_torch_links, fails, isolated_env, no_secrets, torchpin
+from .hostile import Hostile, html, page, redirect
+
+TORCH = "torch-2.15.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl"
+INSTALL = ["install", "torch", "--no-detect", "--backend", "cpu", "--no-verify", "--timeout", "5"]
+
+
+@pytest.fixture(scope="module")
+def pypi(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An empty PyPI: nothing of the torch family may come from there."""
+    root = tmp_path_factory.mktemp("pypi")
+    write_simple_index(root / "simple", [])
+    with StaticServer(root) as srv:
+        yield f"{srv.url}/simple"
+
+
+def venv(path: Path, *, pip: bool) -> Path:
+    subprocess.run(
+        [sys.executable, "-m", "venv", *([] if pip else ["--without-pip"]), str(path)], check=True, timeout=300
+    )
+    return path / "bin" / "python"
+
+
+def installed(python: Path) -> dict[str, str]:
+    code = (
+        "import importlib.metadata as m, json;"
+        "print(json.dumps({d.metadata['Name']: d.version for d in m.distributions()}))"
+    )
+    return dict(
+        json.loads(subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=True).stdout)
+    )
+
+
+def install(home: Path, python: Path, index_url: str, pypi: str, *args: str, env: dict[str, str] | None = None) -> Run:
+    env = env or isolated_env(home)
+    env["TORCHPIN_PYPI_URL"] = pypi
+    return torchpin(
+        home,
+        *INSTALL,
+        "--python",
+        str(python),
+        "--index-url",
+        index_url,
+        "-o",
+        str(home / "lock.txt"),
+        *args,
+        env=env,
+        timeout=300,
+    )
+
+
+def test_a_bad_hash_installs_nothing(tmp_path: Path, pypi: str) -> None:
+    python = venv(tmp_path / "venv", pip=False)
+    with FakeIndexServer(FakePytorchIndex(knobs=Knobs(corrupt={TORCH}))) as srv:
+        r = install(tmp_path, python, srv.base, pypi, "--installer", "uv", "--no-fallback")
+    assert r.code == 5 and f"sha256 mismatch for {TORCH}" in r.lines[-1], r.stderr
+    assert "torch" not in installed(python)
+
+
+@pytest.mark.parametrize(
+    ("location", "fragment"),
+    [("http://files.example/torch.whl", "plain http to files.example"), ("file:///etc/passwd", "file URLs")],
+    ids=["plain-http-other-host", "file"],
+)
+def test_a_download_redirected_off_policy_is_refused(
+    fake: FakePytorchIndex, tmp_path: Path, pypi: str, location: str, fragment: str
+) -> None:
+    python = venv(tmp_path / "venv", pip=False)
+    with Hostile() as h:
+        h.routes["/whl/cpu/torch/"] = html(page(cpu_torch_links(fake, h.url)))
+        h.routes[f"/whl/cpu/{TORCH.replace('+', '%2B')}"] = redirect(location)
+        env = isolated_env(tmp_path, HTTP_PROXY=h.url)
+        r = install(tmp_path, python, f"{h.url}/whl", pypi, "--installer", "uv", "--no-fallback", env=env)
+        assert not [s for s in h.seen if "files.example" in s.target]
+    assert r.code == 5 and fragment in r.lines[-1] and "nothing was installed" in r.lines[-1], r.stderr
+    assert "torch" not in installed(python)
+
+
+def _mirror(auth: str) -> FakeIndexServer:
+    # A private mirror serves its files from its own host (no CDN) and wants credentials for all of it.
+    return FakeIndexServer(FakePytorchIndex(knobs=Knobs(auth=auth, cdn=False)))
+
+
+def _header(auth: str) -> str:
+    return "Basic " + base64.b64encode(auth.encode()).decode()
+
+
+@pytest.mark.parametrize(
+    ("installer", "userinfo", "auth"),
+    [("pip", "alice:s3cret", "alice:s3cret"), ("uv", "ghp_T0KEN", "ghp_T0KEN:")],
+    ids=["pip-user-password", "uv-token-as-user"],
+)
+def test_a_live_install_from_an_authenticated_mirror(
+    tmp_path: Path, pypi: str, installer: str, userinfo: str, auth: str
+) -> None:
+    python = venv(tmp_path / "venv", pip=installer == "pip")
+    with _mirror(auth) as srv:
+        url = srv.base.replace("http://", f"http://{userinfo}@")
+        r = install(tmp_path, python, url, pypi, "--installer", installer, "--no-fallback")
+        wheel_requests = srv.main.hits[f"/whl/cpu/{TORCH}"]
+        seen = list(srv.main.auth_seen)
+    assert r.code == 0, r.stderr
+    assert installed(python)["torch"] == "2.15.0+cpu"
+    assert wheel_requests >= 1 and seen.count(_header(auth)) == len(seen)  # pages and download, all signed
+    assert "sha256 ok" in r.stderr
+    no_secrets(r, secrets=tuple(s for s in userinfo.split(":") if s))
+
+
+@pytest.mark.parametrize("installer", ["pip", "uv"])
+def test_the_installer_reaches_the_mirror_with_url_credentials(tmp_path: Path, pypi: str, installer: str) -> None:
+    # --offline: the snapshot knows no sha256 for the variant wheel, so torchpin downloads nothing
+    # and the installer itself must read the mirror, with the credential torchpin hands it.
+    python = venv(tmp_path / "venv", pip=installer == "pip")
+    with _mirror("alice:s3cret") as srv:
+        url = srv.base.replace("http://", "http://alice:s3cret@")
+        r = install(tmp_path, python, url, pypi, "--installer", installer, "--offline")
+        fetched = srv.main.hits[f"/whl/cpu/{TORCH}"]
+    assert r.code == 0, r.stderr
+    assert installed(python)["torch"] == "2.15.0+cpu" and fetched >= 1
+    assert "s3cret" not in (tmp_path / "lock.txt").read_text() and "alice" not in (tmp_path / "lock.txt").read_text()
+    no_secrets(r, secrets=("alice", "s3cret"))
+
+
+def test_the_installer_reaches_the_mirror_with_netrc(tmp_path: Path, pypi: str) -> None:
+    python = venv(tmp_path / "venv", pip=True)
+    tmp_path.mkdir(exist_ok=True)
+    netrc = tmp_path / ".netrc"
+    netrc.write_text("machine 127.0.0.1 login alice password s3cret\n")
+    netrc.chmod(0o600)
+    with _mirror("alice:s3cret") as srv:
+        r = install(tmp_path, python, srv.base, pypi, "--installer", "pip", "--offline")
+    assert r.code == 0, r.stderr
+    assert installed(python)["torch"] == "2.15.0+cpu"
+    netrc.unlink()
+    no_secrets(r, secrets=("s3cret",))
+
+
+def test_without_credentials_the_mirror_refuses_in_one_line(tmp_path: Path, pypi: str) -> None:
+    python = venv(tmp_path / "venv", pip=False)
+    with _mirror("alice:s3cret") as srv:
+        r = install(tmp_path, python, srv.base, pypi, "--installer", "uv", "--no-fallback")
+    fails(r, 4, "HTTP 401: the index wants credentials")
+
+
+def test_a_missing_pip_is_named(tmp_path: Path, pypi: str) -> None:
+    python = venv(tmp_path / "venv", pip=False)
+    fails(
+        install(tmp_path, python, "https://download.pytorch.org/whl", pypi, "--installer", "pip", "--offline"),
+        2,
+        f"pip is not installed in {python}",
+    )
