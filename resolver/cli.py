@@ -99,12 +99,21 @@ def _requirement_options(f: F) -> F:
 
 
 def _requirements(requirements: tuple[str, ...], req_files: tuple[str, ...]) -> list[Requirement]:
-    from .reqfile import read_requirement_files
+    reqs = [_parse_req(r) for r in requirements]
+    if req_files:
+        from .reqfile import read_requirement_files
 
-    from_files, notes = read_requirement_files(req_files)
-    for note in notes:
-        click.echo(note, err=True)
-    return [_parse_req(r) for r in requirements] + from_files
+        from_files, notes = read_requirement_files(req_files)
+        for note in notes:
+            click.echo(note, err=True)
+        reqs += from_files
+    return reqs
+
+
+def _seconds(flag: str, default: float, text: str) -> Callable[[F], F]:
+    env = "TORCHPIN_" + flag.removeprefix("--").upper()
+    return click.option(flag, type=click.FloatRange(min=0.1), default=default, envvar=env, show_default=True,
+                        metavar="SECONDS", help=text)  # fmt: skip
 
 
 def _index_options(f: F) -> F:
@@ -140,24 +149,8 @@ def _index_options(f: F) -> F:
             "--offline", is_flag=True, envvar="TORCHPIN_OFFLINE", help="Use the embedded snapshot only; no network."
         ),
         click.option("--refresh", is_flag=True, envvar="TORCHPIN_REFRESH", help="Ignore the page cache."),
-        click.option(
-            "--timeout",
-            type=click.FloatRange(min=0.1),
-            default=10.0,
-            envvar="TORCHPIN_TIMEOUT",
-            show_default=True,
-            metavar="SECONDS",
-            help="Per-request connect/read timeout (3 retries follow).",
-        ),
-        click.option(
-            "--deadline",
-            type=click.FloatRange(min=0.1),
-            default=60.0,
-            envvar="TORCHPIN_DEADLINE",
-            show_default=True,
-            metavar="SECONDS",
-            help="Whole-operation limit for reading the index, retries included.",
-        ),
+        _seconds("--timeout", 10.0, "Per-request connect/read timeout (3 retries follow)."),
+        _seconds("--deadline", 60.0, "Whole-operation limit for reading the index, retries included."),
         click.option(
             "--no-fallback",
             is_flag=True,

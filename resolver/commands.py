@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .errors import IndexFormatError, IndexUnavailable
 from .lockfile import render
@@ -15,6 +15,7 @@ from .targets import TargetFlags, build_target
 
 if TYPE_CHECKING:
     from .net import NetPolicy
+    from .urls import Credential
 
 
 def resolve_target(flags: TargetFlags, known_variants: list[str]) -> tuple[Target, tuple[str, ...]]:
@@ -52,23 +53,26 @@ class IndexOptions:
     deadline: float = 60.0
 
 
-@dataclass(frozen=True)
-class Endpoints:
-    """The user's index URLs with credentials split off, and the policy that holds them."""
+class Endpoints(NamedTuple):
+    """The user's index URLs with credentials split off, and the credentials apart."""
 
     base: str
     find_links: str | None
     pypi: str | None
-    policy: NetPolicy
+    credentials: tuple[Credential, ...]
+    options: IndexOptions
+    environ: Mapping[str, str]
 
-    @property
-    def had_credentials(self) -> bool:
-        return bool(self.policy.credentials)
+    def policy(self) -> NetPolicy:
+        """The network policy (imports the HTTP layer: only for a live lock or an install)."""
+        from .net import NetPolicy
+
+        ix = self.options
+        return NetPolicy(ix.trusted_hosts, ix.cert, self.credentials, timeout=ix.timeout, environ=dict(self.environ))
 
 
 def endpoints(index: IndexOptions, environ: Mapping[str, str]) -> Endpoints:
     """Validate the user's URLs (exit 2) and split their credentials off, once, at the boundary."""
-    from .net import NetPolicy
     from .urls import DEFAULT_INDEX, check_scheme, split_credentials, validate_url
 
     given = {
@@ -88,8 +92,9 @@ def endpoints(index: IndexOptions, environ: Mapping[str, str]) -> Endpoints:
         clean[what] = bare
         if cred:
             creds.append(cred)
-    policy = NetPolicy(index.trusted_hosts, index.cert, tuple(creds), timeout=index.timeout, environ=dict(environ))
-    return Endpoints(clean["--index-url"] or "", clean["--find-links"], clean["TORCHPIN_PYPI_URL"], policy)
+    return Endpoints(
+        clean["--index-url"] or "", clean["--find-links"], clean["TORCHPIN_PYPI_URL"], tuple(creds), index, environ
+    )
 
 
 def run_lock(
@@ -145,7 +150,7 @@ def make_plan(
             stderr.append(
                 f"torchpin: {e.message}{hint}; locking from the embedded snapshot ({catalog.snapshot_date})\n"
             )
-    if ends.had_credentials:
+    if ends.credentials:
         stderr.append(
             "torchpin: credentials are not written into the lock; pip and uv read them from netrc or keyring\n"
         )
@@ -178,7 +183,7 @@ def _live_catalog(
     config = IndexConfig(
         base_url=ends.base,
         find_links=ends.find_links,
-        policy=ends.policy,
+        policy=ends.policy(),
         cache_dir=default_cache_dir(),
         refresh=index.refresh,
         deadline=index.deadline,

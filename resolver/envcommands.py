@@ -112,7 +112,7 @@ def run_install(
     installer, uv = inst.choose_installer(opts.installer, python)
     before = inst.installed_family(python)
     stale = inst.stale_family(before, plan)
-    policy = endpoints(index, environ).policy
+    policy = endpoints(index, environ).policy()
     options, index_env = inst.index_options(installer, inst.index_args(plan), policy.credentials)
     pins = [f"{p.project}=={p.version}" for p in plan.pins]
     if opts.dry_run:

@@ -21,7 +21,8 @@ def baseline() -> Case:
 
 
 def run_cases(cases: Sequence[Case], runs: int) -> dict[str, list[float]]:
-    """Round-robin over the cases ``runs`` times after one warm-up each; wall ms per run."""
+    """Round-robin over the cases ``runs`` times after one warm-up each (which also writes the
+    bytecode caches); wall ms per run."""
     times: dict[str, list[float]] = {name: [] for name, _, _ in cases}
     for _name, cmd, env in cases:
         subprocess.run(list(cmd), capture_output=True, check=False, env=_env(env))
@@ -83,5 +84,8 @@ def with_revision(cases: Sequence[Case], pkg: str | None, rev: str | None) -> li
     return out
 
 
-def _env(extra: Mapping[str, str] | None) -> dict[str, str] | None:
-    return None if extra is None else {**os.environ, **extra}
+def _env(extra: Mapping[str, str] | None) -> dict[str, str]:
+    # Installed packages run from compiled bytecode; with PYTHONDONTWRITEBYTECODE set (as on
+    # some dev machines) every run would compile the sources again and time the compiler.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    return {**env, **(extra or {})}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -53,8 +54,20 @@ def test_a_broken_pipe_is_not_success(tmp_path: Path) -> None:
         os.close(write_end)
 
 
-def test_a_full_stdout_is_not_success(tmp_path: Path) -> None:
-    with Path("/dev/full").open("w") as full:
+@pytest.fixture
+def full_device(tmp_path: Path) -> Path:
+    """A private twin of /dev/full: a regression that renamed over its output would clobber
+    this node, never the machine's /dev/full (which an older torchpin, run as root, did)."""
+    node = tmp_path / "full"
+    try:
+        os.mknod(node, 0o666 | stat.S_IFCHR, os.makedev(1, 7))
+    except (OSError, AttributeError) as e:
+        pytest.skip(f"cannot make a device node here ({e}); /dev/full itself is not put at risk")
+    return node
+
+
+def test_a_full_stdout_is_not_success(tmp_path: Path, full_device: Path) -> None:
+    with full_device.open("w") as full:
         fails(run_fd(tmp_path, full.fileno()), 2, "No space left on device")
 
 
@@ -62,13 +75,17 @@ def test_a_full_stdout_is_not_success(tmp_path: Path) -> None:
     ("where", "fragment"),
     [
         ("missing/dir/lock.txt", "No such file or directory"),
-        ("/dev/full", "No space left on device"),
+        ("full", "No space left on device"),  # the full_device node
         ("/sys/torchpin-lock.txt", None),  # read-only even for root
         (".", "is a directory"),  # click's own check, still one line and exit 2
     ],
     ids=["missing-dir", "full-disk", "read-only", "directory"],
 )
-def test_an_unwritable_output_names_the_users_path(tmp_path: Path, where: str, fragment: str | None) -> None:
+def test_an_unwritable_output_names_the_users_path(
+    tmp_path: Path, where: str, fragment: str | None, request: pytest.FixtureRequest
+) -> None:
+    if where == "full":
+        request.getfixturevalue("full_device")
     path = where if where.startswith("/") else str(tmp_path / where)
     if where.startswith("/sys") and _writable(Path("/sys")):
         pytest.skip("/sys is writable here: no read-only directory to test with")
