@@ -28,60 +28,22 @@ Examples:
 
 
 def _target_options(f: F) -> F:
-    options = [
-        click.option(
-            "--backend",
-            default="auto",
-            envvar="TORCHPIN_BACKEND",
-            show_default=True,
-            help="Build family: auto, cpu, cuXYZ, rocmX.Y[.Z] or xpu.",
-        ),
-        click.option(
-            "--python-version",
-            envvar="TORCHPIN_PYTHON_VERSION",
-            metavar="X.Y[t]",
-            help="Target CPython; 't' = free-threaded. Default: this interpreter.",
-        ),
-        click.option(
-            "--python-platform",
-            envvar="TORCHPIN_PYTHON_PLATFORM",
-            metavar="P",
-            help="uv's names: linux, windows, macos, x86_64-manylinux_2_28, aarch64-apple-darwin, ...",
-        ),
-        click.option("--glibc", envvar="TORCHPIN_GLIBC", metavar="X.Y", help="glibc of the target (Linux)."),
-        click.option("--macos-version", envvar="TORCHPIN_MACOS_VERSION", metavar="X.Y", help="macOS of the target."),
-        click.option("--driver", envvar="TORCHPIN_DRIVER", metavar="VERSION", help="NVIDIA driver, e.g. 550.54.15."),
-        click.option(
-            "--gpu-cc",
-            multiple=True,
-            envvar="TORCHPIN_GPU_CC",
-            metavar="X.Y",
-            help="Compute capability of each NVIDIA GPU (repeat per GPU).",
-        ),
-        click.option(
-            "--amd-gfx",
-            multiple=True,
-            envvar="TORCHPIN_AMD_GFX",
-            metavar="gfxNNNN",
-            help="AMD GPU architecture (repeat per GPU).",
-        ),
-        click.option(
-            "--no-detect",
-            is_flag=True,
-            envvar="TORCHPIN_NO_DETECT",
-            help="Probe nothing: what the flags don't say is absent.",
-        ),
-        click.option(
-            "--cuda-compat",
-            type=click.Choice(["minor", "strict"]),
-            default="minor",
-            envvar="TORCHPIN_CUDA_COMPAT",
-            show_default=True,
-            help="Driver rule: NVIDIA minor-version compatibility, or the toolkit's own minimum.",
-        ),
-    ]
-    for option in reversed(options):
-        f = option(f)
+    """The TARGET options, built from their one definition (``options.TARGET``)."""
+    from .options import TARGET
+
+    for opt in reversed(TARGET):
+        kwargs: dict[str, Any] = {"envvar": opt.envvar, "help": opt.help}
+        if opt.is_flag:
+            kwargs["is_flag"] = True
+        else:
+            kwargs["metavar"] = opt.metavar
+        if opt.multiple:
+            kwargs["multiple"] = True
+        if opt.choices:
+            kwargs["type"] = click.Choice(opt.choices)
+        if opt.default is not None:
+            kwargs.update(default=opt.default, show_default=True)
+        f = click.option(opt.flag, opt.field, **kwargs)(f)
     return f
 
 
@@ -236,18 +198,20 @@ Examples:
 
 
 @cli.command(epilog=EPILOG_DETECT)
+@_target_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object to stdout instead of the table.")
-def detect(as_json: bool) -> None:
+def detect(as_json: bool, **target: Any) -> None:
     """Show what torchpin finds on this machine, where each fact came from, and the build it would lock.
 
-    Nothing here imports torch. TORCHPIN_* variables (TORCHPIN_DRIVER, TORCHPIN_GPU_CC, ...)
-    override what the probes find, as the matching `lock` flags do.
+    Nothing here imports torch. The TARGET options (and their TORCHPIN_* variables) override
+    what the probes find exactly as they do for `lock`; "would choose" is what
+    `torchpin lock --offline` with the same options locks.
     """
     import os
 
     from .commands import run_detect
 
-    doc = run_detect(_snapshot_bytes, dict(os.environ))
+    doc = run_detect(_snapshot_bytes, dict(os.environ), target)
     if as_json:
         import json
 

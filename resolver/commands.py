@@ -208,43 +208,26 @@ def _live_catalog(
     return merge(catalog, pages)
 
 
-OVERRIDE_VARS = (
-    "TORCHPIN_BACKEND",
-    "TORCHPIN_DRIVER",
-    "TORCHPIN_GPU_CC",
-    "TORCHPIN_AMD_GFX",
-    "TORCHPIN_PYTHON_VERSION",
-    "TORCHPIN_PYTHON_PLATFORM",
-    "TORCHPIN_GLIBC",
-    "TORCHPIN_CUDA_COMPAT",
-    "TORCHPIN_SYSROOT",
-)
-
-
-def run_detect(snapshot: Callable[[], bytes], environ: dict[str, str]) -> dict[str, Any]:
-    """The detect document, with the build a plain `torchpin lock` would choose here."""
+def run_detect(snapshot: Callable[[], bytes], environ: dict[str, str], target_opts: dict[str, Any]) -> dict[str, Any]:
+    """The detect document, with the build `torchpin lock --offline` would choose with the same options."""
     from .detect import detect_host
     from .errors import TorchpinError
-    from .host import host_json
+    from .host import host_json, host_target
+    from .options import ENV_VARS
 
     host = detect_host(environ)
-    overrides = {k: v for k, v in environ.items() if k in OVERRIDE_VARS}
+    overrides = {k: v for k, v in environ.items() if k in (*ENV_VARS, "TORCHPIN_SYSROOT")}
     doc = host_json(host, overrides)
     catalog = load_catalog(snapshot(), "embedded wheel_index.json")
-    flags = TargetFlags(
-        backend=environ.get("TORCHPIN_BACKEND", "auto"),
-        driver=environ.get("TORCHPIN_DRIVER"),
-        gpu_cc=tuple(environ.get("TORCHPIN_GPU_CC", "").split()),
-        amd_gfx=tuple(environ.get("TORCHPIN_AMD_GFX", "").split()),
-        python_version=environ.get("TORCHPIN_PYTHON_VERSION"),
-        python_platform=environ.get("TORCHPIN_PYTHON_PLATFORM"),
-        glibc=environ.get("TORCHPIN_GLIBC"),
-    )
+    flags = TargetFlags(**{k: v for k, v in target_opts.items() if v is not None})
     try:
-        from .host import host_target
+        if flags.no_detect:  # the same path `lock --no-detect` takes
+            target, _ = resolve_target(flags, catalog.variant_names)
+        else:
+            target = build_target(flags, host_target(host), catalog.variant_names)
+        from .targets import applicable
 
-        target = build_target(flags, host_target(host), catalog.variant_names)
-        plan = select(target, catalog, ())
+        plan = select(target, catalog, applicable((), target))
         doc["would_choose"] = {
             "backend": plan.variant.name,
             "index_url": plan.index_url,

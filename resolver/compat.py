@@ -28,10 +28,14 @@ def driver_floor(
     minor = catalog.minor_compat.get(major, {}).get(_os_key(platform))
     if rule == "minor":
         return minor
+    # A variant whose toolkit minimum NVIDIA never published (cu134) falls back to the minor rule.
+    return full_floor(catalog, variant, platform) or minor
+
+
+def full_floor(catalog: Catalog, variant: Variant, platform: PlatformTarget) -> DriverVersion | None:
+    """The toolkit's own driver minimum (Windows 13.x: the driver branch NVIDIA names)."""
     facts = catalog.cuda_variants.get(variant.name)
-    full = (facts.full_windows if platform.os == "windows" else facts.full_linux) if facts else None
-    # Windows drivers are no longer bundled from CUDA 13: NVIDIA lists no toolkit minimum there.
-    return full or minor
+    return (facts.full_windows if platform.os == "windows" else facts.full_linux) if facts else None
 
 
 def driver_cuda_major(catalog: Catalog, driver: DriverVersion, platform: PlatformTarget) -> int | None:
@@ -41,8 +45,9 @@ def driver_cuda_major(catalog: Catalog, driver: DriverVersion, platform: Platfor
 
 
 def full_support(catalog: Catalog, variant: Variant, platform: PlatformTarget, driver: DriverVersion) -> bool:
-    """Whether the driver meets the variant's own toolkit minimum (no compatibility mode needed)."""
-    floor = driver_floor(catalog, variant, platform, "strict")
+    """Whether the driver meets the variant's own toolkit minimum (no compatibility mode needed);
+    an unpublished minimum is never 'full' support."""
+    floor = full_floor(catalog, variant, platform)
     return floor is not None and driver >= floor
 
 

@@ -14,7 +14,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from . import compat
-from .errors import NoCompatibleBuild
+from .errors import NoCompatibleBuild, UsageError
 from .models import Family, Pin, Plan, Rejection, Requirement, Target, Variant
 from .snapshot import Build, Catalog, Release
 from .wheels import best_wheel, python_accepts
@@ -72,6 +72,7 @@ def select(target: Target, catalog: Catalog, requirements: Sequence[Requirement]
     those whose driver, GPU arch, companions and facts' status all pass.
     """
     s = _Search(target, catalog, requirement_map(requirements))
+    _check_plausible_gpus(s)
     _check_requirements_exist(s)
     for release in catalog.releases:
         if not public_spec(s.specs["torch"]).contains(release.version, prereleases=True):
@@ -83,6 +84,28 @@ def select(target: Target, catalog: Catalog, requirements: Sequence[Requirement]
             variant, why = _prefer(s, [b.variant for b in fitting])
             return _plan(s, release, variant, why)
     raise _no_build(s)
+
+
+def _check_plausible_gpus(s: _Search) -> None:
+    """A compute capability beyond the next generation is a typo (exit 2); one newer than every
+    known GPU but plausible runs only by PTX JIT, which no one has tried: say so."""
+    ccs = [g.cc for g in s.target.accelerator.gpus if g.cc is not None]
+    if not ccs:
+        return
+    newest = max((a for r in s.catalog.releases for b in r.builds if b.arch for a in b.arch.sass), default=(12, 0))
+    for cc in ccs:
+        text = f"{cc[0]}.{cc[1]}"
+        if cc[0] > newest[0] + 1:
+            raise UsageError(
+                f"no NVIDIA GPU has compute capability {text} (the newest known is {newest[0]}.{newest[1]};"
+                f" a next generation would be {newest[0] + 1}.x)",
+                hint="nvidia-smi --query-gpu=compute_cap shows the real one",
+            )
+        if cc > newest:
+            s.notes.append(
+                f"compute capability {text} is newer than any GPU PyTorch builds for ({newest[0]}.{newest[1]}):"
+                " it could only run by PTX JIT, which is unverified"
+            )
 
 
 def _check_requirements_exist(s: _Search) -> None:
@@ -218,10 +241,14 @@ def _companion_problem(s: _Search, release: Release, variant: Variant) -> str | 
             return f"no {project} release is paired with torch {release.version}"
         if not compat.usable(pair.status, live=s.ignore_status):
             return f"{project} {pair.version} pairing with torch {release.version} is unconfirmed ({pair.source})"
-        base = s.catalog.release(pair.built_with)
-        build = base.build(variant.name, plat) if base else None
-        if not (variant.name in pair.extra_variants or (build and compat.usable(build.status, live=s.ignore_status))):
-            return f"{project} {pair.version} has no {variant} build for {plat}"
+        # A companion page read live is the truth for that companion; the builds of the torch
+        # release it was built with are only the offline stand-in.
+        if (variant.name, project) not in s.catalog.live_pages:
+            base = s.catalog.release(pair.built_with)
+            build = base.build(variant.name, plat) if base else None
+            built = build is not None and compat.usable(build.status, live=s.ignore_status)
+            if not (variant.name in pair.extra_variants or built):
+                return f"{project} {pair.version} has no {variant} build for {plat}"
         pinned = Version(pinned_version(pair.version, variant, untagged(release, variant, plat)))
         if missing := _not_on_index(s, release, variant, project, pinned):
             return missing

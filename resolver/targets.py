@@ -52,6 +52,8 @@ def parse_python_version(text: str) -> PythonTarget:
         )
     if m[1] != "3":
         raise UsageError(f"--python-version {text}: PyTorch ships wheels for CPython 3 only", hint="use e.g. 3.12")
+    if int(m[2]) > 20:  # one minor a year: 3.20 is a decade out, 3.99 a typo
+        raise UsageError(f"--python-version {text}: no such CPython", hint="use e.g. 3.12")
     return PythonTarget(3, int(m[2]), bool(m[3]))
 
 
@@ -83,11 +85,18 @@ def parse_os_version(text: str, flag: str) -> Version:
     return v
 
 
+# NVIDIA's Linux/Windows driver branches run from R3xx (2012) to R6xx (2026); a branch a few
+# years out is plausible, a four-digit or two-digit one is a typo.
+DRIVER_BRANCHES = (300, 799)
+
+
 def parse_driver(text: str) -> DriverVersion:
+    hint = "expected e.g. 550.54.15 (nvidia-smi shows it)"
     if not re.fullmatch(r"\d{3}(\.\d+){0,2}", text.strip()):
-        raise UsageError(
-            f"--driver {text!r} is not an NVIDIA driver version", hint="expected e.g. 550.54.15 (nvidia-smi shows it)"
-        )
+        raise UsageError(f"--driver {text!r} is not an NVIDIA driver version", hint=hint)
+    branch = int(text.strip().split(".")[0])
+    if not DRIVER_BRANCHES[0] <= branch <= DRIVER_BRANCHES[1]:
+        raise UsageError(f"--driver {text}: no NVIDIA driver branch R{branch} exists", hint=hint)
     return DriverVersion(text.strip())
 
 
@@ -104,8 +113,9 @@ def parse_cc(text: str) -> tuple[int, int]:
 
 
 def parse_gfx(text: str) -> str:
+    """``gfx1100``: GCN/CDNA ``gfx6xx``-``gfx9xx`` and RDNA ``gfx10xx``-``gfx12xx`` (``gfx13xx`` as the next)."""
     t = text.strip().lower()
-    if not re.fullmatch(r"gfx[0-9a-f]{3,4}", t):
+    if not re.fullmatch(r"gfx([6-9][0-9a-f]{2}|1[0-3][0-9a-f]{2})", t):
         raise UsageError(
             f"--amd-gfx {text!r} is not an AMD GPU architecture", hint="expected e.g. gfx1100 (rocminfo shows it)"
         )

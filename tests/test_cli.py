@@ -67,7 +67,8 @@ def test_json_format() -> None:
         (["--amd-gfx", "navi31"], 2, "not an AMD GPU architecture"),
         (["numpy"], 2, "not one of them"),
         (["torch>=3"], 3, "newest known is 2.15.0"),
-        (["--python-version", "3.99"], 3, "supports CPython 3.99"),
+        (["--python-version", "3.99"], 2, "no such CPython"),  # 3.99 is a typo, not a future release
+        (["--python-version", "3.19"], 3, "supports CPython 3.19"),  # plausible, but no wheel
         (["--driver", "418.87", "--gpu-cc", "7.5"], 3, "minimum 450.80.02"),
         (["--format", "yaml"], 2, "Invalid value for '--format'"),
     ],

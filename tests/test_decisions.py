@@ -1,0 +1,148 @@
+"""Decision defects found by trying torchpin as a new user would; each case failed before its fix.
+
+Expectations come from the facts (NVIDIA's driver branches, the index's own pages), not from
+what torchpin printed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.reliability.hostile import Hostile, html, page
+from tests.support.fake_index import FakePytorchIndex
+
+LINUX = ["--no-detect", "--python-version", "3.12", "--python-platform", "x86_64-manylinux_2_28"]
+WINDOWS = ["--no-detect", "--python-version", "3.12", "--python-platform", "windows"]
+
+
+def run(*args: str, env: dict[str, str] | None = None, home: Path | None = None) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("TORCHPIN_", "PIP_", "UV_"))}
+    if home is not None:
+        base["TORCHPIN_CACHE_DIR"] = str(home / "cache")
+    return subprocess.run([sys.executable, "-m", "torchpin", *args], capture_output=True, text=True,
+                          env={**base, **(env or {})}, timeout=120, check=False)  # fmt: skip
+
+
+def pins(stdout: str) -> list[str]:
+    return [line for line in stdout.splitlines() if "==" in line and not line.startswith(("#", "--"))]
+
+
+# ---- Windows CUDA 13.x: the same preference as Linux (NVIDIA: 13.0 needs R580, 13.2 R595)
+
+
+@pytest.mark.parametrize(
+    ("driver", "variant"),
+    [("580.97", "cu130"), ("581.57", "cu130"), ("595.97", "cu132")],
+)
+def test_windows_cuda13_follows_the_driver_branch(driver: str, variant: str) -> None:
+    win = run("lock", "--offline", *WINDOWS, "--driver", driver, "--gpu-cc", "8.6")
+    assert win.returncode == 0, win.stderr
+    assert pins(win.stdout)[0] == f"torch==2.14.1+{variant}"
+    linux = run("lock", "--offline", *LINUX, "--driver", driver, "--gpu-cc", "8.6")
+    assert pins(linux.stdout)[0].split("+")[1] == variant  # one rule on both OSes
+
+
+# ---- impossible and implausible input
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--gpu-cc", "99.9", "--driver", "580.95.05"], "no NVIDIA GPU has compute capability 99.9"),
+        (["--gpu-cc", "14.0", "--driver", "580.95.05"], "no NVIDIA GPU has compute capability 14.0"),
+        (["--driver", "999.1", "--gpu-cc", "8.6"], "no NVIDIA driver branch R999"),
+        (["--driver", "100", "--gpu-cc", "8.6"], "no NVIDIA driver branch R100"),
+        (["--amd-gfx", "gfx0000"], "not an AMD GPU architecture"),
+        (["--amd-gfx", "gfx5ff"], "not an AMD GPU architecture"),
+        (["--python-version", "3.99"], "no such CPython"),
+    ],
+)
+def test_impossible_hardware_is_exit_2(args: list[str], fragment: str) -> None:
+    r = run("lock", "--offline", *LINUX, *args)
+    assert r.returncode == 2 and r.stdout == "", r.stderr
+    assert fragment in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_a_plausible_next_generation_gpu_is_warned_about() -> None:
+    r = run("lock", "--offline", *LINUX, "--driver", "595.97", "--gpu-cc", "13.0", "torch")
+    assert r.returncode == 0, r.stderr
+    assert "# note: compute capability 13.0 is newer than any GPU" in r.stdout and "PTX JIT" in r.stdout
+
+
+# ---- a companion's own page decides its availability
+
+
+def test_a_partial_mirror_pairs_companions_by_their_own_pages(tmp_path: Path) -> None:
+    # A corporate mirror with only torch 2.14.1 and torchaudio 2.11.0, both +cu130: torchaudio's
+    # page has the build, even though torch 2.11.0 itself never had a cu130 one.
+    fake = FakePytorchIndex()
+    with Hostile() as h:
+        for project, version in (("torch", "2.14.1"), ("torchaudio", "2.11.0")):
+            lines = (fake.page("cu130", project, h.url) or "").splitlines()
+            keep = [x.strip().removesuffix("<br/>") for x in lines if f"{project}-{version}+cu130-cp312" in x]
+            assert keep, f"the fake index has no {project} {version} cu130 cp312 wheel"
+            h.routes[f"/whl/cu130/{project}/"] = html(page(keep))
+        r = run("lock", "torch", "torchaudio", *LINUX, "--driver", "580.95.05", "--gpu-cc", "8.6",
+                "--index-url", f"{h.url}/whl", "--no-fallback", home=tmp_path)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert pins(r.stdout) == ["torch==2.14.1+cu130", "torchaudio==2.11.0+cu130"]
+
+
+# ---- certificates: not transient, and the fallback says which bundle was used
+
+
+def test_a_certificate_failure_is_not_retried_and_names_the_bundle(tmp_path: Path) -> None:
+    trustme = pytest.importorskip("trustme", reason="trustme makes the throw-away CAs (dev extra)")
+    import ssl
+
+    from tests.support.fake_index import FakeIndexServer
+
+    server_ca, other_ca = trustme.CA(), trustme.CA()
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ca.issue_cert("127.0.0.1").configure_cert(ctx)
+    wrong = tmp_path / "wrong-ca.pem"
+    other_ca.cert_pem.write_to_path(str(wrong))
+    with FakeIndexServer(FakePytorchIndex(), tls=ctx) as srv:
+        r = run("lock", "torch", *LINUX, "--backend", "cpu", "--index-url", srv.base, home=tmp_path,
+                env={"PIP_CERT": str(wrong)})  # fmt: skip
+    assert r.returncode == 0, r.stderr  # the snapshot still answers
+    note = r.stderr.strip().splitlines()[0]
+    assert "certificate verify failed" in note and "tries" not in note
+    assert f"verified against {wrong} (from PIP_CERT)" in note and "locking from the embedded snapshot" in note
+
+
+# ---- detect and lock agree
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"TORCHPIN_CUDA_COMPAT": "strict", "TORCHPIN_DRIVER": "550.54.15", "TORCHPIN_GPU_CC": "8.6"},
+        {"TORCHPIN_DRIVER": "570.86.15", "TORCHPIN_GPU_CC": "12.0"},
+        {"TORCHPIN_PYTHON_PLATFORM": "aarch64-apple-darwin", "TORCHPIN_MACOS_VERSION": "11.0"},
+        {"TORCHPIN_PYTHON_PLATFORM": "windows", "TORCHPIN_DRIVER": "560.94", "TORCHPIN_GPU_CC": "8.6"},
+        {"TORCHPIN_AMD_GFX": "gfx1100", "TORCHPIN_PYTHON_PLATFORM": "linux"},
+        {"TORCHPIN_BACKEND": "cpu", "TORCHPIN_PYTHON_VERSION": "3.10"},
+        {"TORCHPIN_GLIBC": "2.17", "TORCHPIN_PYTHON_PLATFORM": "linux"},
+        {"TORCHPIN_NO_DETECT": "1"},
+    ],
+    ids=["strict", "blackwell", "macos-11", "windows", "rocm", "cpu-py310", "old-glibc", "no-detect"],
+)
+def test_detect_would_choose_what_lock_locks(env: dict[str, str], tmp_path: Path) -> None:
+    env = {"TORCHPIN_SYSROOT": str(tmp_path / "empty-root"), "PATH": "/nonexistent", **env}
+    detect = run("detect", "--json", env=env)
+    lock = run("lock", "--offline", "--format", "json", env=env)
+    assert detect.returncode == 0, detect.stderr
+    chosen = json.loads(detect.stdout)["would_choose"]
+    if lock.returncode != 0:
+        assert chosen.get("exit_code") == lock.returncode, (chosen, lock.stderr)
+        return
+    locked = json.loads(lock.stdout)
+    assert chosen["backend"] == locked["backend"]
+    assert chosen["packages"] == [f"{p['name']}=={p['version']}" for p in locked["packages"]]
