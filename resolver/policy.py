@@ -16,8 +16,8 @@ from packaging.version import Version
 from . import compat
 from .errors import NoCompatibleBuild, UsageError
 from .models import Family, Pin, Plan, Rejection, Requirement, Target, Variant
-from .snapshot import Build, Catalog, Release
-from .wheels import best_wheel, python_accepts
+from .snapshot import Build, Catalog, ProjectRelease, Release
+from .wheels import best_wheel, parse_wheel, platform_floor, platform_key, python_accepts, python_tag
 
 DEFAULT_PROJECTS = ("torch", "torchvision", "torchaudio")
 _FAMILY_FOR = {"cuda": Family.CUDA, "rocm": Family.ROCM, "xpu": Family.XPU}
@@ -148,11 +148,34 @@ def _release_fits(s: _Search, release: Release) -> bool:
     if plat.os == "linux" and floor and plat.glibc and plat.glibc < floor:
         s.reject(release, "*", f"needs glibc {floor}, target has {plat.glibc}")
         return False
-    mfloor = pypi.min_floor(plat.key) if pypi and plat.os == "macos" else None
-    if mfloor and plat.macos and plat.macos < mfloor:
-        s.reject(release, "*", f"needs macOS {mfloor}, target has {plat.macos}")
+    if pypi and plat.os == "macos" and (problem := _pypi_file_problem(s, pypi)):
+        s.reject(release, "*", problem)  # every macOS build is PyPI's: its files decide
         return False
     return True
+
+
+def _pypi_file_problem(s: _Search, files: ProjectRelease) -> str | None:
+    """Why no PyPI file of this release installs on the target (tags, then OS floor), or None.
+
+    Checked per file, as pip does: one Python's wheel may need a newer macOS than another's.
+    """
+    t = s.target
+    if best_wheel(files.files(), files.project, files.version, t) is not None:
+        return None
+    have = t.platform.macos if t.platform.os == "macos" else t.platform.glibc
+    floors = sorted(
+        floor
+        for f in files.files()
+        for tag in parse_wheel(f.filename).tags
+        if platform_key(tag.platform) == t.platform.key
+        and python_accepts({python_tag(tag)}, t.python)
+        and (floor := platform_floor(tag.platform))
+    )
+    what = f"{files.project} {files.version}"
+    if floors and have:
+        os_name = "macOS" if t.platform.os == "macos" else "glibc"
+        return f"{what}'s CPython {t.python} wheel for {t.platform.key} needs {os_name} {floors[0]}, target has {have}"
+    return f"{what} has no CPython {t.python} wheel for {t.platform.key}"
 
 
 def _candidate_builds(s: _Search, release: Release) -> list[Build]:
@@ -259,6 +282,8 @@ def _companion_problem(s: _Search, release: Release, variant: Variant) -> str | 
             return f"{project} {pair.version} requires Python {files.requires_python}"
         if files and not python_accepts(files.python_tags(plat), s.target.python):
             return f"{project} {pair.version} has no CPython {s.target.python} wheel for {plat}"
+        if files and untagged(release, variant, plat) and (problem := _pypi_file_problem(s, files)):
+            return problem
     return None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -95,32 +96,23 @@ def python_tag(tag: Tag) -> str:
 
 
 def python_accepts(python_tags: frozenset[str] | set[str], python: PythonTarget) -> bool:
-    """Whether any stored ``interp-abi`` tag installs on the target CPython (pip's tag rules).
+    """Whether any stored ``interp-abi`` tag installs on the target CPython (pip's tag rules)."""
+    return not accepted_pairs(python).isdisjoint(python_tags)
 
-    A free-threaded interpreter loads only its own ``cpXYt`` ABI or pure ``py3`` wheels;
-    ``abi3`` wheels built for ``cp3N`` run on any later GIL-enabled CPython 3.
-    """
+
+@functools.lru_cache(maxsize=32)
+def accepted_pairs(python: PythonTarget) -> frozenset[str]:
+    """Every ``interp-abi`` pair the target CPython installs, from ``packaging.tags`` as pip derives
+    them: its own ABI (``cp37m`` up to 3.7, ``cp313t`` free-threaded), ``abi3`` of earlier
+    versions on GIL builds, ``none``, and the pure ``py3`` tags."""
+    from packaging import tags
+
+    version = (python.major, python.minor)
     own = f"cp{python.major}{python.minor}"
-    pure = {"py3", f"py{python.major}{python.minor}", "py2.py3"}
-    for stored in python_tags:
-        interp, _, abi = stored.partition("-")
-        if python.freethreaded:
-            ok = (interp == own and abi == own + "t") or (abi == "none" and interp in pure)
-        else:
-            ok = (
-                (interp == own and abi in (own, "none", "abi3"))
-                or (abi == "none" and interp in pure)
-                or (abi == "abi3" and _cp3_minor(interp) <= python.minor)
-            )
-        if ok:
-            return True
-    return False
-
-
-def _cp3_minor(interp: str) -> int:
-    """3.N's N for a ``cp3N`` tag; a large number for anything else so comparisons fail."""
-    m = re.fullmatch(r"cp3(\d+)", interp)
-    return int(m[1]) if m else 1_000
+    abi = own + "t" if python.freethreaded else own + "m" if version < (3, 8) else own
+    found = [*tags.cpython_tags(version, abis=[abi], platforms=["any"])]
+    found += tags.compatible_tags(version, interpreter=own, platforms=["any"])
+    return frozenset(f"{t.interpreter}-{t.abi}" for t in found)
 
 
 def best_wheel(files: Iterable[WheelFile], project: str, version: str, target: Target) -> WheelFile | None:

@@ -146,3 +146,40 @@ def test_detect_would_choose_what_lock_locks(env: dict[str, str], tmp_path: Path
     locked = json.loads(lock.stdout)
     assert chosen["backend"] == locked["backend"]
     assert chosen["packages"] == [f"{p['name']}=={p['version']}" for p in locked["packages"]]
+
+
+# ---- every chosen file's own tags must fit (pip would find no wheel otherwise)
+
+
+@pytest.mark.parametrize(
+    ("args", "want"),
+    [
+        # PyPI's cp313 torchvision 0.24-0.26 / torchaudio 2.9-2.11 wheels need macOS 12.
+        (["--python-version", "3.13", "--python-platform", "aarch64-apple-darwin", "--macos-version", "11.0"],
+         ["torch==2.8.0", "torchvision==0.23.0", "torchaudio==2.8.0"]),
+        # torch 2.10.0's cp314 wheel needs macOS 14: on 13 the newest below 2.11 is 2.9.1.
+        (["torch<2.11", "--python-version", "3.14", "--python-platform", "aarch64-apple-darwin",
+          "--macos-version", "13.0"], ["torch==2.9.1"]),
+        # CPython 3.7's ABI is cp37m: torch 1.13 has it.
+        (["--python-version", "3.7", "--python-platform", "linux", "--backend", "cpu"],
+         ["torch==1.13.1+cpu", "torchvision==0.14.1+cpu", "torchaudio==0.13.1+cpu"]),
+    ],
+    ids=["macos11-cp313-companions", "macos13-cp314-torch", "cp37m"],
+)  # fmt: skip
+def test_each_file_fits_the_target(args: list[str], want: list[str]) -> None:
+    r = run("lock", "--offline", "--no-detect", *args)
+    assert r.returncode == 0, r.stderr
+    assert pins(r.stdout) == want
+
+
+def test_accepted_tags_come_from_packaging() -> None:
+    from torchpin.models import PythonTarget
+    from torchpin.wheels import python_accepts
+
+    assert python_accepts({"cp37-cp37m"}, PythonTarget(3, 7))
+    assert not python_accepts({"cp37-cp37m"}, PythonTarget(3, 8))
+    assert python_accepts({"cp39-abi3"}, PythonTarget(3, 12))  # abi3 of an earlier CPython
+    assert not python_accepts({"cp39-abi3"}, PythonTarget(3, 13, True))  # not on free-threaded
+    assert python_accepts({"cp313-cp313t"}, PythonTarget(3, 13, True))
+    assert not python_accepts({"cp313-cp313"}, PythonTarget(3, 13, True))
+    assert python_accepts({"py3-none"}, PythonTarget(3, 13, True))
