@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from .models import COMPANIONS, Pin, Target, Variant, WheelFile
 from .policy import pinned_version
-from .snapshot import Catalog, Release
+from .snapshot import Catalog
 from .wheels import best_wheel
 
 
 def pins_for(
-    catalog: Catalog, target: Target, release: Release, variant: Variant, *, projects: list[str], on_pypi: bool
+    catalog: Catalog, target: Target, variant: Variant, versions: Mapping[str, str], *, on_pypi: bool
 ) -> tuple[Pin, ...]:
-    """torch first, then the requested companions in a fixed order."""
+    """torch first, then the requested companions (``versions``: project -> version) in a fixed order."""
     pins = []
     for project in ("torch", *COMPANIONS):
-        if project not in projects:
+        if project not in versions:
             continue
-        version = str(release.version) if project == "torch" else release.companions[project].version
+        version = versions[project]
         exact = pinned_version(version, variant, on_pypi)
         if on_pypi:
             pr = catalog.project(project, version)

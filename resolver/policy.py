@@ -7,8 +7,9 @@ no second pass.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
@@ -16,7 +17,7 @@ from packaging.version import Version
 from . import compat
 from .errors import NoCompatibleBuild, UsageError
 from .models import Family, Pin, Plan, Rejection, Requirement, Target, Variant
-from .snapshot import Build, Catalog, ProjectRelease, Release
+from .snapshot import Build, Catalog, CompanionPair, ProjectRelease, Release
 from .wheels import best_wheel, parse_wheel, platform_floor, platform_key, python_accepts, python_tag
 
 DEFAULT_PROJECTS = ("torch", "torchvision", "torchaudio")
@@ -30,8 +31,19 @@ class _Search:
     specs: dict[str, SpecifierSet]
     rejected: list[Rejection] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # (torch release, variant) -> the companion versions picked for it
+    chosen: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
     # True while collecting the pages a live lock needs: statuses are what those pages decide.
     ignore_status: bool = False
+
+    @functools.cached_property
+    def pairings(self) -> dict[tuple[str, str], CompanionPair]:
+        """(companion, version) -> a recorded pairing of it: where its builds come from."""
+        out: dict[tuple[str, str], CompanionPair] = {}
+        for r in self.catalog.releases:
+            for pair in r.companions.values():
+                out.setdefault((pair.project, pair.version), pair)
+        return out
 
     def reject(self, release: Release, variant: str, reason: str) -> None:
         self.rejected.append(Rejection(str(release.version), variant, reason))
@@ -255,35 +267,85 @@ def _cuda_problem(s: _Search, build: Build) -> str | None:
 
 
 def _companion_problem(s: _Search, release: Release, variant: Variant) -> str | None:
-    plat = s.target.platform.key
+    """Pick each requested companion for (release, variant); the first reason none fits, or None."""
+    chosen: dict[str, str] = {}
     for project, spec in s.specs.items():
         if project == "torch":
             continue
-        pair = release.companions.get(project)
-        if pair is None:
+        candidates = _companion_candidates(s, release, project)
+        if not candidates:
             return f"no {project} release is paired with torch {release.version}"
-        if not compat.usable(pair.status, live=s.ignore_status):
-            return f"{project} {pair.version} pairing with torch {release.version} is unconfirmed ({pair.source})"
-        # A companion page read live is the truth for that companion; the builds of the torch
-        # release it was built with are only the offline stand-in.
-        if (variant.name, project) not in s.catalog.live_pages:
-            base = s.catalog.release(pair.built_with)
-            build = base.build(variant.name, plat) if base else None
-            built = build is not None and compat.usable(build.status, live=s.ignore_status)
-            if not (variant.name in pair.extra_variants or built):
-                return f"{project} {pair.version} has no {variant} build for {plat}"
-        pinned = Version(pinned_version(pair.version, variant, untagged(release, variant, plat)))
-        if missing := _not_on_index(s, release, variant, project, pinned):
-            return missing
-        if not spec.contains(pinned, prereleases=True):
-            return f"'{project}{spec}' excludes {project} {pair.version}, the one paired with torch {release.version}"
-        files = s.catalog.project(project, pair.version)
-        if files and files.requires_python and not files.requires_python.contains(s.target.python.version):
-            return f"{project} {pair.version} requires Python {files.requires_python}"
-        if files and not python_accepts(files.python_tags(plat), s.target.python):
-            return f"{project} {pair.version} has no CPython {s.target.python} wheel for {plat}"
-        if files and untagged(release, variant, plat) and (problem := _pypi_file_problem(s, files)):
-            return problem
+        problems = [_pair_problem(s, release, variant, spec, pair) for pair in candidates]
+        fits = [pair for pair, problem in zip(candidates, problems, strict=True) if problem is None]
+        if not fits:
+            return problems[0]
+        chosen[project] = fits[0].version
+        declared = _declared(s, fits[0])
+        if declared is not None and not compat.usable(fits[0].status, live=s.ignore_status):
+            s.notes.append(f"{project} {fits[0].version} pairs with torch {release.version} by its own"
+                           f" Requires-Dist: torch{declared}")  # fmt: skip
+    s.chosen[(str(release.version), variant.name)] = chosen
+    return None
+
+
+def _companion_candidates(s: _Search, release: Release, project: str) -> list[CompanionPair]:
+    """The pairing the data records, and every other release of the companion whose publisher
+    declares this torch compatible (``requires_torch``); newest first.
+
+    A declared release that no torch release records a pairing for is assumed to follow this
+    torch release's builds, as the recorded pairing does (its families and extra variants).
+    """
+    recorded = release.companions.get(project)
+    out = [recorded] if recorded else []
+    for version, files in s.catalog.projects.get(project, {}).items():
+        if files.requires_torch is None or not files.requires_torch.contains(release.version, prereleases=True):
+            continue
+        if recorded and version == recorded.version:
+            continue
+        pair = s.pairings.get((project, version))
+        if pair is None and recorded is not None:
+            pair = replace(recorded, version=version, source="declared compatible; builds as torch's")
+        if pair is not None:
+            out.append(pair)
+    return sorted(out, key=lambda p: Version(p.version), reverse=True)
+
+
+def _declared(s: _Search, pair: CompanionPair) -> SpecifierSet | None:
+    files = s.catalog.project(pair.project, pair.version)
+    return files.requires_torch if files else None
+
+
+def _pair_problem(
+    s: _Search, release: Release, variant: Variant, spec: SpecifierSet, pair: CompanionPair
+) -> str | None:
+    project, plat = pair.project, s.target.platform.key
+    declared = _declared(s, pair)
+    if declared is not None and not declared.contains(release.version, prereleases=True):
+        return f"{project} {pair.version} declares torch{declared}, which excludes torch {release.version}"
+    if declared is None and not compat.usable(pair.status, live=s.ignore_status):
+        return f"{project} {pair.version} pairing with torch {release.version} is unconfirmed ({pair.source})"
+    if pair.families is not None and variant.family.value not in pair.families:
+        return f"{project} publishes no {variant.family.value} builds (only {', '.join(sorted(pair.families))})"
+    # A companion page read live is the truth for that companion; the builds of the torch
+    # release it was built with are only the offline stand-in.
+    if (variant.name, project) not in s.catalog.live_pages:
+        base = s.catalog.release(pair.built_with)
+        build = base.build(variant.name, plat) if base else None
+        built = build is not None and compat.usable(build.status, live=s.ignore_status)
+        if not (variant.name in pair.extra_variants or built):
+            return f"{project} {pair.version} has no {variant} build for {plat}"
+    pinned = Version(pinned_version(pair.version, variant, untagged(release, variant, plat)))
+    if missing := _not_on_index(s, release, variant, project, pinned):
+        return missing
+    if not spec.contains(pinned, prereleases=True):
+        return f"'{project}{spec}' excludes {project} {pair.version}, the one paired with torch {release.version}"
+    files = s.catalog.project(project, pair.version)
+    if files and files.requires_python and not files.requires_python.contains(s.target.python.version):
+        return f"{project} {pair.version} requires Python {files.requires_python}"
+    if files and not python_accepts(files.python_tags(plat), s.target.python):
+        return f"{project} {pair.version} has no CPython {s.target.python} wheel for {plat}"
+    if files and untagged(release, variant, plat) and (problem := _pypi_file_problem(s, files)):
+        return problem
     return None
 
 
@@ -316,7 +378,8 @@ def _plan(s: _Search, release: Release, variant: Variant, why: str) -> Plan:
     plat = s.target.platform.key
     on_pypi = untagged(release, variant, plat)
     index = s.catalog.pypi_index_url if on_pypi else f"{s.catalog.pytorch_index_url}/{variant.name}"
-    pins: tuple[Pin, ...] = pins_for(s.catalog, s.target, release, variant, projects=list(s.specs), on_pypi=on_pypi)
+    versions = {"torch": str(release.version), **s.chosen.get((str(release.version), variant.name), {})}
+    pins: tuple[Pin, ...] = pins_for(s.catalog, s.target, variant, versions, on_pypi=on_pypi)
     if variant.family is Family.CUDA and s.target.accelerator.kind != "cuda":
         s.notes.append(f"{variant} was requested without a visible NVIDIA GPU: driver and GPU arch were not checked")
     return Plan(

@@ -50,6 +50,7 @@ class CompanionPair:
     status: Status
     source: str
     extra_variants: frozenset[str] = frozenset()
+    families: frozenset[str] | None = None  # build families the companion publishes (None: torch's)
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ class ProjectRelease:
     requires_python: SpecifierSet | None
     yanked: bool
     raw_files: tuple[Mapping[str, Any], ...]
+    requires_torch: SpecifierSet | None = None  # its Requires-Dist on torch (companions), if it declares one
 
     @cached_property
     def _tags(self) -> dict[str, set[str]]:
@@ -309,6 +311,7 @@ def _release(rd: _Reader, ver: str, body: dict[str, Any]) -> Release:
             status=rd.status(c.get("status"), cpath + ".status"),
             source=rd.str_(c.get("source"), cpath + ".source"),
             extra_variants=frozenset(rd.list_(c.get("extra_variants", []), cpath + ".extra_variants")),
+            families=frozenset(rd.list_(c["families"], cpath + ".families")) if "families" in c else None,
         )
     extra = rd.obj(body.get("extra_python_tags", {"tags": {}, "status": "unconfirmed"}), path + ".extra_python_tags")
     return Release(
@@ -337,9 +340,13 @@ def _project_release(rd: _Reader, project: str, ver: str, body: dict[str, Any]) 
     for i, f in enumerate(files):
         # Names are parsed lazily (only for releases a lock looks at); tests check every one.
         rd.str_(rd.obj(f, f"{path}.files[{i}]").get("filename"), f"{path}.files[{i}].filename")
-    rp = body.get("requires_python")
-    try:
-        spec = SpecifierSet(rp) if rp else None
-    except InvalidSpecifier:
-        raise rd.fail(path + ".requires_python", "a version specifier") from None
-    return ProjectRelease(project, ver, spec, bool(body.get("yanked", False)), tuple(files))
+    specs: dict[str, SpecifierSet | None] = {}
+    for key in ("requires_python", "requires_torch"):
+        raw = body.get(key)
+        try:
+            specs[key] = SpecifierSet(raw) if raw else None
+        except InvalidSpecifier:
+            raise rd.fail(f"{path}.{key}", "a version specifier") from None
+    return ProjectRelease(
+        project, ver, specs["requires_python"], bool(body.get("yanked", False)), tuple(files), specs["requires_torch"]
+    )

@@ -107,7 +107,26 @@ def project_versions(doc: dict[str, Any], floor: Version | None) -> dict[str, di
         if len(rps) == 1:
             body["requires_python"] = rps.pop()
         out[ver] = body
+    # PyPI's JSON gives Requires-Dist for the newest release only (`info`); older ones keep
+    # what earlier refreshes recorded (see `refresh`).
+    info = doc.get("info") or {}
+    if (latest := out.get(str(info.get("version")))) is not None and (spec := torch_requirement(info)) is not None:
+        latest["requires_torch"] = spec
     return out
+
+
+def torch_requirement(info: dict[str, Any]) -> str | None:
+    """The specifier of a companion's own Requires-Dist on torch (">=0" for a bare name), or None."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    for line in info.get("requires_dist") or ():
+        try:
+            req = Requirement(line)
+        except InvalidRequirement:
+            continue
+        if req.name == "torch" and (req.marker is None or "extra" not in str(req.marker)):
+            return str(req.specifier) or ">=0"
+    return None
 
 
 def inferred_release(previous: dict[str, Any], files: list[dict[str, Any]], uploaded: str) -> dict[str, Any]:
@@ -143,6 +162,9 @@ def refresh(snapshot: dict[str, Any], fetch: Fetch, today: str) -> tuple[dict[st
         added = sorted(set(fresh) - set(old), key=Version)
         gone = sorted(set(old) - set(fresh), key=Version)
         changed = sorted((v for v in set(fresh) & set(old) if _hashes(fresh[v]) != _hashes(old[v])), key=Version)
+        for v in set(fresh) & set(old):
+            if "requires_torch" in old[v] and "requires_torch" not in fresh[v]:
+                fresh[v]["requires_torch"] = old[v]["requires_torch"]  # recorded once, kept
         if gone:
             # A version PyPI no longer lists is kept: locks made from it must stay explainable.
             for v in gone:

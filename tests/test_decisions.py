@@ -41,10 +41,11 @@ def pins(stdout: str) -> list[str]:
     [("580.97", "cu130"), ("581.57", "cu130"), ("595.97", "cu132")],
 )
 def test_windows_cuda13_follows_the_driver_branch(driver: str, variant: str) -> None:
-    win = run("lock", "--offline", *WINDOWS, "--driver", driver, "--gpu-cc", "8.6")
+    # torch 2.14.1 has cu130 and cu132 on both OSes: the driver branch picks between them.
+    win = run("lock", "--offline", *WINDOWS, "--driver", driver, "--gpu-cc", "8.6", "torch==2.14.1")
     assert win.returncode == 0, win.stderr
     assert pins(win.stdout)[0] == f"torch==2.14.1+{variant}"
-    linux = run("lock", "--offline", *LINUX, "--driver", driver, "--gpu-cc", "8.6")
+    linux = run("lock", "--offline", *LINUX, "--driver", driver, "--gpu-cc", "8.6", "torch==2.14.1")
     assert pins(linux.stdout)[0].split("+")[1] == variant  # one rule on both OSes
 
 

@@ -43,7 +43,7 @@ def lock(srv: FakeIndexServer, tmp: Path, *args: str) -> subprocess.CompletedPro
     )  # fmt: skip
 
 
-GOOD = "torch==2.14.1+cpu\ntorchvision==0.29.1+cpu\ntorchaudio==2.11.0+cpu\n"
+GOOD = "torch==2.15.0+cpu\ntorchvision==0.29.2+cpu\ntorchaudio==2.11.0+cpu\n"
 
 
 @pytest.mark.parametrize(

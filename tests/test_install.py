@@ -235,7 +235,7 @@ def test_dry_run_changes_nothing(tmp_path: Path, empty_pypi: str) -> None:
                      environ=env(TORCHPIN_CACHE_DIR=str(tmp_path / "c"), TORCHPIN_PYPI_URL=empty_pypi))  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert f"would run: {python} -m pip install --disable-pip-version-check --index-url {empty_pypi}" in r.stderr
-    assert "torch==2.14.1+cpu torchvision==0.29.1+cpu torchaudio==2.11.0+cpu" in r.stderr
+    assert "torch==2.15.0+cpu torchvision==0.29.2+cpu torchaudio==2.11.0+cpu" in r.stderr
     assert not lock.exists() and r.stdout == ""
 
 

@@ -33,11 +33,11 @@ TRIO = ("torch", "torchvision", "torchaudio")
 # (why this case matters, target, requirements, expected index suffix, expected pins)
 CHOICES: list[tuple[str, Target, tuple[str, ...], str, list[str]]] = [
     (
-        "no GPU on Linux: newest +cpu trio; 2.15.0's torchvision pairing is unconfirmed offline",
+        "no GPU on Linux: newest +cpu trio; torchvision 0.29.2 declares torch>=2.14.0, so it pairs with 2.15.0",
         target("3.12"),
         (),
         "/whl/cpu",
-        ["torch==2.14.1+cpu", "torchvision==0.29.1+cpu", "torchaudio==2.11.0+cpu"],
+        ["torch==2.15.0+cpu", "torchvision==0.29.2+cpu", "torchaudio==2.11.0+cpu"],
     ),
     (
         "torch alone has no companion to wait for: 2.15.0",
@@ -58,7 +58,7 @@ CHOICES: list[tuple[str, Target, tuple[str, ...], str, list[str]]] = [
         target("3.12", "macos", "aarch64"),
         (),
         "pypi.org/simple",
-        ["torch==2.14.1", "torchvision==0.29.1", "torchaudio==2.11.0"],
+        ["torch==2.15.0", "torchvision==0.29.2", "torchaudio==2.11.0"],
     ),
     (
         "Blackwell on a 570 driver: cu126 lacks sm_120 and CUDA 13 needs 580, so 2.11.0's cu128",
@@ -86,7 +86,7 @@ CHOICES: list[tuple[str, Target, tuple[str, ...], str, list[str]]] = [
         target("3.12", driver="595.71.05", cc=("9.0",)),
         TRIO,
         "/whl/cu132",
-        ["torch==2.14.1+cu132", "torchvision==0.29.1+cu132", "torchaudio==2.11.0+cu132"],
+        ["torch==2.15.0+cu132", "torchvision==0.29.2+cu132", "torchaudio==2.11.0+cu132"],
     ),
     (
         "driver 580.65.06 fully supports cu130 only: 13.2 runs by minor-version compat, 13.0 is preferred",
@@ -177,7 +177,7 @@ CHOICES: list[tuple[str, Target, tuple[str, ...], str, list[str]]] = [
         target("3.14t"),
         ("torch", "torchvision"),
         "/whl/cpu",
-        ["torch==2.14.1+cpu", "torchvision==0.29.1+cpu"],
+        ["torch==2.15.0+cpu", "torchvision==0.29.2+cpu"],
     ),
     (
         "AMD gfx1100: the newest ROCm whose gfx list has it (rocm7.14's list is unknown)",
@@ -352,7 +352,7 @@ def test_macos_plan_carries_pypi_hashes(catalog: Catalog) -> None:
     plan = select(target("3.12", "macos", "aarch64"), catalog, reqs(*TRIO))
     torch = plan.pins[0].wheel
     assert torch is not None
-    assert torch.filename == "torch-2.14.1-cp312-cp312-macosx_14_0_arm64.whl"
+    assert torch.filename == "torch-2.15.0-cp312-cp312-macosx_14_0_arm64.whl"
     assert torch.sha256 is not None and len(torch.sha256) == 64
     assert torch.url is not None and torch.url.startswith("https://files.pythonhosted.org/packages/")
 

@@ -136,3 +136,22 @@ def test_crawl_confirms_what_the_index_serves(snapshot_doc: dict[str, Any], tmp_
     from torchpin.snapshot import load_catalog
 
     assert load_catalog(mod.dump(new)).release("2.15.0") is not None
+
+
+def test_the_newest_companion_records_its_requires_dist_on_torch(snapshot_doc: dict[str, Any]) -> None:
+    mod = _script()
+    doc = copy.deepcopy(snapshot_doc)
+    newest = max(doc["projects"]["torchvision"], key=lambda v: [int(p) for p in v.split(".")])
+    del doc["projects"]["torchvision"][newest]["requires_torch"]  # as before anyone recorded it
+
+    def fetch(project: str) -> dict[str, Any]:
+        body = pypi_doc(snapshot_doc, project)
+        if project == "torchvision":  # PyPI's `info` describes the newest release only
+            body["info"] = {"name": project, "version": newest,
+                            "requires_dist": ["numpy", "torch>=2.14.0", 'scipy; extra == "scipy"']}  # fmt: skip
+        return body
+
+    new, _ = mod.refresh(doc, fetch, "2099-01-01")
+    assert new["projects"]["torchvision"][newest]["requires_torch"] == ">=2.14.0"
+    older = new["projects"]["torchvision"]["0.25.0"]
+    assert older["requires_torch"] == "==2.10.0"  # recorded earlier, kept
