@@ -216,6 +216,13 @@ class Pin:
     wheel: WheelFile | None
 
 
+# What kind of fact rejected a build, hard facts first: messages pick the decisive gap by
+# kind, never by reading their own prose.
+RejectionKind = Literal[
+    "platform", "python", "os-floor", "requirement", "driver", "arch", "gfx", "companion", "index", "status"
+]
+
+
 @dataclass(frozen=True)
 class Rejection:
     """Why a (release, variant) pair was not chosen."""
@@ -223,6 +230,7 @@ class Rejection:
     release: str
     variant: str
     reason: str
+    kind: RejectionKind = "status"
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from .models import COMPANIONS, Pin, Target, Variant, WheelFile
-from .policy import pinned_version
+from .search import pinned_version
 from .snapshot import Catalog
 from .wheels import best_wheel
 

@@ -184,3 +184,76 @@ def test_accepted_tags_come_from_packaging() -> None:
     assert python_accepts({"cp313-cp313t"}, PythonTarget(3, 13, True))
     assert not python_accepts({"cp313-cp313"}, PythonTarget(3, 13, True))
     assert python_accepts({"py3-none"}, PythonTarget(3, 13, True))
+
+
+# ---- companions pair by their publisher's declaration
+
+
+def test_the_trio_follows_the_declared_pairing() -> None:
+    r = run("lock", "--offline", *LINUX, "--backend", "cpu", "--explain")
+    assert r.returncode == 0, r.stderr
+    assert pins(r.stdout) == ["torch==2.15.0+cpu", "torchvision==0.29.2+cpu", "torchaudio==2.11.0+cpu"]
+    assert "torchvision 0.29.2 pairs with torch 2.15.0 by its own Requires-Dist: torch>=2.14.0" in r.stderr
+
+
+def test_every_declared_companion_release_is_tried() -> None:
+    # torchcodec 0.16.0 has no cp313t wheel; 0.14.0 has one and declares torch>=2.11 too.
+    r = run("lock", "--offline", "--no-detect", "--python-version", "3.13t", "--python-platform", "linux",
+            "--backend", "cpu", "torch", "torchcodec")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert pins(r.stdout) == ["torch==2.12.0+cpu", "torchcodec==0.14.0+cpu"]
+
+
+def test_a_companion_build_that_does_not_exist_is_never_locked() -> None:
+    r = run("lock", "--offline", *LINUX, "--amd-gfx", "gfx942", "torch", "torchcodec")
+    assert r.returncode == 3 and r.stdout == ""
+    assert "torchcodec publishes no rocm builds" in r.stderr and "drop torchcodec" in r.stderr
+    assert "upgrade the driver" not in r.stderr
+    trio = run("lock", "--offline", *LINUX, "--amd-gfx", "gfx942")  # not asked for: the trio is fine
+    assert trio.returncode == 0 and "torchcodec" not in trio.stdout
+
+
+# ---- messages name the decisive gap and the fix that helps
+
+
+@pytest.mark.parametrize(
+    ("args", "says", "fix", "never"),
+    [
+        (["--amd-gfx", "gfx1010"], "no kernels for gfx1010", "no ROCm build lists gfx1010", "upgrade the driver"),
+        (["--amd-gfx", "gfx1031"], "no kernels for gfx1031", "HSA_OVERRIDE_GFX_VERSION=10.3.0", "upgrade the driver"),
+        (["--driver", "580.95.05", "--gpu-cc", "5.0", "--gpu-cc", "12.0"],
+         "cu132 has no kernels for sm_50; cu126 has no kernels for sm_120", "CUDA_VISIBLE_DEVICES", "upgrade the driver"),
+        (["torch==2.15.0", "torchvision", "torchaudio", "--driver", "580.95.05", "--gpu-cc", "7.0"],
+         "cu132 has no kernels for sm_70; cu126 is unconfirmed", "drop --offline so the live index can confirm cu126",
+         "upgrade the driver"),
+        (["--python-platform", "windows", "--amd-gfx", "gfx1100"], "ROCm builds for Linux x86_64 only", "--backend cpu",
+         "supports CPython"),
+        (["--python-platform", "aarch64-manylinux_2_28", "--amd-gfx", "gfx1100"], "ROCm builds for Linux x86_64 only",
+         "--backend cpu", "supports CPython"),
+    ],
+    ids=["rdna1", "rdna2-override", "gpu-mix", "unconfirmed-is-the-gap", "amd-windows", "amd-aarch64"],
+)  # fmt: skip
+def test_exit_3_names_the_decisive_gap(args: list[str], says: str, fix: str, never: str) -> None:
+    base = [a for a in LINUX if a not in ("--python-platform", "x86_64-manylinux_2_28")]
+    platform = [] if "--python-platform" in args else ["--python-platform", "x86_64-manylinux_2_28"]
+    r = run("lock", "--offline", *base, *platform, *args)
+    assert r.returncode == 3 and r.stdout == "", r.stderr
+    assert says in r.stderr and fix in r.stderr and never not in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_a_newer_driver_that_unlocks_a_newer_build_is_named() -> None:
+    r = run("lock", "--offline", *LINUX, "--driver", "570.86.15", "--gpu-cc", "12.0")
+    assert r.returncode == 0, r.stderr
+    assert pins(r.stdout)[0] == "torch==2.11.0+cu128"
+    assert "# note: driver 580 or newer would give torch 2.15.0+cu132 (this driver: 570.86.15)" in r.stdout
+    fine = run("lock", "--offline", *LINUX, "--driver", "595.71.05", "--gpu-cc", "12.0")
+    assert "or newer would give" not in fine.stdout  # nothing newer to unlock
+
+
+def test_a_driver_that_rules_a_build_out_is_the_reason_not_its_status() -> None:
+    # T4 on 470: 2.15.0's cu126 is unconfirmed offline, but the driver alone rules it out.
+    r = run("lock", "--offline", "--format", "json", *LINUX, "--driver", "470.57.02", "--gpu-cc", "7.5")
+    doc = json.loads(r.stdout)
+    reasons = {(x["torch"], x["backend"]): x["reason"] for x in doc["rejected"]}
+    assert reasons[("2.15.0", "cu126")].startswith("driver 470.57.02 < 525.60.13")
