@@ -59,11 +59,14 @@ def no_build(s: Search) -> NoCompatibleBuild:
             f"NVIDIA driver {driver} is older than any CUDA build of PyTorch needs (minimum {lowest})",
             hint="upgrade the driver, or lock a CPU build with --backend cpu",
         )
-    decisive = min(s.rejected, key=lambda r: _RANK[r.kind])  # the newest of the most decisive kind
+    # A build that has kernels for every GPU but needs a newer driver: the driver is the gap,
+    # whatever the builds the driver does allow lack.
+    blocked = [r for r in s.rejected if r.kind == "driver" and _covers_gpus(s, r)]
+    decisive = blocked[0] if blocked else min(s.rejected, key=lambda r: _RANK[r.kind])
     # A build of the same release kept out only because it is unconfirmed may be the answer.
     pending = [
         r for r in s.rejected
-        if r.kind == "status" and r.release == decisive.release and r is not decisive and _could_help(s, r)
+        if r.kind == "status" and r.release == decisive.release and r is not decisive and _covers_gpus(s, r)
     ]  # fmt: skip
     gap = _gap(s, decisive) + (f"; {pending[0].variant} is unconfirmed" if pending else "")
     fix = _fix(s, decisive)
@@ -72,9 +75,9 @@ def no_build(s: Search) -> NoCompatibleBuild:
     return NoCompatibleBuild(gap, hint=f"{fix}; --explain lists every rejection")
 
 
-def _could_help(s: Search, r: Rejection) -> bool:
-    """Whether confirming an unconfirmed build could give a lock: its (inferred) arch list must
-    cover every GPU, else confirming it changes nothing."""
+def _covers_gpus(s: Search, r: Rejection) -> bool:
+    """Whether the rejected build's (possibly inferred) arch list covers every GPU: only then can
+    confirming it, or a newer driver for it, give a lock."""
     release = s.catalog.release(r.release)
     build = release.build(r.variant, s.target.platform.key) if release else None
     ccs = [g.cc for g in s.target.accelerator.gpus if g.cc is not None]
@@ -117,7 +120,7 @@ def _fix(s: Search, r: Rejection) -> str:
         floors = [
             floor
             for x in s.rejected
-            if x.kind == "driver" and x.release == r.release
+            if x.kind == "driver" and x.release == r.release and _covers_gpus(s, x)
             and (floor := compat.driver_floor(s.catalog, parse_variant(x.variant), t.platform, t.cuda_compat))
         ]
         to = f" to {min(floors)} or newer" if floors else ""

@@ -208,7 +208,7 @@ def test_a_companion_build_that_does_not_exist_is_never_locked() -> None:
     r = run("lock", "--offline", *LINUX, "--amd-gfx", "gfx942", "torch", "torchcodec")
     assert r.returncode == 3 and r.stdout == ""
     assert "torchcodec publishes no rocm builds" in r.stderr and "drop torchcodec" in r.stderr
-    assert "upgrade the driver" not in r.stderr
+    assert "upgrade the NVIDIA driver" not in r.stderr
     trio = run("lock", "--offline", *LINUX, "--amd-gfx", "gfx942")  # not asked for: the trio is fine
     assert trio.returncode == 0 and "torchcodec" not in trio.stdout
 
@@ -219,14 +219,14 @@ def test_a_companion_build_that_does_not_exist_is_never_locked() -> None:
 @pytest.mark.parametrize(
     ("args", "says", "fix", "never"),
     [
-        (["--amd-gfx", "gfx1010"], "no kernels for gfx1010", "no ROCm build lists gfx1010", "upgrade the driver"),
-        (["--amd-gfx", "gfx1031"], "no kernels for gfx1031", "HSA_OVERRIDE_GFX_VERSION=10.3.0", "upgrade the driver"),
+        (["--amd-gfx", "gfx1010"], "no kernels for gfx1010", "no ROCm build lists gfx1010", "upgrade the NVIDIA driver"),
+        (["--amd-gfx", "gfx1031"], "no kernels for gfx1031", "HSA_OVERRIDE_GFX_VERSION=10.3.0", "upgrade the NVIDIA driver"),
         (["--driver", "580.95.05", "--gpu-cc", "5.0", "--gpu-cc", "12.0"],
          "cu132 has no kernels for sm_50; cu126 has no kernels for sm_120", "CUDA_VISIBLE_DEVICES",
-         "upgrade the driver"),
+         "upgrade the NVIDIA driver"),
         (["torch==2.15.0", "torchvision", "torchaudio", "--driver", "580.95.05", "--gpu-cc", "7.0"],
          "cu132 has no kernels for sm_70; cu126 is unconfirmed", "drop --offline so the live index can confirm cu126",
-         "upgrade the driver"),
+         "upgrade the NVIDIA driver"),
         (["--python-platform", "windows", "--amd-gfx", "gfx1100"], "ROCm builds for Linux x86_64 only", "--backend cpu",
          "supports CPython"),
         (["--python-platform", "aarch64-manylinux_2_28", "--amd-gfx", "gfx1100"], "ROCm builds for Linux x86_64 only",

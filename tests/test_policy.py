@@ -291,7 +291,7 @@ FAILURES: list[tuple[str, Target, tuple[str, ...], tuple[str, ...]]] = [
         "strict mode: Blackwell needs cu128+, whose toolkit needs a newer driver than 560.35.05",
         target("3.12", driver="560.35.05", cc=("12.0",), strict=True),
         ("torch",),
-        ("driver 560.35.05 <", "its toolkit minimum", "upgrade the driver"),
+        ("driver 560.35.05 <", "its toolkit minimum", "upgrade the NVIDIA driver to"),
     ),
 ]
 
