@@ -29,10 +29,13 @@ def merge(catalog: Catalog, pages: Mapping[tuple[str, str], tuple[Link, ...] | N
     known = {str(r.version) for r in catalog.releases}
     fetched = {variant for (variant, project), links in pages.items() if project == "torch" and links is not None}
     missing = {variant for (variant, project), links in pages.items() if project == "torch" and links is None}
+    yanked: set[str] = set()
     for (variant, _project), links in pages.items():
         for link in links or ():
-            if not link.is_wheel or link.yanked is not None:
+            if not link.is_wheel:
                 continue
+            if link.yanked is not None:
+                yanked.add(link.filename)
             try:
                 name, version, _, tags = parse_wheel_filename(link.filename)
             except Exception:  # one odd file name must not sink the page
@@ -46,7 +49,7 @@ def merge(catalog: Catalog, pages: Mapping[tuple[str, str], tuple[Link, ...] | N
                 key = platform_key(tag.platform)
                 if key:
                     seen.setdefault((variant, version.public), set()).add(key)
-            if version.public not in known and not version.is_prerelease:
+            if version.public not in known and not version.is_prerelease and link.yanked is None:
                 new_torch.setdefault(version.public, []).append(link)
     releases = [_confirm(r, fetched | missing, seen) for r in catalog.releases]
     projects = {k: dict(v) for k, v in catalog.projects.items()}
@@ -67,6 +70,7 @@ def merge(catalog: Catalog, pages: Mapping[tuple[str, str], tuple[Link, ...] | N
         projects=projects,
         variant_files=files,
         live_pages=catalog.live_pages | frozenset(pages),
+        yanked_files=catalog.yanked_files | frozenset(yanked),
     )
 
 

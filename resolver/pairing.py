@@ -14,7 +14,7 @@ from packaging.version import Version
 
 from . import compat
 from .models import Variant
-from .search import Problem, Search, not_on_index, pinned_version, pypi_file_problem, untagged
+from .search import Problem, Search, exact_pin, not_on_index, pinned_version, pypi_file_problem, untagged
 from .snapshot import CompanionPair, Release
 from .wheels import python_accepts
 
@@ -50,9 +50,12 @@ def _companion_candidates(s: Search, release: Release, project: str) -> list[Com
     """
     recorded = release.companions.get(project)
     out = [recorded] if recorded else []
+    spec = s.specs.get(project)
     for version, files in s.catalog.projects.get(project, {}).items():
         if files.requires_torch is None or not files.requires_torch.contains(release.version, prereleases=True):
             continue
+        if files.yanked and not exact_pin(spec, Version(version)):
+            continue  # pip skips a yanked release unless it is pinned exactly
         if recorded and version == recorded.version:
             continue
         pair = s.pairings.get((project, version))
@@ -60,7 +63,11 @@ def _companion_candidates(s: Search, release: Release, project: str) -> list[Com
             pair = replace(recorded, version=version, source="declared compatible; builds as torch's")
         if pair is not None:
             out.append(pair)
-    return sorted(out, key=lambda p: Version(p.version), reverse=True)
+    def live(pair: CompanionPair) -> bool:
+        files = s.catalog.project(project, pair.version)
+        return not (files and files.yanked and not exact_pin(spec, Version(pair.version)))
+
+    return sorted(filter(live, out), key=lambda p: Version(p.version), reverse=True)
 
 
 def _declared(s: Search, pair: CompanionPair) -> SpecifierSet | None:

@@ -20,6 +20,7 @@ from .pairing import companion_problem
 from .search import (
     Problem,
     Search,
+    exact_pin,
     not_on_index,
     pinned_version,
     public_spec,
@@ -125,6 +126,9 @@ def _release_fits(s: Search, release: Release) -> bool:
         return False
     if not any(b.platform == plat.key for b in release.builds):
         s.reject(release, "*", f"no wheels for {plat.key}", "platform")
+        return False
+    if pypi and pypi.yanked and not exact_pin(s.specs["torch"], release.version):
+        s.reject(release, "*", f"torch {release.version} is yanked on PyPI (pin it with == to use it anyway)", "status")
         return False
     if pypi and pypi.requires_python and not pypi.requires_python.contains(python.version):
         s.reject(release, "*", f"requires Python {pypi.requires_python}, target is {python}", "python")

@@ -7,13 +7,13 @@ nothing fits) and ``pins`` read one state without importing each other in a loop
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from .models import Family, Rejection, RejectionKind, Requirement, Target, Variant
+from .models import Family, Rejection, RejectionKind, Requirement, Target, Variant, WheelFile
 from .snapshot import Catalog, CompanionPair, ProjectRelease, Release
 from .wheels import best_wheel, parse_wheel, platform_floor, platform_key, python_accepts, python_tag
 
@@ -108,8 +108,24 @@ def not_on_index(s: Search, release: Release, variant: Variant, project: str, pi
     plat = s.target.platform.key
     if (variant.name, project) not in s.catalog.live_pages or untagged(release, variant, plat):
         return None
-    if best_wheel(s.catalog.variant_files.values(), project, str(pinned), s.target) is None:
+    files: Iterable[WheelFile] = s.catalog.variant_files.values()
+    if not exact_pin(s.specs.get(project), pinned):
+        files = [f for f in files if f.filename not in s.catalog.yanked_files]
+    if best_wheel(files, project, str(pinned), s.target) is None:
+        yanked = best_wheel(s.catalog.variant_files.values(), project, str(pinned), s.target) is not None
+        if yanked:
+            return f"{project} {pinned} is yanked on the index (pin it with == to use it anyway)"
         return f"the index has no {project} {pinned} wheel for CPython {s.target.python} on {plat}"
     return None
+
+
+def exact_pin(spec: SpecifierSet | None, version: Version) -> bool:
+    """Whether the user pinned exactly this release (``==X`` / ``===X``): pip's rule for yanked files."""
+    if spec is None:
+        return False
+    return any(
+        s.operator in ("==", "===") and "*" not in s.version and Version(s.version).public == version.public
+        for s in spec
+    )
 
 

@@ -137,6 +137,8 @@ class Catalog:
     variant_files: Mapping[str, WheelFile]
     # (variant, project) pages read from a live index: their file lists are the whole truth.
     live_pages: frozenset[tuple[str, str]] = frozenset()
+    # Files those pages mark yanked (PEP 592): used only for an exact == pin, as pip does.
+    yanked_files: frozenset[str] = frozenset()
 
     def release(self, version: str) -> Release | None:
         for r in self.releases:

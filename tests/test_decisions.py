@@ -258,3 +258,39 @@ def test_a_driver_that_rules_a_build_out_is_the_reason_not_its_status() -> None:
     doc = json.loads(r.stdout)
     reasons = {(x["torch"], x["backend"]): x["reason"] for x in doc["rejected"]}
     assert reasons[("2.15.0", "cu126")].startswith("driver 470.57.02 < 525.60.13")
+
+
+# ---- yanked files and releases: skipped unless pinned exactly (pip's rule, PEP 592)
+
+
+@pytest.mark.parametrize(
+    ("reqs", "want"),
+    [
+        (["torch==2.0.0", "torchaudio==2.0.0"], ["torch==2.0.0+cpu", "torchaudio==2.0.0+cpu"]),  # exact: allowed
+        (["torch<2.1", "torchaudio<2.0.1"], ["torch==1.13.1+cpu", "torchaudio==0.13.1+cpu"]),  # a range skips it
+    ],
+    ids=["exact-pin", "range"],
+)
+def test_a_yanked_companion_release_needs_an_exact_pin(reqs: list[str], want: list[str]) -> None:
+    r = run("lock", "--offline", "--no-detect", "--python-version", "3.10", "--python-platform", "linux",
+            "--backend", "cpu", *reqs)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert pins(r.stdout) == want
+
+
+def test_a_yanked_file_on_the_index_needs_an_exact_pin(tmp_path: Path) -> None:
+    fake = FakePytorchIndex()
+    with Hostile() as h:
+        lines = [x.strip().removesuffix("<br/>") for x in (fake.page("cpu", "torch", h.url) or "").splitlines()]
+        links = [
+            x.replace("<a ", '<a data-yanked="broken build" ', 1) if ">torch-2.15.0+cpu-" in x else x
+            for x in lines if x.startswith("<a ")
+        ]  # fmt: skip
+        h.routes["/whl/cpu/torch/"] = html(page(links))
+        args = [*LINUX, "--backend", "cpu", "--index-url", f"{h.url}/whl", "--no-fallback"]
+        skipped = run("lock", "torch", *args, home=tmp_path)
+        pinned = run("lock", "torch==2.15.0", *args, home=tmp_path)
+    assert skipped.returncode == 0, skipped.stderr
+    assert pins(skipped.stdout) == ["torch==2.14.1+cpu"]
+    assert pinned.returncode == 0, pinned.stderr
+    assert pins(pinned.stdout) == ["torch==2.15.0+cpu"]
