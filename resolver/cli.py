@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from . import __version__
-from .errors import SnapshotError, TorchpinError, UsageError
+from .clioptions import collect_requirements, index_options, requirement_options, target_options
+from .errors import SnapshotError, TorchpinError
 from .lockfile import FORMATS
-from .models import Requirement
-
-F = TypeVar("F", bound=Callable[..., Any])
+from .output import Interrupted, on_signal, say, usage_line, write_stdout
 
 EPILOG_LOCK = """\b
 Examples:
@@ -25,104 +22,6 @@ Examples:
   torchpin lock --python-platform aarch64-apple-darwin --format json
   torchpin lock --backend cpu -o requirements.txt
 """
-
-
-def _target_options(f: F) -> F:
-    """The TARGET options, built from their one definition (``options.TARGET``)."""
-    from .options import TARGET
-
-    for opt in reversed(TARGET):
-        kwargs: dict[str, Any] = {"envvar": opt.envvar, "help": opt.help}
-        if opt.is_flag:
-            kwargs["is_flag"] = True
-        else:
-            kwargs["metavar"] = opt.metavar
-        if opt.multiple:
-            kwargs["multiple"] = True
-        if opt.choices:
-            kwargs["type"] = click.Choice(opt.choices)
-        if opt.default is not None:
-            kwargs.update(default=opt.default, show_default=True)
-        f = click.option(opt.flag, opt.field, **kwargs)(f)
-    return f
-
-
-def _requirement_options(f: F) -> F:
-    f = click.option(
-        "-r",
-        "--requirement",
-        "req_files",
-        multiple=True,
-        type=click.Path(dir_okay=False),
-        help="Read requirements from a file as pip does (continuations, options, markers, nested -r/-c); "
-        "torch-family lines are locked, others reported and skipped.",
-    )(f)
-    return click.argument("requirements", nargs=-1, metavar="[REQ]...")(f)
-
-
-def _requirements(requirements: tuple[str, ...], req_files: tuple[str, ...]) -> list[Requirement]:
-    reqs = [_parse_req(r) for r in requirements]
-    if req_files:
-        from .reqfile import read_requirement_files
-
-        from_files, notes = read_requirement_files(req_files)
-        for note in notes:
-            click.echo(note, err=True)
-        reqs += from_files
-    return reqs
-
-
-def _seconds(flag: str, default: float, text: str) -> Callable[[F], F]:
-    env = "TORCHPIN_" + flag.removeprefix("--").upper()
-    return click.option(flag, type=click.FloatRange(min=0.1), default=default, envvar=env, show_default=True,
-                        metavar="SECONDS", help=text)  # fmt: skip
-
-
-def _index_options(f: F) -> F:
-    options = [
-        click.option(
-            "--index-url",
-            envvar="TORCHPIN_INDEX_URL",
-            metavar="BASE",
-            help="PyTorch-style index root, pages at BASE/<variant>/<project>/ "
-            "(default https://download.pytorch.org/whl).",
-        ),
-        click.option(
-            "--find-links",
-            envvar="TORCHPIN_FIND_LINKS",
-            metavar="URL",
-            help="Flat mirror root: URL/<variant>/ lists the wheels (a directory-listing mirror).",
-        ),
-        click.option(
-            "--trusted-host",
-            multiple=True,
-            envvar="TORCHPIN_TRUSTED_HOST",
-            metavar="HOST",
-            help="Allow plain http to HOST (loopback is always allowed).",
-        ),
-        click.option(
-            "--cert",
-            envvar="TORCHPIN_CERT",
-            metavar="FILE",
-            type=click.Path(dir_okay=False),
-            help="CA bundle for the index (else PIP_CERT, REQUESTS_CA_BUNDLE, SSL_CERT_FILE, certifi).",
-        ),
-        click.option(
-            "--offline", is_flag=True, envvar="TORCHPIN_OFFLINE", help="Use the embedded snapshot only; no network."
-        ),
-        click.option("--refresh", is_flag=True, envvar="TORCHPIN_REFRESH", help="Ignore the page cache."),
-        _seconds("--timeout", 10.0, "Per-request connect/read timeout (3 retries follow)."),
-        _seconds("--deadline", 60.0, "Whole-operation limit for reading the index, retries included."),
-        click.option(
-            "--no-fallback",
-            is_flag=True,
-            envvar="TORCHPIN_NO_FALLBACK",
-            help="Exit 4 when the index can't be read, instead of locking from the snapshot.",
-        ),
-    ]
-    for option in reversed(options):
-        f = option(f)
-    return f
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -135,9 +34,9 @@ def cli(ctx: click.Context, verbose: bool) -> None:
 
 
 @cli.command(epilog=EPILOG_LOCK)
-@_requirement_options
-@_target_options
-@_index_options
+@requirement_options
+@target_options
+@index_options
 @click.option(
     "--format", "fmt", type=click.Choice(FORMATS), default="requirements", show_default=True, help="Lock format."
 )
@@ -175,7 +74,7 @@ def lock(
 
     index = IndexOptions(index_url, find_links, trusted_host, cert, offline, refresh, no_fallback, timeout, deadline)
     text, notes = run_lock(
-        _requirements(requirements, req_files), target, index, fmt=fmt, explain=explain, snapshot=_snapshot_bytes
+        collect_requirements(requirements, req_files), target, index, fmt=fmt, explain=explain, snapshot=_snapshot_bytes
     )
     for line in notes:
         click.echo(line, err=True, nl=False)
@@ -186,7 +85,7 @@ def lock(
         click.echo(f"torchpin: wrote {output}" + (f" (through the link to {written})" if written != output else ""),
                    err=True)  # fmt: skip
     else:
-        _write_stdout(text)
+        write_stdout(text)
 
 
 EPILOG_DETECT = """\b
@@ -198,7 +97,7 @@ Examples:
 
 
 @cli.command(epilog=EPILOG_DETECT)
-@_target_options
+@target_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object to stdout instead of the table.")
 def detect(as_json: bool, **target: Any) -> None:
     """Show what torchpin finds on this machine, where each fact came from, and the build it would lock.
@@ -233,9 +132,9 @@ Examples:
 
 
 @cli.command(epilog=EPILOG_INSTALL)
-@_requirement_options
-@_target_options
-@_index_options
+@requirement_options
+@target_options
+@index_options
 @click.option(
     "--installer",
     type=click.Choice(["auto", "uv", "pip"]),
@@ -273,7 +172,7 @@ def install(requirements: tuple[str, ...], req_files: tuple[str, ...], index_url
 
     index = IndexOptions(index_url, find_links, trusted_host, cert, offline, refresh, no_fallback, timeout, deadline)
     opts = InstallOptions(installer, python, dry_run, not no_verify, lock_path, require_hashes)
-    report = run_install(_requirements(requirements, req_files), target, index, opts, snapshot=_snapshot_bytes)
+    report = run_install(collect_requirements(requirements, req_files), target, index, opts, snapshot=_snapshot_bytes)
     if report is not None:
         _finish_report(report, False, "verify")
 
@@ -342,12 +241,6 @@ def _finish_report(
         raise VerifyFailed(f"{len(failed)} check(s) failed: {', '.join(failed)}{tail}")
 
 
-def _parse_req(text: str) -> Requirement:
-    from .targets import parse_requirement
-
-    return parse_requirement(text)
-
-
 def _snapshot_bytes() -> bytes:
     # A path beside this file, not importlib.resources (+10 ms of imports): torchpin is never
     # run from a zip, and the editable checkout's resolver/data/ link resolves the same way.
@@ -357,82 +250,33 @@ def _snapshot_bytes() -> bytes:
         raise SnapshotError(f"the embedded snapshot is missing ({e.strerror})", hint="reinstall torchpin") from None
 
 
-class OutputError(UsageError):
-    """The lock could not be written where the user sent it: never exit 0."""
-
-
-def _write_stdout(text: str) -> None:
-    """The lock to stdout, or an error: a closed or broken stdout must not pass for success."""
-    stream = sys.stdout
-    if stream is None:  # started with stdout closed (`torchpin lock >&-`)
-        raise OutputError("cannot write the lock: stdout is closed", hint="redirect it to a file, or use -o FILE")
-    try:
-        stream.write(text)
-        stream.flush()
-    except OSError as e:
-        _silence_stdout()
-        raise OutputError(
-            f"cannot write the lock to stdout: {e.strerror or type(e).__name__}", hint="use -o FILE"
-        ) from None
-
-
-def _silence_stdout() -> None:
-    """After a broken pipe, point stdout at /dev/null so the interpreter's final flush stays quiet."""
-    import os
-
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError, AttributeError):
-        pass
-
-
-def _on_signal(signum: int, _frame: object) -> None:
-    # Raised in the main thread, so every `finally` and atomic-write cleanup runs on the way out.
-    raise _Interrupted(signum)
-
-
-class _Interrupted(BaseException):
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
-def _say(text: str) -> None:
-    """One line to stderr with any URL credentials masked; never fails (stderr may be closed too)."""
-    from .urls import scrub
-
-    with contextlib.suppress(OSError, ValueError, AttributeError):
-        click.echo(scrub(text), err=True)
-
-
 def main() -> None:
     """Console entry point: TorchpinError → one line on stderr and the contract's exit code."""
     import signal
 
     verbose = "-v" in sys.argv[1:] or "--verbose" in sys.argv[1:]
-    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
     try:
         cli.main(standalone_mode=False)
     except TorchpinError as e:
-        _say(f"torchpin: error: {e}")
+        say(f"torchpin: error: {e}")
         sys.exit(e.exit_code)
     except (click.exceptions.Abort, KeyboardInterrupt):
-        _say("torchpin: interrupted; nothing was left half-written")
+        say("torchpin: interrupted; nothing was left half-written")
         sys.exit(130)
-    except _Interrupted as e:
-        _say("torchpin: terminated; nothing was left half-written")
+    except Interrupted as e:
+        say("torchpin: terminated; nothing was left half-written")
         sys.exit(128 + e.signum)
     except click.ClickException as e:
-        _say(f"Error: {e.format_message()}" if not isinstance(e, click.UsageError) else _usage_line(e))
+        say(f"Error: {e.format_message()}" if not isinstance(e, click.UsageError) else usage_line(e))
         sys.exit(2 if isinstance(e, click.UsageError) else e.exit_code)
     except click.exceptions.Exit as e:
         sys.exit(e.exit_code)
     except RecursionError:
-        _say("torchpin: error: input nested too deeply to read (is it a JSON bomb?)")
+        say("torchpin: error: input nested too deeply to read (is it a JSON bomb?)")
         sys.exit(2)
     except MemoryError:
-        _say("torchpin: error: out of memory reading the input")
+        say("torchpin: error: out of memory reading the input")
         sys.exit(2)
     except Exception as e:
         if verbose:
@@ -441,10 +285,7 @@ def main() -> None:
             from .urls import scrub
 
             sys.stderr.write(scrub(traceback.format_exc()))
-        _say(f"torchpin: internal error: {type(e).__name__}: {e} (re-run with -v for the traceback)")
+        say(f"torchpin: internal error: {type(e).__name__}: {e} (re-run with -v for the traceback)")
         sys.exit(1)
 
 
-def _usage_line(e: click.UsageError) -> str:
-    hint = f" (try '{e.ctx.command_path} --help')" if e.ctx else ""
-    return f"torchpin: error: {e.format_message()}{hint}"

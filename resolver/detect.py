@@ -21,7 +21,7 @@ from .host import AmdInfo, GpuInfo, Host, NvidiaInfo
 from .hostpy import host_platform, host_python
 
 if TYPE_CHECKING:
-    import subprocess
+    from .proc import Done
 
 DEFAULT_TIMEOUT = 5.0
 
@@ -50,41 +50,19 @@ class _Ctx:
                 return str(candidate)
         return None
 
-    def run(self, argv: list[str], what: str) -> subprocess.CompletedProcess[str] | None:
-        """The one place detection starts a process: own session, killed whole on timeout."""
-        import subprocess  # only machines with something to probe pay for it
+    def run(self, argv: list[str], what: str) -> Done | None:
+        """A probe process (``proc.run``: own session, killed whole on timeout); None + a note if it failed."""
+        from . import proc  # only machines with something to probe pay for subprocess
 
         try:
-            proc = subprocess.Popen(
-                argv,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                env=dict(self.env),
-                start_new_session=True,
-            )
-        except OSError as e:
-            self.notes.append(f"{what}: could not start ({e.strerror})")
-            return None
-        try:
-            out, err = proc.communicate(timeout=self.timeout)
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
+            return proc.run(argv, timeout=self.timeout, env=self.env)
+        except proc.NotStarted as e:
+            self.notes.append(f"{what}: could not start ({e.reason})")
+        except proc.TimedOut:
             self.notes.append(
                 f"{what} did not answer within {self.timeout:g} s (a hung driver?); its facts are missing"
             )
-            return None
-        return subprocess.CompletedProcess(argv, proc.returncode, out, err)
-
-
-def _kill_group(proc: subprocess.Popen[str]) -> None:
-    import signal
-
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError, AttributeError):
-        proc.kill()
-    proc.communicate()
+        return None
 
 
 def detect_host(environ: Mapping[str, str] | None = None, *, gpus: bool = True) -> Host:

@@ -1,4 +1,4 @@
-"""Install a plan with pip or uv (edge): pure argv builders and one subprocess choke point."""
+"""Install a plan with pip or uv (edge): pure argv builders; the installer runs through ``proc``."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from . import proc
 from .errors import InstallFailed, UsageError
 from .models import Pin, Plan
 
@@ -92,7 +92,10 @@ def installed_family(python: str) -> dict[str, str]:
         "print(json.dumps({d.metadata['Name'].lower(): d.version for d in m.distributions()"
         f" if (d.metadata['Name'] or '').lower() in {list(FAMILY)!r}}}))"
     )
-    done = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    try:
+        done = proc.run([python, "-c", code], timeout=60)
+    except (proc.NotStarted, proc.TimedOut) as e:
+        raise UsageError(f"cannot read the packages of {python}: {e}") from None
     try:
         found: dict[str, str] = json.loads(done.stdout.strip().splitlines()[-1])
         return found
@@ -127,30 +130,25 @@ def run(argv: Sequence[str], env: Mapping[str, str] | None = None, secrets: Sequ
     from .urls import scrub
 
     hidden = sorted({s for secret in secrets for s in (secret, quote(secret, safe=""))}, key=len, reverse=True)
+
+    def show(line: str) -> None:
+        line = scrub(line)
+        for secret in hidden:
+            line = line.replace(secret, "****")
+        sys.stderr.write(line)
+        sys.stderr.flush()
+
     try:
-        proc = subprocess.Popen(
-            list(argv), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
-        )
-    except OSError as e:
-        raise InstallFailed(f"cannot run {argv[0]}: {e.strerror}") from None
-    try:
-        assert proc.stdout is not None
-        for raw in proc.stdout:
-            line = scrub(raw.decode("utf-8", "replace"))
-            for secret in hidden:
-                line = line.replace(secret, "****")
-            sys.stderr.write(line)
-            sys.stderr.flush()
-        return proc.wait()
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            proc.wait()
+        return proc.run(argv, env={**os.environ, **(env or {})}, stream=show).returncode
+    except proc.NotStarted as e:
+        raise InstallFailed(str(e)) from None
 
 
 def has_pip(python: str) -> bool:
-    done = subprocess.run([python, "-c", "import pip"], capture_output=True, timeout=60, check=False)
-    return done.returncode == 0
+    try:
+        return proc.run([python, "-c", "import pip"], timeout=60).returncode == 0
+    except (proc.NotStarted, proc.TimedOut):
+        return False
 
 
 def download_verified(

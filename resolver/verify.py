@@ -8,13 +8,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import proc
 from .diagnose import Check, Expect, evaluate, variant_of
 from .errors import UsageError, VerifyFailed
 from .host import Host, decide
@@ -66,13 +66,13 @@ def run_script(python: str, *, timeout: float, no_gpu: bool = False) -> list[dic
     """The raw findings of verify_script.py, run as the user's code would run in that interpreter."""
     argv = [python, str(SCRIPT), json.dumps({"no_gpu": no_gpu})]
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
+        done = proc.run(argv, timeout=timeout)
+    except proc.TimedOut:
         raise VerifyFailed(
             f"the checks did not finish within {timeout:g} s in {python} (a hung GPU or driver?)"
         ) from None
-    except OSError as e:
-        raise UsageError(f"cannot run {python}: {e.strerror}") from None
+    except proc.NotStarted as e:
+        raise UsageError(f"cannot run {python}: {e.reason}") from None
     _, marker, payload = done.stdout.rpartition(MARKER)
     if not marker:
         tail = (done.stderr or done.stdout).strip().splitlines()[-3:]

@@ -1,0 +1,85 @@
+"""The one way torchpin starts a process (edge): detection probes, the installer, the installed-set
+query and the verify script all come through ``run``.
+
+Each child gets its own session, so a timeout or an interrupt kills it and everything it
+started (a hung ``nvidia-smi``, pip's build subprocesses); errors are translated once, into
+``NotStarted`` and ``TimedOut``. ``tests/test_layout.py`` fails if another module imports
+``subprocess``. Callers use ``proc.run`` through the module, so a test can patch in a recorder.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Done:
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+class NotStarted(Exception):
+    """The program could not be started (missing, not executable)."""
+
+    def __init__(self, argv: Sequence[str], reason: str) -> None:
+        super().__init__(f"cannot run {argv[0]}: {reason}")
+        self.reason = reason
+
+
+class TimedOut(Exception):
+    """The program did not finish in time; it and its children were killed."""
+
+    def __init__(self, argv: Sequence[str], seconds: float) -> None:
+        super().__init__(f"{argv[0]} did not finish within {seconds:g} s")
+        self.seconds = seconds
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    timeout: float | None = None,
+    env: Mapping[str, str] | None = None,
+    stream: Callable[[str], None] | None = None,
+) -> Done:
+    """Run to completion. ``stream`` gets each output line (stdout and stderr merged) as it comes,
+    instead of collecting it; ``env`` replaces the environment when given."""
+    try:
+        child = subprocess.Popen(
+            list(argv),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT if stream else subprocess.PIPE,
+            text=True,
+            errors="replace",
+            env=dict(env) if env is not None else None,
+            start_new_session=True,
+        )
+    except OSError as e:
+        raise NotStarted(argv, e.strerror or type(e).__name__) from None
+    try:
+        if stream is not None:
+            assert child.stdout is not None
+            for line in child.stdout:
+                stream(line)
+            return Done(tuple(argv), child.wait(timeout=timeout), "", "")
+        out, err = child.communicate(timeout=timeout)
+        return Done(tuple(argv), child.returncode, out, err)
+    except subprocess.TimeoutExpired:
+        raise TimedOut(argv, timeout or 0) from None
+    finally:
+        if child.poll() is None:  # a timeout, or torchpin itself interrupted
+            _kill_group(child)
+
+
+def _kill_group(child: subprocess.Popen[str]) -> None:
+    try:
+        os.killpg(child.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError, AttributeError):
+        child.kill()
+    child.communicate()
+
