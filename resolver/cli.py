@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from . import __version__
-from .clioptions import collect_requirements, index_options, requirement_options, target_options
+from .clioptions import collect_requirements, index_options, requirement_options, target_flags, target_options
 from .errors import SnapshotError, TorchpinError
 from .lockfile import FORMATS
 from .output import Interrupted, on_signal, say, usage_line, write_stdout
@@ -73,9 +73,8 @@ def lock(
     from .commands import IndexOptions, run_lock
 
     index = IndexOptions(index_url, find_links, trusted_host, cert, offline, refresh, no_fallback, timeout, deadline)
-    text, notes = run_lock(
-        collect_requirements(requirements, req_files), target, index, fmt=fmt, explain=explain, snapshot=_snapshot_bytes
-    )
+    reqs = collect_requirements(requirements, req_files)
+    text, notes = run_lock(reqs, target_flags(target), index, fmt=fmt, explain=explain, snapshot=_snapshot_bytes)
     for line in notes:
         click.echo(line, err=True, nl=False)
     if output:
@@ -110,7 +109,7 @@ def detect(as_json: bool, **target: Any) -> None:
 
     from .commands import run_detect
 
-    doc = run_detect(_snapshot_bytes, dict(os.environ), target)
+    doc = run_detect(_snapshot_bytes, dict(os.environ), target_flags(target))
     if as_json:
         import json
 
@@ -172,7 +171,8 @@ def install(requirements: tuple[str, ...], req_files: tuple[str, ...], index_url
 
     index = IndexOptions(index_url, find_links, trusted_host, cert, offline, refresh, no_fallback, timeout, deadline)
     opts = InstallOptions(installer, python, dry_run, not no_verify, lock_path, require_hashes)
-    report = run_install(collect_requirements(requirements, req_files), target, index, opts, snapshot=_snapshot_bytes)
+    reqs = collect_requirements(requirements, req_files)
+    report = run_install(reqs, target_flags(target), index, opts, snapshot=_snapshot_bytes)
     if report is not None:
         _finish_report(report, False, "verify")
 

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 import click
 
 from .models import Requirement
+from .targets import TargetFlags
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -30,6 +31,11 @@ def target_options(f: F) -> F:
             kwargs.update(default=opt.default, show_default=True)
         f = click.option(opt.flag, opt.field, **kwargs)(f)
     return f
+
+
+def target_flags(given: dict[str, Any]) -> TargetFlags:
+    """The TARGET options click parsed, as the typed value every command takes."""
+    return TargetFlags(**{k: v for k, v in given.items() if v is not None})
 
 
 def requirement_options(f: F) -> F:

@@ -99,7 +99,7 @@ def endpoints(index: IndexOptions, environ: Mapping[str, str]) -> Endpoints:
 
 def run_lock(
     requirements: Sequence[Requirement],
-    target_opts: dict[str, Any],
+    flags: TargetFlags,
     index: IndexOptions,
     *,
     fmt: str,
@@ -107,7 +107,7 @@ def run_lock(
     snapshot: Callable[[], bytes],
 ) -> tuple[str, list[str]]:
     """Return (lock text, stderr lines); raise TorchpinError on any failure."""
-    plan, notes = make_plan(requirements, target_opts, index, snapshot=snapshot)
+    plan, notes = make_plan(requirements, flags, index, snapshot=snapshot)
     if explain:
         from .render import explain as explain_text
 
@@ -117,7 +117,7 @@ def run_lock(
 
 def make_plan(
     requirements: Sequence[Requirement],
-    target_opts: dict[str, Any],
+    flags: TargetFlags,
     index: IndexOptions,
     *,
     snapshot: Callable[[], bytes],
@@ -132,7 +132,6 @@ def make_plan(
     ends = endpoints(index, os.environ)
     if ends.pypi:  # a PyPI proxy (Artifactory, devpi …)
         catalog = replace(catalog, pypi_index_url=ends.pypi)
-    flags = TargetFlags(**{k: v for k, v in target_opts.items() if v is not None})
     target, detected = resolve_target(flags, catalog.variant_names)
     requirements = applicable(requirements, target)
     stderr: list[str] = []
@@ -208,7 +207,7 @@ def _live_catalog(
     return merge(catalog, pages)
 
 
-def run_detect(snapshot: Callable[[], bytes], environ: dict[str, str], target_opts: dict[str, Any]) -> dict[str, Any]:
+def run_detect(snapshot: Callable[[], bytes], environ: dict[str, str], flags: TargetFlags) -> dict[str, Any]:
     """The detect document, with the build `torchpin lock --offline` would choose with the same options."""
     from .detect import detect_host
     from .errors import TorchpinError
@@ -219,7 +218,6 @@ def run_detect(snapshot: Callable[[], bytes], environ: dict[str, str], target_op
     overrides = {k: v for k, v in environ.items() if k in (*ENV_VARS, "TORCHPIN_SYSROOT")}
     doc = host_json(host, overrides)
     catalog = load_catalog(snapshot(), "embedded wheel_index.json")
-    flags = TargetFlags(**{k: v for k, v in target_opts.items() if v is not None})
     try:
         if flags.no_detect:  # the same path `lock --no-detect` takes
             target, _ = resolve_target(flags, catalog.variant_names)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .commands import IndexOptions, endpoints, make_plan
 from .errors import TorchpinError
 from .lockfile import render
-from .models import Requirement
+from .models import PROJECTS, Requirement
 from .snapshot import load_catalog
+from .targets import TargetFlags
 
 if TYPE_CHECKING:
     from .verify import Report
@@ -47,7 +48,7 @@ def run_doctor(python: str | None, *, snapshot: Callable[[], bytes]) -> tuple[Re
     from .install import installed_family
 
     installed = installed_family(report.python)
-    names = [n for n in ("torch", "torchvision", "torchaudio", "torchcodec") if n in installed] or ["torch"]
+    names = [n for n in PROJECTS if n in installed] or ["torch"]
     attempts = []
     if "torch" in installed:
         public = installed["torch"].split("+")[0]
@@ -56,7 +57,7 @@ def run_doctor(python: str | None, *, snapshot: Callable[[], bytes]) -> tuple[Re
     plan = None
     for wanted in attempts:
         try:
-            plan, _ = make_plan(wanted, {}, IndexOptions(offline=True), snapshot=snapshot)
+            plan, _ = make_plan(wanted, TargetFlags(), IndexOptions(offline=True), snapshot=snapshot)
             break
         except TorchpinError as e:
             last = e.message
@@ -80,7 +81,7 @@ class InstallOptions:
 
 def run_install(
     requirements: Sequence[Requirement],
-    target_opts: dict[str, Any],
+    flags: TargetFlags,
     index: IndexOptions,
     opts: InstallOptions,
     *,
@@ -99,7 +100,7 @@ def run_install(
 
     environ = dict(os.environ)
     python = target_python(opts.python, environ)
-    plan, notes = make_plan(requirements, target_opts, index, snapshot=snapshot)
+    plan, notes = make_plan(requirements, flags, index, snapshot=snapshot)
     for note in notes:
         sys.stderr.write(note)
     unknown = [p.project for p in plan.pins if not (p.wheel and p.wheel.sha256)]

@@ -14,13 +14,12 @@ from typing import TYPE_CHECKING
 
 from . import proc
 from .errors import InstallFailed, UsageError
-from .models import Pin, Plan
+from .models import PROJECTS, Pin, Plan
 
 if TYPE_CHECKING:
     from .net import NetPolicy
     from .urls import Credential
 
-FAMILY = ("torch", "torchvision", "torchaudio", "torchcodec")
 
 
 def index_args(plan: Plan) -> list[str]:
@@ -90,7 +89,7 @@ def installed_family(python: str) -> dict[str, str]:
     code = (
         "import importlib.metadata as m, json;"
         "print(json.dumps({d.metadata['Name'].lower(): d.version for d in m.distributions()"
-        f" if (d.metadata['Name'] or '').lower() in {list(FAMILY)!r}}}))"
+        f" if (d.metadata['Name'] or '').lower() in {list(PROJECTS)!r}}}))"
     )
     try:
         done = proc.run([python, "-c", code], timeout=60)

@@ -22,7 +22,7 @@ MAX_BYTES = 1024 * 1024  # a requirements file is a few kB; /dev/zero is not one
 MAX_DEPTH = 10
 _COMMENT = re.compile(r"(^|\s+)#.*$")
 _ENV_VAR = re.compile(r"\$\{(?P<name>[A-Z0-9_]+)\}")
-_FAMILY_PATH = re.compile(r"(^|[/\\])(torch|torchvision|torchaudio|torchcodec)([/\\]|$)")
+_FAMILY_PATH = re.compile(r"(^|[/\\])(" + "|".join(PROJECTS) + r")([/\\]|$)")
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 # Options pip takes on a requirement line; their values say nothing torchpin locks.
 _LINE_OPTIONS = ("--hash", "--config-settings", "--global-option", "--install-option")
