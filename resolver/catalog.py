@@ -138,6 +138,10 @@ class Catalog:
     live_pages: frozenset[tuple[str, str]] = frozenset()
     # Files those pages mark yanked (PEP 592): used only for an exact == pin, as pip does.
     yanked_files: frozenset[str] = frozenset()
+    # A flat mirror root (``<root>/<variant>/`` lists wheels): the lock then uses --find-links.
+    find_links_url: str | None = None
+    source: str = "snapshot"  # or "live": where these facts came from, for the lock header
+    source_detail: str = ""
 
     def release(self, version: str) -> Release | None:
         for r in self.releases:

@@ -153,12 +153,11 @@ def make_plan(
         stderr.append(
             "torchpin: credentials are not written into the lock; pip and uv read them from netrc or keyring\n"
         )
-    plan = select(target, replace(catalog, pytorch_index_url=ends.base), requirements)
-    if ends.find_links and not plan.on_pypi:
-        flat = f"{ends.find_links.rstrip('/')}/{plan.variant.name}/"
-        plan = replace(plan, index_url=flat, find_links=True)
-    plan = replace(plan, source=source, source_detail=detail, notes=(*detected, *plan.notes))
-    return plan, stderr
+    catalog = replace(
+        catalog, pytorch_index_url=ends.base, find_links_url=ends.find_links, source=source, source_detail=detail
+    )
+    plan = select(target, catalog, requirements)
+    return replace(plan, notes=(*detected, *plan.notes)), stderr
 
 
 def _live_catalog(

@@ -23,12 +23,10 @@ if TYPE_CHECKING:
 
 
 def index_args(plan: Plan) -> list[str]:
-    """The lock's index lines as installer options (same layout, same reasons)."""
-    if plan.on_pypi:
-        return ["--index-url", plan.index_url]
-    if plan.find_links:
-        return ["--index-url", plan.pypi_url, "--find-links", plan.index_url]
-    return ["--index-url", plan.pypi_url, "--extra-index-url", plan.index_url]
+    """The lock's index lines as installer options: one function writes both."""
+    from .lockfile import index_lines
+
+    return [part for line in index_lines(plan) for part in line]
 
 
 def _env_name(installer: str, flag: str) -> str:

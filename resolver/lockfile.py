@@ -48,16 +48,18 @@ def requirements(plan: Plan) -> str:
     ]
     lines += [f"# note: {n}" for n in plan.notes]
     lines.append("# Re-run `torchpin lock` to update; edits here are not checked.")
-    if plan.on_pypi:
-        lines.append(f"--index-url {plan.index_url}")
-    elif plan.find_links:
-        lines.append(f"--index-url {plan.pypi_url}")
-        lines.append(f"--find-links {plan.index_url}")
-    else:
-        lines.append(f"--index-url {plan.pypi_url}")
-        lines.append(f"--extra-index-url {plan.index_url}")
+    lines += [f"{flag} {url}" for flag, url in index_lines(plan)]
     lines += [f"{p.project}=={p.version}" for p in plan.pins]
     return "\n".join(lines) + "\n"
+
+
+def index_lines(plan: Plan) -> list[tuple[str, str]]:
+    """The index options of a plan, for the lock file and the installer's command line alike."""
+    if plan.on_pypi:
+        return [("--index-url", plan.index_url)]
+    if plan.find_links:
+        return [("--index-url", plan.pypi_url), ("--find-links", plan.index_url)]
+    return [("--index-url", plan.pypi_url), ("--extra-index-url", plan.index_url)]
 
 
 def as_json(plan: Plan) -> dict[str, Any]:

@@ -255,7 +255,13 @@ def _plan(s: Search, release: Release, variant: Variant, why: str) -> Plan:
 
     plat = s.target.platform.key
     on_pypi = untagged(release, variant, plat)
-    index = s.catalog.pypi_index_url if on_pypi else f"{s.catalog.pytorch_index_url}/{variant.name}"
+    flat = s.catalog.find_links_url is not None and not on_pypi
+    if on_pypi:
+        index = s.catalog.pypi_index_url
+    elif flat:
+        index = f"{(s.catalog.find_links_url or '').rstrip('/')}/{variant.name}/"
+    else:
+        index = f"{s.catalog.pytorch_index_url}/{variant.name}"
     versions = {"torch": str(release.version), **s.chosen.get((str(release.version), variant.name), {})}
     pins: tuple[Pin, ...] = pins_for(s.catalog, s.target, variant, versions, on_pypi=on_pypi)
     if variant.family is Family.CUDA and s.target.accelerator.kind != "cuda":
@@ -271,6 +277,9 @@ def _plan(s: Search, release: Release, variant: Variant, why: str) -> Plan:
         notes=tuple(dict.fromkeys(s.notes)),
         rejected=tuple(s.rejected),
         pypi_url=s.catalog.pypi_index_url,
+        find_links=flat,
+        source=s.catalog.source,
+        source_detail=s.catalog.source_detail,
     )
 
 
