@@ -14,11 +14,31 @@ from .snapshot import Catalog, load_catalog
 from .targets import TargetFlags, build_target
 
 if TYPE_CHECKING:
+    from .host import Host
     from .net import NetPolicy
     from .urls import Credential
 
 
-def resolve_target(flags: TargetFlags, known_variants: list[str]) -> tuple[Target, tuple[str, ...]]:
+class Probe:
+    """This machine, probed at most once per command (install and doctor need it twice)."""
+
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        import os
+
+        self.environ = dict(os.environ if environ is None else environ)
+        self._host: Host | None = None
+
+    def host(self) -> Host:
+        if self._host is None:
+            from .detect import detect_host
+
+            self._host = detect_host(self.environ)
+        return self._host
+
+
+def resolve_target(
+    flags: TargetFlags, known_variants: list[str], probe: Probe | None = None
+) -> tuple[Target, tuple[str, ...]]:
     """Detect this machine (unless --no-detect), then let every given flag override its part.
 
     Returns the target and what detection contributed, for the lock header.
@@ -27,10 +47,9 @@ def resolve_target(flags: TargetFlags, known_variants: list[str]) -> tuple[Targe
         from .hostpy import host_platform, host_python
 
         return build_target(flags, Target(host_python(), host_platform()), known_variants), ()
-    from .detect import detect_host
     from .host import decide, host_target
 
-    host = detect_host()
+    host = (probe or Probe()).host()
     target = build_target(flags, host_target(host), known_variants)
     detected: tuple[str, ...] = ()
     if target.accelerator == decide(host)[0]:
@@ -121,6 +140,7 @@ def make_plan(
     index: IndexOptions,
     *,
     snapshot: Callable[[], bytes],
+    probe: Probe | None = None,
 ) -> tuple[Plan, list[str]]:
     """Target → catalog (live pages over the snapshot, unless offline) → plan, plus stderr notes."""
     import os
@@ -132,7 +152,7 @@ def make_plan(
     ends = endpoints(index, os.environ)
     if ends.pypi:  # a PyPI proxy (Artifactory, devpi …)
         catalog = replace(catalog, pypi_index_url=ends.pypi)
-    target, detected = resolve_target(flags, catalog.variant_names)
+    target, detected = resolve_target(flags, catalog.variant_names, probe)
     requirements = applicable(requirements, target)
     stderr: list[str] = []
     source, detail = "snapshot", f"embedded snapshot of {catalog.snapshot_date}"

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .commands import IndexOptions, endpoints, make_plan
+from .commands import IndexOptions, Probe, endpoints, make_plan
 from .errors import TorchpinError
 from .lockfile import render
 from .models import PROJECTS, Requirement
@@ -17,21 +17,23 @@ if TYPE_CHECKING:
     from .verify import Report
 
 
-def run_verify(python: str | None, lock_file: str | None, *, timeout: float, snapshot: Callable[[], bytes]) -> Report:
+def run_verify(
+    python: str | None, lock_file: str | None, *, timeout: float, snapshot: Callable[[], bytes],
+    probe: Probe | None = None,
+) -> Report:  # fmt: skip
     """The verify report for an interpreter, compared with a lock when one is given."""
-    import os
     from pathlib import Path
 
-    from .detect import detect_host
     from .verify import target_python, verify
 
-    environ = dict(os.environ)
+    probe = probe or Probe()
+    environ = probe.environ
     catalog = load_catalog(snapshot(), "embedded wheel_index.json")
     from .reqfile import read_text
 
     lock_text = read_text(Path(lock_file)) if lock_file else None
     report = verify(
-        target_python(python, environ), lock_text=lock_text, catalog=catalog, host=detect_host(environ),
+        target_python(python, environ), lock_text=lock_text, catalog=catalog, host=probe.host(),
         environ=environ, timeout=timeout,
     )  # fmt: skip
     return report
@@ -39,7 +41,8 @@ def run_verify(python: str | None, lock_file: str | None, *, timeout: float, sna
 
 def run_doctor(python: str | None, *, snapshot: Callable[[], bytes]) -> tuple[Report, str | None]:
     """verify without a lock, plus the one `torchpin install` command for this machine."""
-    report = run_verify(python, None, timeout=120.0, snapshot=snapshot)
+    probe = Probe()
+    report = run_verify(python, None, timeout=120.0, snapshot=snapshot, probe=probe)
     if report.ok and not any(c.status == "warn" and c.id in ("installed-set", "build-identity") for c in report.checks):
         return report, None
     # Keep the user's torch release and companions when a build of it fits this machine.
@@ -57,7 +60,7 @@ def run_doctor(python: str | None, *, snapshot: Callable[[], bytes]) -> tuple[Re
     plan = None
     for wanted in attempts:
         try:
-            plan, _ = make_plan(wanted, TargetFlags(), IndexOptions(offline=True), snapshot=snapshot)
+            plan, _ = make_plan(wanted, TargetFlags(), IndexOptions(offline=True), snapshot=snapshot, probe=probe)
             break
         except TorchpinError as e:
             last = e.message
@@ -88,7 +91,6 @@ def run_install(
     snapshot: Callable[[], bytes],
 ) -> Report | None:
     """Plan → lock file → (verified wheels) → installer → verify. Returns the verify report or None."""
-    import os
     import sys
     import tempfile
     from pathlib import Path
@@ -98,9 +100,10 @@ def run_install(
     from .files import write_user_file
     from .verify import target_python
 
-    environ = dict(os.environ)
+    probe = Probe()
+    environ = probe.environ
     python = target_python(opts.python, environ)
-    plan, notes = make_plan(requirements, flags, index, snapshot=snapshot)
+    plan, notes = make_plan(requirements, flags, index, snapshot=snapshot, probe=probe)
     for note in notes:
         sys.stderr.write(note)
     unknown = [p.project for p in plan.pins if not (p.wheel and p.wheel.sha256)]
@@ -151,9 +154,8 @@ def run_install(
         )
     if not opts.verify:
         return None
-    from .detect import detect_host
     from .verify import verify
 
     catalog = load_catalog(snapshot(), "embedded wheel_index.json")
-    return verify(python, lock_text=lock_text, catalog=catalog, host=detect_host(environ), environ=environ,
+    return verify(python, lock_text=lock_text, catalog=catalog, host=probe.host(), environ=environ,
                   timeout=opts.timeout)  # fmt: skip
