@@ -15,6 +15,7 @@ from .targets import TargetFlags, build_target
 
 if TYPE_CHECKING:
     from .host import Host
+    from .index import IndexClient
     from .net import NetPolicy
     from .urls import Credential
 
@@ -223,7 +224,22 @@ def _live_catalog(
             f" (it lists: {', '.join(listed_variants(client)) or 'no variants'})",
             hint="pick a variant it has with --backend, or another mirror",
         )
-    return merge(catalog, pages)
+    return _declared_live(merge(catalog, pages), pages, client)
+
+
+def _declared_live(catalog: Catalog, pages: Mapping[tuple[str, str], Any], client: IndexClient) -> Catalog:
+    """Companion releases the snapshot doesn't know: their torch declaration from the sidecars."""
+    from .live import declarations_wanted, torch_declaration, with_declarations
+
+    wanted = declarations_wanted(catalog, pages)
+    if not wanted:
+        return catalog
+    bodies = client.fetch_files(list(wanted))
+    declared = {}
+    for url, key in wanted.items():
+        if (body := bodies.get(url)) and (spec := torch_declaration(body)):
+            declared[key] = spec
+    return with_declarations(catalog, declared)
 
 
 def run_detect(snapshot: Callable[[], bytes], environ: dict[str, str], flags: TargetFlags) -> dict[str, Any]:

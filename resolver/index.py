@@ -162,6 +162,55 @@ class IndexClient:
         tries = attempt + 1
         raise IndexUnavailable(f"{mask(url)}: {last} ({tries} {'try' if tries == 1 else 'tries'})")
 
+    def fetch_files(self, urls: Sequence[str], *, max_bytes: int = 1 << 20) -> dict[str, bytes | None]:
+        """Small immutable files (PEP 658 metadata sidecars): from the cache when there, else one
+        GET each, all at once; None for a file that isn't there or can't be read (no declaration
+        is then known, which is not an error)."""
+        import asyncio
+
+        out: dict[str, bytes | None] = {}
+        todo = []
+        for url in dict.fromkeys(urls):
+            self.config.policy.check(url)
+            cache = _Cache(self.config.cache_dir, url) if self.config.cache_dir else None
+            body = cache.body() if cache and not self.config.refresh and cache.load() else None
+            if body is not None:
+                out[url] = body
+            else:
+                todo.append(url)
+        if todo:
+            got = asyncio.run(within(self.config.deadline, self._files(todo, max_bytes), "reading metadata sidecars"))
+            out.update(got)
+        return out
+
+    async def _files(self, urls: list[str], max_bytes: int) -> dict[str, bytes | None]:
+        import asyncio
+
+        from .net import client
+
+        async with client(self.config.policy, transport=self.transport) as http:
+            bodies = await asyncio.gather(*(self._file(http, u, max_bytes) for u in urls))
+        return dict(zip(urls, bodies, strict=True))
+
+    async def _file(self, http: httpx.AsyncClient, url: str, max_bytes: int) -> bytes | None:
+        import httpx
+
+        self.stats.requests += 1
+        try:
+            async with open_url(http, self.config.policy, url) as (response, _):
+                if response.status_code != 200:
+                    return None
+                body = bytearray()
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) > max_bytes:
+                        return None
+        except (httpx.HTTPError, IndexUnavailable):
+            return None
+        if self.config.cache_dir:  # content-addressed by its wheel: never needs revalidating
+            _Cache(self.config.cache_dir, url).save(bytes(body), '"immutable"', None, "application/octet-stream")
+        return bytes(body)
+
     def _ca_hint(self) -> str:
         cafile, source = self.config.policy.ca_bundle()
         bundle = f"{cafile} (from {source})" if cafile else f"the default CAs ({source})"

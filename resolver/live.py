@@ -115,3 +115,63 @@ def _new_release(template: Release, version: str, variants: set[str], seen: dict
         companions=companions,
         extra_python_tags={},
     )
+
+
+MAX_SIDECARS = 4  # per companion: the newest releases are the ones that can win
+
+
+def declarations_wanted(catalog: Catalog, pages: Mapping[tuple[str, str], tuple[Link, ...] | None]) -> dict[str, str]:
+    """Sidecar URL -> "project==version" for companion releases on the pages whose torch
+    declaration the catalog doesn't know yet (new releases), newest few per project."""
+    found: dict[tuple[str, Version], str] = {}
+    for (_variant, project), links in pages.items():
+        if project == "torch":
+            continue
+        for link in links or ():
+            if not link.is_wheel or link.yanked is not None or not link.has_metadata:
+                continue
+            try:
+                version = parse_wheel_filename(link.filename)[1]
+            except Exception:  # one odd file name must not sink the page
+                continue
+            known = catalog.project(project, version.public)
+            if known is None or known.requires_torch is None:
+                found.setdefault((project, Version(version.public)), link.url + ".metadata")
+    out: dict[str, str] = {}
+    for project in {p for p, _ in found}:
+        newest = sorted((v for p, v in found if p == project), reverse=True)[:MAX_SIDECARS]
+        out.update({found[(project, v)]: f"{project}=={v}" for v in newest})
+    return out
+
+
+def torch_declaration(metadata: bytes) -> str | None:
+    """The specifier of ``Requires-Dist: torch…`` in a wheel's METADATA (">=0" for a bare name)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    for line in metadata.decode("utf-8", "replace").splitlines():
+        if not line.lower().startswith("requires-dist:"):
+            continue
+        try:
+            req = Requirement(line.split(":", 1)[1].strip())
+        except InvalidRequirement:
+            continue
+        if req.name.lower() == "torch" and "extra" not in str(req.marker or ""):
+            return str(req.specifier) or ">=0"
+    return None
+
+
+def with_declarations(catalog: Catalog, declared: Mapping[str, str]) -> Catalog:
+    """Fold ``{"project==version": specifier}`` into the catalog's companion releases."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    projects = {k: dict(v) for k, v in catalog.projects.items()}
+    for key, spec in declared.items():
+        project, _, version = key.partition("==")
+        try:
+            parsed = SpecifierSet(spec)
+        except InvalidSpecifier:
+            continue
+        old = catalog.project(project, version)
+        new = replace(old, requires_torch=parsed) if old else ProjectRelease(project, version, None, False, (), parsed)
+        projects.setdefault(project, {})[version] = new
+    return replace(catalog, projects=projects)

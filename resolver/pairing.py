@@ -107,9 +107,10 @@ def _pair_problem(
     files = s.catalog.project(project, pair.version)
     if files and files.requires_python and not files.requires_python.contains(s.target.python.version):
         return f"{project} {pair.version} requires Python {files.requires_python}", "python"
-    if files and not python_accepts(files.python_tags(plat), s.target.python):
+    # A release only the live index knows has no PyPI file list: its page (checked above) decides.
+    if files and files.raw_files and not python_accepts(files.python_tags(plat), s.target.python):
         return f"{project} {pair.version} has no CPython {s.target.python} wheel for {plat}", "python"
-    if files and untagged(release, variant, plat) and (problem := pypi_file_problem(s, files)):
+    if files and files.raw_files and untagged(release, variant, plat) and (problem := pypi_file_problem(s, files)):
         return problem, "os-floor"
     return None
 

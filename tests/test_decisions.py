@@ -294,3 +294,44 @@ def test_a_yanked_file_on_the_index_needs_an_exact_pin(tmp_path: Path) -> None:
     assert pins(skipped.stdout) == ["torch==2.14.1+cpu"]
     assert pinned.returncode == 0, pinned.stderr
     assert pins(pinned.stdout) == ["torch==2.15.0+cpu"]
+
+
+# ---- a companion release only the index knows pairs by its live sidecar's Requires-Dist
+
+
+def _mirror_with_new_torchvision(h: Hostile, fake: FakePytorchIndex, declares: str) -> str:
+    def links(project: str) -> list[str]:
+        text = fake.page("cpu", project, h.url) or ""
+        return [x.strip().removesuffix("<br/>") for x in text.splitlines() if x.strip().startswith("<a ")]
+
+    new = "torchvision-0.30.0+cpu-cp312-cp312-manylinux_2_28_x86_64.whl"
+    href = f"/whl/cpu/{new.replace('+', '%2B')}"
+    h.routes["/whl/cpu/torch/"] = html(page(links("torch")))
+    anchor = f'<a href="{href}" data-core-metadata="true">{new}</a>'
+    h.routes["/whl/cpu/torchvision/"] = html(page([*links("torchvision"), anchor]))
+    metadata = (
+        f"Metadata-Version: 2.1\nName: torchvision\nVersion: 0.30.0+cpu\nRequires-Dist: numpy\nRequires-Dist: {declares}\n"
+    )
+    h.routes[href + ".metadata"] = html(metadata)
+    return href + ".metadata"
+
+
+@pytest.mark.parametrize(
+    ("declares", "want"),
+    [("torch>=2.15.0", "torchvision==0.30.0+cpu"), ("torch>=2.16", "torchvision==0.29.2+cpu")],
+    ids=["admits", "excludes"],
+)
+def test_a_new_companion_pairs_by_its_live_sidecar(tmp_path: Path, declares: str, want: str) -> None:
+    fake = FakePytorchIndex()
+    with Hostile() as h:
+        sidecar = _mirror_with_new_torchvision(h, fake, declares)
+        args = ["lock", "torch", "torchvision", *LINUX, "--backend", "cpu", "--index-url", f"{h.url}/whl",
+                "--no-fallback", "--explain"]  # fmt: skip
+        r = run(*args, home=tmp_path)
+        again = run(*args, home=tmp_path)
+        reads = [s.target for s in h.seen if s.target.endswith(sidecar)]
+    assert r.returncode == 0, r.stderr
+    assert pins(r.stdout) == ["torch==2.15.0+cpu", want]
+    if want.startswith("torchvision==0.30.0"):
+        assert f"torchvision 0.30.0 pairs with torch 2.15.0 by its own Requires-Dist: {declares}" in r.stderr
+    assert again.stdout == r.stdout and len(reads) == 1  # the sidecar is cached: it never changes
