@@ -309,9 +309,8 @@ def _mirror_with_new_torchvision(h: Hostile, fake: FakePytorchIndex, declares: s
     h.routes["/whl/cpu/torch/"] = html(page(links("torch")))
     anchor = f'<a href="{href}" data-core-metadata="true">{new}</a>'
     h.routes["/whl/cpu/torchvision/"] = html(page([*links("torchvision"), anchor]))
-    metadata = (
-        f"Metadata-Version: 2.1\nName: torchvision\nVersion: 0.30.0+cpu\nRequires-Dist: numpy\nRequires-Dist: {declares}\n"
-    )
+    metadata = "Metadata-Version: 2.1\nName: torchvision\nVersion: 0.30.0+cpu\n"
+    metadata += f"Requires-Dist: numpy\nRequires-Dist: {declares}\n"
     h.routes[href + ".metadata"] = html(metadata)
     return href + ".metadata"
 
