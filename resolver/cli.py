@@ -12,6 +12,7 @@ from . import __version__
 from .clioptions import collect_requirements, index_options, requirement_options, target_flags, target_options
 from .errors import SnapshotError, TorchpinError
 from .lockfile import FORMATS
+from .models import Installer
 from .output import Interrupted, on_signal, say, usage_line, write_stdout
 
 EPILOG_LOCK = """\b
@@ -159,7 +160,7 @@ Examples:
 @click.option("--require-hashes", is_flag=True, help="Exit 3 when a torch-family wheel has no known sha256.")
 def install(requirements: tuple[str, ...], req_files: tuple[str, ...], index_url: str | None, find_links: str | None,
             trusted_host: tuple[str, ...], cert: str | None, offline: bool, refresh: bool, timeout: float,
-            deadline: float, no_fallback: bool, installer: str, python: str | None, lock_path: str, dry_run: bool,
+            deadline: float, no_fallback: bool, installer: Installer, python: str | None, lock_path: str, dry_run: bool,
             no_verify: bool, require_hashes: bool, **target: Any) -> None:  # fmt: skip
     """Lock, install into an interpreter with uv or pip, then verify (exit 5: install failed, 6: verify failed).
 

@@ -45,7 +45,7 @@ def resolve_target(
     Returns the target and what detection contributed, for the lock header.
     """
     if flags.no_detect:  # this interpreter's Python and OS only: no probe module is even imported
-        from .hostpy import host_platform, host_python
+        from .interpreter import host_platform, host_python
 
         return build_target(flags, Target(host_python(), host_platform()), known_variants), ()
     from .host import decide, host_target
@@ -190,8 +190,9 @@ def _live_catalog(
     stderr: list[str],
 ) -> Catalog:
     """The snapshot with the live pages the decision depends on folded in (one concurrent round)."""
-    from .index import IndexClient, IndexConfig, default_cache_dir, listed_variants
+    from .index import IndexClient, IndexConfig, listed_variants
     from .live import merge
+    from .pagecache import default_cache_dir
     from .policy import live_candidates, requirement_map
     from .urls import mask
 

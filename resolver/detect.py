@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import probes
 from .host import AmdInfo, GpuInfo, Host, NvidiaInfo
-from .hostpy import host_platform, host_python
+from .interpreter import host_platform, host_python
 
 if TYPE_CHECKING:
     from .proc import Done

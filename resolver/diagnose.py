@@ -16,6 +16,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from .failures import PATTERNS, classify
+from .models import CheckStatus
 
 __all__ = ["CHECK_IDS", "PATTERNS", "Check", "Expect", "classify", "evaluate", "variant_of"]
 
@@ -37,7 +38,7 @@ CHECK_IDS = (
 @dataclass(frozen=True)
 class Check:
     id: str
-    status: str  # pass | warn | fail | skip
+    status: CheckStatus
     detail: str
     fix: str | None = None
     cause: str | None = None
@@ -95,7 +96,7 @@ def _missing(cid: str) -> Check:
     return Check(cid, "skip", "not run: torch could not be imported")
 
 
-def _with_fix(cid: str, status: str, detail: str, text: str, expect: Expect) -> Check:
+def _with_fix(cid: str, status: CheckStatus, detail: str, text: str, expect: Expect) -> Check:
     found = classify(text)
     if not found:
         return Check(cid, status, detail, fix=expect.install_command() if status == "fail" else None)

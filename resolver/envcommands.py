@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from .commands import IndexOptions, Probe, endpoints, make_plan
 from .errors import TorchpinError
 from .lockfile import render
-from .models import PROJECTS, Requirement
+from .models import PROJECTS, Installer, Requirement
 from .snapshot import load_catalog
 from .targets import TargetFlags
 
@@ -73,7 +73,7 @@ def run_doctor(python: str | None, *, snapshot: Callable[[], bytes]) -> tuple[Re
 
 @dataclass(frozen=True)
 class InstallOptions:
-    installer: str = "auto"
+    installer: Installer = "auto"
     python: str | None = None
     dry_run: bool = False
     verify: bool = True

@@ -6,18 +6,14 @@ credential-free: ``net.NetPolicy`` holds the credentials and sends them to their
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import IndexFormatError, IndexUnavailable
-from .files import write_atomic_bytes
 from .net import DeadlineExceeded, NetPolicy, TlsFailure, describe, is_tls_failure, open_url, within
+from .pagecache import PageCache
 from .simple import Link, parse_html, parse_page
 from .urls import DEFAULT_INDEX, allowed, mask, strip_credentials
 
@@ -68,17 +64,6 @@ class FetchStats:
     notes: list[str] = field(default_factory=list)
 
 
-def default_cache_dir(env: dict[str, str] | None = None) -> Path:
-    env = dict(os.environ) if env is None else env
-    if "TORCHPIN_CACHE_DIR" in env:
-        return Path(env["TORCHPIN_CACHE_DIR"])
-    if os.name == "nt":
-        return Path(env.get("LOCALAPPDATA", Path.home())) / "torchpin" / "Cache"
-    if (Path.home() / "Library" / "Caches").is_dir():
-        return Path.home() / "Library" / "Caches" / "torchpin"
-    return Path(env.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "torchpin"
-
-
 class _Retry(Exception):
     """One attempt failed in a way worth another try; the text says why."""
 
@@ -127,7 +112,7 @@ class IndexClient:
 
         import httpx
 
-        cache = _Cache(self.config.cache_dir, url) if self.config.cache_dir else None
+        cache = PageCache(self.config.cache_dir, url) if self.config.cache_dir else None
         cached = None if (cache is None or self.config.refresh) else cache.load()
         # One attempt may take three read timeouts in all: a server that drips a byte per
         # second passes every per-read timeout and is cut here instead.
@@ -172,7 +157,7 @@ class IndexClient:
         todo = []
         for url in dict.fromkeys(urls):
             self.config.policy.check(url)
-            cache = _Cache(self.config.cache_dir, url) if self.config.cache_dir else None
+            cache = PageCache(self.config.cache_dir, url) if self.config.cache_dir else None
             body = cache.body() if cache and not self.config.refresh and cache.load() else None
             if body is not None:
                 out[url] = body
@@ -208,7 +193,7 @@ class IndexClient:
         except (httpx.HTTPError, IndexUnavailable):
             return None
         if self.config.cache_dir:  # content-addressed by its wheel: never needs revalidating
-            _Cache(self.config.cache_dir, url).save(bytes(body), '"immutable"', None, "application/octet-stream")
+            PageCache(self.config.cache_dir, url).save(bytes(body), '"immutable"', None, "application/octet-stream")
         return bytes(body)
 
     def _ca_hint(self) -> str:
@@ -217,7 +202,7 @@ class IndexClient:
         return f"verified against {bundle}; give the index's CA with --cert"
 
     async def _attempt(
-        self, http: httpx.AsyncClient, url: str, cache: _Cache | None, cached: dict[str, Any] | None
+        self, http: httpx.AsyncClient, url: str, cache: PageCache | None, cached: dict[str, Any] | None
     ) -> tuple[Page, dict[str, Any] | None]:
         """One GET; returns the page and the cache entry still worth revalidating with."""
         headers = {"Accept": ACCEPT}
@@ -292,57 +277,6 @@ class IndexClient:
             more = f" (+{len(dropped) - 1} more)" if len(dropped) > 1 else ""
             self.stats.notes.append(f"ignored {len(dropped)} link(s) on {mask(url)}: {dropped[0]}{more}")
         return tuple(kept)
-
-
-class _Cache:
-    """One cached page: body plus validators, each file written atomically and private (0600)."""
-
-    def __init__(self, root: Path, url: str) -> None:
-        url = strip_credentials(url)  # no secret in a key or a file, whatever the caller passed
-        key = hashlib.sha256(url.encode()).hexdigest()[:32]
-        self.root = root
-        self.meta_path = root / "pages" / f"{key}.json"
-        self.body_path = root / "pages" / f"{key}.body"
-        self.url = url
-
-    def load(self) -> dict[str, Any] | None:
-        try:
-            meta = json.loads(self.meta_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError, RecursionError):
-            return None
-        if not isinstance(meta, dict) or meta.get("url") != self.url or not self.body_path.is_file():
-            return None
-        return meta
-
-    def body(self) -> bytes | None:
-        try:
-            return self.body_path.read_bytes()
-        except OSError:
-            return None
-
-    def discard(self) -> None:
-        for path in (self.meta_path, self.body_path):
-            # A directory squatting on the name stays: save() then fails quietly, load() misses.
-            with contextlib.suppress(OSError):
-                path.unlink()
-
-    def save(self, body: bytes, etag: str | None, last_modified: str | None, ctype: str) -> None:
-        if not (etag or last_modified):
-            return  # nothing to revalidate with
-        try:
-            _private_dir(self.root)
-            _private_dir(self.meta_path.parent)
-            write_atomic_bytes(self.body_path, body, mode=0o600)
-            meta = {"url": self.url, "etag": etag, "last_modified": last_modified, "content_type": ctype}
-            write_atomic_bytes(self.meta_path, json.dumps(meta).encode(), mode=0o600)
-        except OSError:
-            pass  # a read-only cache only costs speed
-
-
-def _private_dir(path: Path) -> None:
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if path.stat().st_mode & 0o077:
-        path.chmod(0o700)
 
 
 def listed_variants(client: IndexClient) -> list[str]:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from . import proc
 from .errors import InstallFailed, UsageError
-from .models import PROJECTS, Pin, Plan
+from .models import PROJECTS, Installer, Pin, Plan
 
 if TYPE_CHECKING:
     from .net import NetPolicy
@@ -66,7 +66,7 @@ def uninstall_argv(installer: str, python: str, uv: str | None, names: Sequence[
     return [python, "-m", "pip", "uninstall", "-y", "--disable-pip-version-check", *names]
 
 
-def choose_installer(choice: str, python: str) -> tuple[str, str | None]:
+def choose_installer(choice: Installer, python: str) -> tuple[str, str | None]:
     """auto: uv when it can be found (on PATH or beside this interpreter), else pip."""
     uv = shutil.which("uv") or shutil.which("uv", path=str(Path(sys.executable).parent))
     if choice == "uv" and uv is None:

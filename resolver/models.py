@@ -216,6 +216,9 @@ class Pin:
     wheel: WheelFile | None
 
 
+CheckStatus = Literal["pass", "warn", "fail", "skip"]
+Installer = Literal["auto", "uv", "pip"]
+
 # What kind of fact rejected a build, hard facts first: messages pick the decisive gap by
 # kind, never by reading their own prose.
 RejectionKind = Literal[
