@@ -100,23 +100,13 @@ def _with_fix(cid: str, status: CheckStatus, detail: str, text: str, expect: Exp
     found = classify(text)
     if not found:
         return Check(cid, status, detail, fix=expect.install_command() if status == "fail" else None)
-    fm, cause = found
-    fixes = {
-        "FM-12": "unset LD_LIBRARY_PATH (or drop its CUDA/cuDNN folders) and run again",
-        "FM-19": "pip install 'numpy<2'  (or a torch >= 2.3)",
-        "FM-31": "move tensors to the CPU before file I/O: torchaudio.save(path, wav.cpu(), rate)",
-        "FM-32": "run CPU fallbacks in float32: model.float(); keep .half() for the GPU",
-        "FM-35": "call .contiguous() on the RNN input, or split very long inputs",
-        "FM-16": "reload the driver: sudo rmmod nvidia_uvm && sudo modprobe nvidia_uvm (or reboot)",
-        "FM-17": "install the latest Microsoft Visual C++ 2015-2022 Redistributable (x64)",
-        "FM-18": "use a newer base image (glibc >= 2.28), or: " + expect.install_command(),
-    }
+    fm, cause, template = found
     if fm == "FM-33":
         codec = expect.pins.get("torchcodec")
         fix = f"{expect.install_command(['torch', 'torchaudio', 'torchcodec'])}" if codec else "pip install torchcodec"
         fix += "  (and install FFmpeg 4-8)" if "libtorchcodec" in text else ""
     else:
-        fix = fixes.get(fm, expect.install_command())
+        fix = template.format(install=expect.install_command()) if template else expect.install_command()
     return Check(cid, status, f"{detail} [{fm}]", fix=fix, cause=cause)
 
 
