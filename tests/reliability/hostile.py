@@ -67,6 +67,12 @@ class _Server(http.server.ThreadingHTTPServer):
         self.lock = threading.Lock()
         self.own = f"127.0.0.1:{self.server_address[1]}"
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # clients giving up are expected here
+            super().handle_error(request, client_address)
+
 
 class Hostile:
     """Start with ``with Hostile() as h:``; set ``h.routes[path] = html(...)`` etc."""
