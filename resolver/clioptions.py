@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from .models import Requirement
-from .targets import TargetFlags
+
+if TYPE_CHECKING:
+    from .targets import TargetFlags
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -35,6 +37,8 @@ def target_options(f: F) -> F:
 
 def target_flags(given: dict[str, Any]) -> TargetFlags:
     """The TARGET options click parsed, as the typed value every command takes."""
+    from .targets import TargetFlags
+
     return TargetFlags(**{k: v for k, v in given.items() if v is not None})
 
 

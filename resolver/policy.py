@@ -15,7 +15,6 @@ from packaging.version import Version
 from . import compat
 from .errors import NoCompatibleBuild, UsageError
 from .models import DriverVersion, Family, Pin, Plan, Requirement, Target, Variant
-from .nobuild import no_build
 from .pairing import companion_problem
 from .search import (
     Problem,
@@ -78,6 +77,8 @@ def _select(target: Target, catalog: Catalog, requirements: Sequence[Requirement
         if fitting:
             variant, why = _prefer(s, [b.variant for b in fitting])
             return _plan(s, release, variant, why)
+    from .nobuild import no_build  # only a failed search needs the message
+
     raise no_build(s)
 
 
