@@ -1,0 +1,79 @@
+"""Lock formats other than the requirements file, accepted by the real clients against the fake index."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .support.fake_index import FakeIndexServer
+from .support.local_index import write_simple_index
+from .support.static_server import StaticServer
+from .support.wheelmaker import make_wheel
+
+TAG = "cp311-cp311-manylinux_2_28_x86_64"
+PINS = {"torch": "2.14.1", "torchvision": "0.29.1"}
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_", "TORCHPIN_"))}
+    env.update(PIP_CONFIG_FILE=os.devnull, UV_NO_CONFIG="1", PIP_DISABLE_PIP_VERSION_CHECK="1", **extra)
+    return env
+
+
+@pytest.fixture(scope="module")
+def constraints(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str, str, Path]]:
+    """A constraints lock from the fake index, a PyPI stand-in with a decoy untagged torch."""
+    tmp = tmp_path_factory.mktemp("constraints")
+    decoy = make_wheel(tmp / "build", "torch", "2.14.1", TAG)
+    write_simple_index(tmp / "pypi" / "simple", [decoy])
+    with FakeIndexServer() as index, StaticServer(tmp / "pypi") as pypi:
+        r = subprocess.run(
+            [sys.executable, "-m", "torchpin", "lock", "--no-detect", "--backend", "cpu", "--python-version", "3.11",
+             "--python-platform", "x86_64-manylinux_2_28", "--index-url", index.base, "--no-fallback",
+             "--format", "constraints", *(f"{p}=={v}" for p, v in PINS.items())],
+            capture_output=True, text=True, check=False, env=clean_env(TORCHPIN_CACHE_DIR=str(tmp / "cache")),
+            timeout=120,
+        )  # fmt: skip
+        assert r.returncode == 0, r.stderr
+        assert not any(line.startswith("--") for line in r.stdout.splitlines())  # pins only
+        path = tmp / "constraints.txt"
+        path.write_text(r.stdout)
+        yield path, f"{pypi.url}/simple", f"{index.base}/cpu", tmp
+
+
+def test_pip_honours_the_constraints(constraints: tuple[Path, str, str, Path]) -> None:
+    path, pypi, variant_index, tmp = constraints
+    report = tmp / "report.json"
+    r = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet", "--report", str(report),
+         "--target", str(tmp / "unused"), "--index-url", pypi, "--extra-index-url", variant_index, "-c", str(path),
+         "torch", "torchvision"],
+        capture_output=True, text=True, env=clean_env(), timeout=300, check=False,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    chosen = {i["metadata"]["name"]: i["metadata"]["version"] for i in json.loads(report.read_text())["install"]}
+    assert chosen == {p: f"{v}+cpu" for p, v in PINS.items()}  # not PyPI's untagged decoy
+
+
+def test_uv_honours_the_constraints(constraints: tuple[Path, str, str, Path]) -> None:
+    uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
+    if uv is None:
+        pytest.skip("uv is not installed (scripts/test installs it with the dev extra)")
+    path, pypi, variant_index, tmp = constraints
+    venv = tmp / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    r = subprocess.run(
+        [uv, "pip", "install", "--dry-run", "--python", str(venv / "bin" / "python"), "--index-url", pypi,
+         "--extra-index-url", variant_index, "--constraint", str(path), "torch", "torchvision"],
+        capture_output=True, text=True, env=clean_env(UV_CACHE_DIR=str(tmp / "uv-cache")), timeout=300, check=False,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    for project, version in PINS.items():
+        assert f"+ {project}=={version}+cpu" in r.stderr
