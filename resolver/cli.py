@@ -10,7 +10,7 @@ import click
 
 from . import __version__
 from .clioptions import collect_requirements, index_options, requirement_options, target_flags, target_options
-from .errors import SnapshotError, TorchpinError
+from .errors import SnapshotError, TorchpinError, UsageError
 from .lockfile import FORMATS
 from .models import Installer
 from .output import Interrupted, on_signal, say, usage_line, write_stdout
@@ -22,6 +22,7 @@ Examples:
   torchpin lock --driver 570.86.15 --gpu-cc 12.0 --explain
   torchpin lock --python-platform aarch64-apple-darwin --format json
   torchpin lock --backend cpu -o requirements.txt
+  torchpin lock --format pyproject --add        # a uv project: edits ./pyproject.toml
 """
 
 
@@ -48,12 +49,14 @@ def cli(ctx: click.Context, verbose: bool) -> None:
     help="Write the lock to FILE atomically instead of stdout.",
 )
 @click.option("--explain", is_flag=True, help="Print the decision and the nearest rejected builds to stderr.")
+@click.option("--add", is_flag=True, help="With --format pyproject: also pin the builds in [project.dependencies].")
 def lock(
     requirements: tuple[str, ...],
     req_files: tuple[str, ...],
     fmt: str,
     output: Path | None,
     explain: bool,
+    add: bool,
     index_url: str | None,
     find_links: str | None,
     trusted_host: tuple[str, ...],
@@ -75,7 +78,16 @@ def lock(
 
     index = IndexOptions(index_url, find_links, trusted_host, cert, offline, refresh, no_fallback, timeout, deadline)
     reqs = collect_requirements(requirements, req_files)
-    text, notes = run_lock(reqs, target_flags(target), index, fmt=fmt, explain=explain, snapshot=_snapshot_bytes)
+    existing = None
+    if fmt == "pyproject":  # edited in place: ./pyproject.toml, or the file -o names
+        from .reqfile import read_text
+
+        output = output or Path("pyproject.toml")
+        existing = read_text(output)
+    elif add:
+        raise UsageError("--add goes with --format pyproject", hint="drop --add, or add --format pyproject")
+    text, notes = run_lock(reqs, target_flags(target), index, fmt=fmt, explain=explain, snapshot=_snapshot_bytes,
+                           pyproject=existing, add=add)  # fmt: skip
     for line in notes:
         click.echo(line, err=True, nl=False)
     if output:

@@ -125,13 +125,22 @@ def run_lock(
     fmt: str,
     explain: bool,
     snapshot: Callable[[], bytes],
+    pyproject: str | None = None,
+    add: bool = False,
 ) -> tuple[str, list[str]]:
-    """Return (lock text, stderr lines); raise TorchpinError on any failure."""
+    """Return (lock text, stderr lines); raise TorchpinError on any failure.
+
+    For ``pyproject`` the text is the user's ``pyproject`` edited, not a new file.
+    """
     plan, notes = make_plan(requirements, flags, index, snapshot=snapshot)
     if explain:
         from .render import explain as explain_text
 
         notes.append(explain_text(plan))
+    if fmt == "pyproject":
+        from .pyproject import edit
+
+        return edit(pyproject or "", plan, add=add), notes
     return render(plan, fmt), notes
 
 

@@ -9,7 +9,7 @@ from . import __version__
 from .models import Plan, Target
 
 # Same order as `torchpin lock --help`; json is the machine format.
-FORMATS = ("requirements", "constraints", "json")
+FORMATS = ("requirements", "constraints", "json", "pyproject")
 
 
 def describe_target(t: Target) -> str:
