@@ -50,6 +50,10 @@ def cli(ctx: click.Context, verbose: bool) -> None:
 )
 @click.option("--explain", is_flag=True, help="Print the decision and the nearest rejected builds to stderr.")
 @click.option("--add", is_flag=True, help="With --format pyproject: also pin the builds in [project.dependencies].")
+@click.option(
+    "--full", is_flag=True,
+    help="Lock everything in the -r files too, hash-pinned, resolved by uv (pip install --require-hashes).",
+)  # fmt: skip
 def lock(
     requirements: tuple[str, ...],
     req_files: tuple[str, ...],
@@ -57,6 +61,7 @@ def lock(
     output: Path | None,
     explain: bool,
     add: bool,
+    full: bool,
     index_url: str | None,
     find_links: str | None,
     trusted_host: tuple[str, ...],
@@ -77,7 +82,8 @@ def lock(
     from .commands import IndexOptions, run_lock
 
     index = IndexOptions(index_url, find_links, trusted_host, cert, offline, refresh, no_fallback, timeout, deadline)
-    reqs = collect_requirements(requirements, req_files)
+    others: list[str] | None = [] if full else None
+    reqs = collect_requirements(requirements, req_files, others)
     existing = None
     if fmt == "pyproject":  # edited in place: ./pyproject.toml, or the file -o names
         from .reqfile import read_text
@@ -86,8 +92,10 @@ def lock(
         existing = read_text(output)
     elif add:
         raise UsageError("--add goes with --format pyproject", hint="drop --add, or add --format pyproject")
+    if full and fmt != "requirements":
+        raise UsageError(f"--full writes a requirements file, not --format {fmt}", hint="drop --format or --full")
     text, notes = run_lock(reqs, target_flags(target), index, fmt=fmt, explain=explain, snapshot=_snapshot_bytes,
-                           pyproject=existing, add=add)  # fmt: skip
+                           pyproject=existing, add=add, full=others)  # fmt: skip
     for line in notes:
         click.echo(line, err=True, nl=False)
     if output:

@@ -55,12 +55,14 @@ def requirement_options(f: F) -> F:
     return click.argument("requirements", nargs=-1, metavar="[REQ]...")(f)
 
 
-def collect_requirements(requirements: tuple[str, ...], req_files: tuple[str, ...]) -> list[Requirement]:
+def collect_requirements(
+    requirements: tuple[str, ...], req_files: tuple[str, ...], others: list[str] | None = None
+) -> list[Requirement]:
     reqs = [parse_req(r) for r in requirements]
     if req_files:
         from .reqfile import read_requirement_files
 
-        from_files, notes = read_requirement_files(req_files)
+        from_files, notes = read_requirement_files(req_files, others=others)
         for note in notes:
             click.echo(note, err=True)
         reqs += from_files

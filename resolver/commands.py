@@ -127,6 +127,7 @@ def run_lock(
     snapshot: Callable[[], bytes],
     pyproject: str | None = None,
     add: bool = False,
+    full: Sequence[str] | None = None,
 ) -> tuple[str, list[str]]:
     """Return (lock text, stderr lines); raise TorchpinError on any failure.
 
@@ -141,6 +142,12 @@ def run_lock(
         from .pyproject import edit
 
         return edit(pyproject or "", plan, add=add), notes
+    if full is not None:  # the other requirements, to resolve with the torch family
+        import os
+
+        from .full import full_lock
+
+        return full_lock(plan, full, endpoints(index, os.environ).policy()), notes
     return render(plan, fmt), notes
 
 

@@ -35,25 +35,26 @@ _GLOBAL_OPTIONS = {
 
 
 def read_requirement_files(
-    paths: tuple[str, ...], environ: Mapping[str, str] | None = None
+    paths: tuple[str, ...], environ: Mapping[str, str] | None = None, others: list[str] | None = None
 ) -> tuple[list[Requirement], list[str]]:
-    """(torch-family requirements, notes for stderr) from ``-r`` files."""
+    """(torch-family requirements, notes for stderr) from ``-r`` files; the other projects'
+    requirement lines go to ``others`` when given (``--full`` locks them too)."""
     env = dict(os.environ) if environ is None else environ
     reqs: list[Requirement] = []
     notes: list[str] = []
     for path in paths:
-        _read(Path(path), env, reqs, notes, constraint=False, depth=0)
+        _read(Path(path), env, reqs, notes, constraint=False, depth=0, others=others)
     return reqs, notes
 
 
 def _read(path: Path, env: Mapping[str, str], reqs: list[Requirement], notes: list[str], *, constraint: bool,
-          depth: int) -> None:  # fmt: skip
+          depth: int, others: list[str] | None) -> None:  # fmt: skip
     if depth > MAX_DEPTH:
         raise UsageError(f"{path}: requirement files nest more than {MAX_DEPTH} deep (a loop?)")
     parse_text(
-        read_text(path), str(path), env, reqs, notes, constraint=constraint,
+        read_text(path), str(path), env, reqs, notes, constraint=constraint, others=others,
         include=lambda name, as_constraint: _read(
-            path.parent / name, env, reqs, notes, constraint=as_constraint, depth=depth + 1
+            path.parent / name, env, reqs, notes, constraint=as_constraint, depth=depth + 1, others=others
         ),
     )  # fmt: skip
 
@@ -100,7 +101,7 @@ def logical_lines(text: str) -> list[tuple[int, str]]:
 
 def parse_text(
     text: str, source: str, env: Mapping[str, str], reqs: list[Requirement], notes: list[str], *,
-    constraint: bool = False, include: Callable[[str, bool], None] | None = None,
+    constraint: bool = False, include: Callable[[str, bool], None] | None = None, others: list[str] | None = None,
 ) -> None:  # fmt: skip
     for number, raw in logical_lines(text):
         line = _ENV_VAR.sub(lambda m: env.get(m["name"], m[0]), raw)
@@ -115,7 +116,10 @@ def parse_text(
                     raise UsageError(f"{where}unknown option {option.split('=')[0]!r} on {requirement!r}")
                 break
         if not _names_family(requirement):
-            notes.append(f"torchpin: skipped {where}{requirement!r} (not a torch-family project)")
+            if others is None:
+                notes.append(f"torchpin: skipped {where}{requirement!r} (not a torch-family project)")
+            elif not constraint:
+                others.append(requirement)
             continue
         req = parse_requirement(requirement, where=where)
         if any(o.startswith("--hash") for o in options):

@@ -77,3 +77,42 @@ def test_uv_honours_the_constraints(constraints: tuple[Path, str, str, Path]) ->
     assert r.returncode == 0, r.stderr
     for project, version in PINS.items():
         assert f"+ {project}=={version}+cpu" in r.stderr
+
+
+def test_full_lock_installs_with_require_hashes(tmp_path: Path) -> None:
+    uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
+    if uv is None:
+        pytest.skip("uv is not installed (scripts/test installs it with the dev extra)")
+    from .support.fake_index import FakePytorchIndex, Knobs
+
+    deps = [make_wheel(tmp_path / "build", "filelock", "3.16.1", "py3-none-any"),
+            make_wheel(tmp_path / "build", "numpy", "2.1.0", "py3-none-any"),
+            make_wheel(tmp_path / "build", "torch", "2.14.1", TAG)]  # fmt: skip  # the last one: a decoy
+    write_simple_index(tmp_path / "pypi" / "simple", deps)
+    (tmp_path / "requirements.in").write_text("numpy>=2  # from PyPI\ntorch\n")
+    env = clean_env(TORCHPIN_CACHE_DIR=str(tmp_path / "cache"), UV_CACHE_DIR=str(tmp_path / "uv-cache"))
+    with FakeIndexServer(FakePytorchIndex(knobs=Knobs(torch_requires=("filelock",)))) as index, \
+            StaticServer(tmp_path / "pypi") as pypi:  # fmt: skip
+        env["TORCHPIN_PYPI_URL"] = f"{pypi.url}/simple"
+        r = subprocess.run(
+            [sys.executable, "-m", "torchpin", "lock", "--full", "-r", str(tmp_path / "requirements.in"),
+             "--no-detect", "--backend", "cpu", "--python-version", "3.11", "--python-platform",
+             "x86_64-manylinux_2_28", "--index-url", index.base, "--no-fallback"],
+            capture_output=True, text=True, env=env, timeout=300, check=False,
+        )  # fmt: skip
+        assert r.returncode == 0, r.stderr
+        lock = tmp_path / "full.txt"
+        lock.write_text(r.stdout)
+        pins = {line.split("==")[0]: line.split("==")[1].split()[0] for line in r.stdout.splitlines() if "==" in line
+                and not line.startswith("#")}  # fmt: skip
+        assert pins == {"filelock": "3.16.1", "numpy": "2.1.0", "torch": "2.15.0+cpu"}
+        assert r.stdout.count("--hash=sha256:") >= 3
+        report = tmp_path / "report.json"
+        installed = subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--require-hashes", "--dry-run", "--ignore-installed", "--quiet",
+             "--report", str(report), "--target", str(tmp_path / "unused"), "-r", str(lock)],
+            capture_output=True, text=True, env=clean_env(), timeout=300, check=False,
+        )  # fmt: skip
+    assert installed.returncode == 0, installed.stderr
+    chosen = {i["metadata"]["name"]: i["metadata"]["version"] for i in json.loads(report.read_text())["install"]}
+    assert chosen == pins
