@@ -140,7 +140,7 @@ def parse_lock(text: str) -> tuple[dict[str, str], str | None, str | None]:
             index = m[2]
         elif m := re.match(r"^--index-url\s+(\S+)", line):
             index = index or m[1]
-        elif m := re.match(r"^([A-Za-z0-9_.-]+)==(\S+)$", line):
+        elif m := re.match(r"^([A-Za-z0-9_.-]+)==([^\s;\\]+)", line):  # `--full` lines end in ` \`
             pins[m[1].lower()] = m[2]
     torch = pins.get("torch", "")
     variant = torch.split("+", 1)[1] if "+" in torch else ("cpu" if torch else None)

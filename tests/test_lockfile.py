@@ -68,3 +68,16 @@ def test_json_carries_real_pypi_hashes(catalog: Catalog) -> None:
     assert pkg["filename"] == "torch-2.5.1-cp311-none-macosx_11_0_arm64.whl"
     assert len(pkg["sha256"]) == 64
     assert pkg["url"].endswith("/torch-2.5.1-cp311-none-macosx_11_0_arm64.whl")
+
+
+def test_parse_lock_reads_hash_pinned_full_locks() -> None:
+    from torchpin.lockfile import parse_lock
+
+    text = (
+        "--index-url https://pypi.org/simple\n--extra-index-url https://download.pytorch.org/whl/cu126\n"
+        "torch==2.14.1+cu126 \\\n    --hash=sha256:" + "a" * 64 + "\n"
+        'numpy==2.1.0 ; python_version >= "3.10" \\\n    --hash=sha256:' + "b" * 64 + "\n"
+    )
+    pins, index, variant = parse_lock(text)
+    assert pins == {"torch": "2.14.1+cu126", "numpy": "2.1.0"} and variant == "cu126"
+    assert index == "https://download.pytorch.org/whl/cu126"
