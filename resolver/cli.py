@@ -13,7 +13,7 @@ from .clioptions import collect_requirements, index_options, requirement_options
 from .errors import SnapshotError, TorchpinError, UsageError
 from .lockfile import FORMATS
 from .models import Installer
-from .output import Interrupted, on_signal, say, usage_line, write_stdout
+from .output import Interrupted, finish_report, on_signal, say, usage_line, write_stdout
 
 EPILOG_LOCK = """\b
 Examples:
@@ -178,24 +178,33 @@ Examples:
 @click.option("--dry-run", is_flag=True, help="Print the plan and the exact installer command; change nothing.")
 @click.option("--no-verify", is_flag=True, help="Skip the smoke test after installing.")
 @click.option("--require-hashes", is_flag=True, help="Exit 3 when a torch-family wheel has no known sha256.")
+@click.option(
+    "--lock", "from_lock", type=click.Path(dir_okay=False), metavar="FILE",
+    help="Install this requirements lock (plain or --full) as it stands instead of planning.",
+)  # fmt: skip
 def install(requirements: tuple[str, ...], req_files: tuple[str, ...], index_url: str | None, find_links: str | None,
             trusted_host: tuple[str, ...], cert: str | None, offline: bool, refresh: bool, timeout: float,
             deadline: float, no_fallback: bool, installer: Installer, python: str | None, lock_path: str, dry_run: bool,
-            no_verify: bool, require_hashes: bool, **target: Any) -> None:  # fmt: skip
+            no_verify: bool, require_hashes: bool, from_lock: str | None, **target: Any) -> None:  # fmt: skip
     """Lock, install into an interpreter with uv or pip, then verify (exit 5: install failed, 6: verify failed).
 
     The torch-family wheels whose sha256 is known are downloaded and checked by torchpin
     before the installer sees them. A torch family left from another build is replaced.
     """
     from .commands import IndexOptions
-    from .envcommands import InstallOptions, run_install
+    from .envcommands import InstallOptions, run_install, run_install_lock
 
     index = IndexOptions(index_url, find_links, trusted_host, cert, offline, refresh, no_fallback, timeout, deadline)
     opts = InstallOptions(installer, python, dry_run, not no_verify, lock_path, require_hashes)
-    reqs = collect_requirements(requirements, req_files)
-    report = run_install(reqs, target_flags(target), index, opts, snapshot=_snapshot_bytes)
+    if from_lock:
+        if requirements or req_files:
+            raise UsageError("--lock installs a lock as it stands: give no REQ or -r with it")
+        report = run_install_lock(from_lock, opts, snapshot=_snapshot_bytes)
+    else:
+        reqs = collect_requirements(requirements, req_files)
+        report = run_install(reqs, target_flags(target), index, opts, snapshot=_snapshot_bytes)
     if report is not None:
-        _finish_report(report, False, "verify")
+        finish_report(report, False, "verify")
 
 
 EPILOG_VERIFY = """\b
@@ -221,7 +230,7 @@ def verify(python: str | None, lock_file: str | None, as_json: bool, timeout: fl
     """
     from .envcommands import run_verify
 
-    _finish_report(run_verify(python, lock_file, timeout=timeout, snapshot=_snapshot_bytes), as_json, "verify")
+    finish_report(run_verify(python, lock_file, timeout=timeout, snapshot=_snapshot_bytes), as_json, "verify")
 
 
 @cli.command()
@@ -238,28 +247,7 @@ def doctor(python: str | None, as_json: bool) -> None:
     from .envcommands import run_doctor
 
     report, fix = run_doctor(python, snapshot=_snapshot_bytes)
-    _finish_report(report, as_json, "doctor", extra={"fix": fix}, closing=f"torchpin: to fix: {fix}" if fix else None)
-
-
-def _finish_report(
-    report: Any, as_json: bool, title: str, extra: dict[str, Any] | None = None, closing: str | None = None
-) -> None:
-    from .errors import VerifyFailed
-
-    if as_json:
-        import json
-
-        click.echo(json.dumps({**report.as_json(), **(extra or {})}, indent=2))
-    else:
-        from .render import report_table
-
-        report_table(report, title)
-        if closing and report.ok:
-            click.echo(closing, err=True)
-    if not report.ok:
-        failed = [c.id for c in report.checks if c.status == "fail"]
-        tail = f"; {closing.removeprefix('torchpin: ')}" if closing else ""
-        raise VerifyFailed(f"{len(failed)} check(s) failed: {', '.join(failed)}{tail}")
+    finish_report(report, as_json, "doctor", extra={"fix": fix}, closing=f"torchpin: to fix: {fix}" if fix else None)
 
 
 def _snapshot_bytes() -> bytes:

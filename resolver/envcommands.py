@@ -159,3 +159,68 @@ def run_install(
     catalog = load_catalog(snapshot(), "embedded wheel_index.json")
     return verify(python, lock_text=lock_text, catalog=catalog, host=probe.host(), environ=environ,
                   timeout=opts.timeout)  # fmt: skip
+
+
+def run_install_lock(lock_file: str, opts: InstallOptions, *, snapshot: Callable[[], bytes]) -> Report | None:
+    """Install a requirements lock torchpin wrote (plain or ``--full``) as it stands, then verify
+    against it. The lock's own index lines and hashes decide; nothing is re-planned."""
+    import sys
+    from pathlib import Path
+
+    from . import install as inst
+    from .errors import InstallFailed, UsageError
+    from .lockfile import parse_lock
+    from .reqfile import read_text
+    from .verify import target_python
+
+    text = read_text(Path(lock_file))
+    kind = _lock_kind(text)
+    if kind != "requirements":
+        raise UsageError(
+            f"{lock_file} is a {kind} lock; install --lock takes requirements locks (plain or --full)",
+            hint={"pyproject": "run `uv sync` in the project", "json": "lock again with --format requirements",
+                  "constraints": "pass it to pip with -c, beside what you install"}.get(kind),
+        )  # fmt: skip
+    pins, _, variant = parse_lock(text)
+    family = {k: v for k, v in pins.items() if k in PROJECTS}
+    if not family:
+        raise UsageError(f"{lock_file} pins no torch-family package", hint="pass a lock written by `torchpin lock`")
+    probe = Probe()
+    python = target_python(opts.python, probe.environ)
+    installer, uv = inst.choose_installer(opts.installer, python)
+    before = inst.installed_family(python)
+    # A torch-family package the lock doesn't pin, of another build, would be left mixed.
+    stale = sorted(n for n, v in before.items() if n not in family and (v.partition("+")[2] or None) != variant)
+    argv = inst.install_argv(installer, python, uv, [], ["-r", lock_file])
+    if opts.dry_run:
+        if stale:
+            sys.stderr.write("would run: " + " ".join(inst.uninstall_argv(installer, python, uv, stale)) + "\n")
+        sys.stderr.write("would run: " + " ".join(argv) + "\n")
+        return None
+    if stale:
+        sys.stderr.write(f"torchpin: removing {', '.join(stale)}: other builds than {variant} would be left mixed\n")
+        inst.run(inst.uninstall_argv(installer, python, uv, stale))
+    sys.stderr.write(f"torchpin: installing {lock_file} with {installer} into {python}\n")
+    code = inst.run(argv)
+    if code != 0:
+        after = inst.installed_family(python)
+        state = ", ".join(f"{n} {after[n]}" for n in sorted(after)) or "no torch-family package"
+        raise InstallFailed(f"{installer} failed (exit {code}); now installed: {state}")
+    if not opts.verify:
+        return None
+    from .verify import verify
+
+    catalog = load_catalog(snapshot(), "embedded wheel_index.json")
+    return verify(python, lock_text=text, catalog=catalog, host=probe.host(), environ=probe.environ,
+                  timeout=opts.timeout)  # fmt: skip
+
+
+def _lock_kind(text: str) -> str:
+    stripped = text.lstrip()
+    if stripped.startswith("{"):
+        return "json"
+    if "[project]" in text or "[tool." in text:
+        return "pyproject"
+    if not any(line.startswith("--") for line in text.splitlines()):
+        return "constraints"
+    return "requirements"

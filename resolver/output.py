@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from typing import Any
 
 import click
 
@@ -63,3 +64,24 @@ def say(text: str) -> None:
 def usage_line(e: click.UsageError) -> str:
     hint = f" (try '{e.ctx.command_path} --help')" if e.ctx else ""
     return f"torchpin: error: {e.format_message()}{hint}"
+
+
+def finish_report(
+    report: Any, as_json: bool, title: str, extra: dict[str, Any] | None = None, closing: str | None = None
+) -> None:
+    from .errors import VerifyFailed
+
+    if as_json:
+        import json
+
+        click.echo(json.dumps({**report.as_json(), **(extra or {})}, indent=2))
+    else:
+        from .render import report_table
+
+        report_table(report, title)
+        if closing and report.ok:
+            click.echo(closing, err=True)
+    if not report.ok:
+        failed = [c.id for c in report.checks if c.status == "fail"]
+        tail = f"; {closing.removeprefix('torchpin: ')}" if closing else ""
+        raise VerifyFailed(f"{len(failed)} check(s) failed: {', '.join(failed)}{tail}")

@@ -116,3 +116,39 @@ def test_full_lock_installs_with_require_hashes(tmp_path: Path) -> None:
     assert installed.returncode == 0, installed.stderr
     chosen = {i["metadata"]["name"]: i["metadata"]["version"] for i in json.loads(report.read_text())["install"]}
     assert chosen == pins
+
+
+def test_install_from_a_requirements_lock(tmp_path: Path) -> None:
+    uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
+    if uv is None:
+        pytest.skip("uv is not installed (scripts/test installs it with the dev extra)")
+    decoy = make_wheel(tmp_path / "build", "torch", "2.14.1", TAG)
+    write_simple_index(tmp_path / "pypi" / "simple", [decoy])
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    env = clean_env(TORCHPIN_CACHE_DIR=str(tmp_path / "cache"), UV_CACHE_DIR=str(tmp_path / "uv-cache"))
+    with FakeIndexServer() as index, StaticServer(tmp_path / "pypi") as pypi:
+        env["TORCHPIN_PYPI_URL"] = f"{pypi.url}/simple"
+        made = subprocess.run(
+            [sys.executable, "-m", "torchpin", "lock", "torch==2.14.1", "--no-detect", "--backend", "cpu",
+             "--python-version", "3.11", "--python-platform", "x86_64-manylinux_2_28", "--index-url", index.base,
+             "--no-fallback", "-o", str(tmp_path / "lock.txt")],
+            capture_output=True, text=True, env=env, timeout=120, check=False,
+        )  # fmt: skip
+        assert made.returncode == 0, made.stderr
+        r = subprocess.run(
+            [sys.executable, "-m", "torchpin", "install", "--lock", str(tmp_path / "lock.txt"), "--python",
+             str(venv / "bin" / "python"), "--installer", "uv", "--no-verify"],
+            capture_output=True, text=True, env=env, timeout=300, check=False,
+        )  # fmt: skip
+        wrong = subprocess.run(
+            [sys.executable, "-m", "torchpin", "install", "--lock", str(tmp_path / "lock.txt"), "torch"],
+            capture_output=True, text=True, env=env, timeout=60, check=False,
+        )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    listed = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", "import importlib.metadata as m; print(m.version('torch'))"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert listed.stdout.strip() == "2.14.1+cpu"  # the lock's build, not PyPI's decoy
+    assert wrong.returncode == 2 and "give no REQ" in wrong.stderr
