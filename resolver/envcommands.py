@@ -189,8 +189,7 @@ def run_install_lock(lock_file: str, opts: InstallOptions, *, snapshot: Callable
     python = target_python(opts.python, probe.environ)
     installer, uv = inst.choose_installer(opts.installer, python)
     before = inst.installed_family(python)
-    # A torch-family package the lock doesn't pin, of another build, would be left mixed.
-    stale = sorted(n for n, v in before.items() if n not in family and (v.partition("+")[2] or None) != variant)
+    stale = inst.stale_builds(before, family, variant)  # left mixed beside the lock's torch otherwise
     argv = inst.install_argv(installer, python, uv, [], ["-r", lock_file])
     if opts.dry_run:
         if stale:

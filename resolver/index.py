@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import IndexFormatError, IndexUnavailable
-from .net import DeadlineExceeded, NetPolicy, TlsFailure, describe, is_tls_failure, open_url, within
+from .net import DeadlineExceeded, NetPolicy, TlsFailure, describe, is_tls_failure, open_url, read_body, within
 from .pagecache import PageCache
 from .simple import Link, parse_html, parse_page
 from .urls import DEFAULT_INDEX, allowed, mask, strip_credentials
@@ -185,12 +185,10 @@ class IndexClient:
             async with open_url(http, self.config.policy, url) as (response, _):
                 if response.status_code != 200:
                     return None
-                body = bytearray()
-                async for chunk in response.aiter_bytes():
-                    body += chunk
-                    if len(body) > max_bytes:
-                        return None
+                body = await read_body(response, max_bytes)
         except (httpx.HTTPError, IndexUnavailable):
+            return None
+        if body is None:
             return None
         if self.config.cache_dir:  # content-addressed by its wheel: never needs revalidating
             PageCache(self.config.cache_dir, url).save(bytes(body), '"immutable"', None, "application/octet-stream")
@@ -252,13 +250,10 @@ class IndexClient:
             return Page(url, links), cached
 
     async def _read_capped(self, response: httpx.Response, url: str) -> bytes:
-        chunks, size = [], 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > self.config.max_bytes:
-                raise IndexFormatError(mask(url), f"page is larger than {self.config.max_bytes // (1024 * 1024)} MiB")
-            chunks.append(chunk)
-        return b"".join(chunks)
+        body = await read_body(response, self.config.max_bytes)
+        if body is None:
+            raise IndexFormatError(mask(url), f"page is larger than {self.config.max_bytes // (1024 * 1024)} MiB")
+        return body
 
     def _parse(self, body: bytes, ctype: str, url: str) -> tuple[Link, ...]:
         dropped: list[str] = []

@@ -8,7 +8,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -103,16 +103,12 @@ def installed_family(python: str) -> dict[str, str]:
 def stale_family(installed: Mapping[str, str], plan: Plan) -> list[str]:
     """Installed torch-family projects the plan does not pin and whose build differs from it:
     left alone they would sit next to the new torch as a mismatched pair."""
-    pinned = {p.project for p in plan.pins}
-    variant = plan.variant.name
-    out = []
-    for name, version in installed.items():
-        if name in pinned:
-            continue
-        local = version.split("+", 1)[1] if "+" in version else None
-        if local != variant:
-            out.append(name)
-    return sorted(out)
+    return stale_builds(installed, {p.project for p in plan.pins}, plan.variant.name)
+
+
+def stale_builds(installed: Mapping[str, str], pinned: Collection[str], variant: str | None) -> list[str]:
+    """Installed projects not in ``pinned`` whose local tag (build) is not ``variant``."""
+    return sorted(n for n, v in installed.items() if n not in pinned and (v.partition("+")[2] or None) != variant)
 
 
 def run(argv: Sequence[str], env: Mapping[str, str] | None = None, secrets: Sequence[str] = ()) -> int:

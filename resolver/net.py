@@ -9,6 +9,7 @@ policy and credentials are attached only to the origin they were given for.
 from __future__ import annotations
 
 import base64
+import functools
 import os
 from collections.abc import AsyncIterator, Awaitable, Mapping
 from contextlib import asynccontextmanager
@@ -97,17 +98,31 @@ def _basic(user: str, password: str) -> str:
 
 
 def _netrc_lookup(environ: Mapping[str, str], here: Origin) -> tuple[str, str] | None:
+    path = environ.get("NETRC") or str(Path.home() / ".netrc")
+    entries = _netrc_entries(path)
+    return entries.get(here.host) or entries.get("default")  # netrc's own fallback, as authenticators() does
+
+
+@functools.lru_cache(maxsize=4)
+def _netrc_entries(path: str) -> dict[str, tuple[str, str]]:
+    """host -> (login, password) from a netrc file, read once per command, not once per request."""
     import netrc
 
-    path = environ.get("NETRC") or str(Path.home() / ".netrc")
     try:
-        entry = netrc.netrc(path).authenticators(here.host)
+        parsed = netrc.netrc(path)
     except (OSError, netrc.NetrcParseError):  # no netrc, or a broken one: no credentials
-        return None
-    if not entry:
-        return None
-    login, _account, password = entry
-    return login or "", password or ""
+        return {}
+    return {host: (login or "", password or "") for host, (login, _account, password) in parsed.hosts.items()}
+
+
+async def read_body(response: httpx.Response, max_bytes: int) -> bytes | None:
+    """A streamed body, or None once it grows past ``max_bytes`` (counted after decompression)."""
+    body = bytearray()
+    async for chunk in response.aiter_bytes():
+        body += chunk
+        if len(body) > max_bytes:
+            return None
+    return bytes(body)
 
 
 def ssl_context(policy: NetPolicy) -> ssl.SSLContext | bool:
@@ -183,12 +198,10 @@ def fetch_bytes(policy: NetPolicy, url: str, *, max_bytes: int = 64 << 20, deadl
         async with client(policy) as http, open_url(http, policy, url) as (response, _):
             if response.status_code != 200:
                 raise IndexUnavailable(f"{mask(url)}: HTTP {response.status_code}")
-            body = bytearray()
-            async for chunk in response.aiter_bytes():
-                body += chunk
-                if len(body) > max_bytes:
-                    raise IndexUnavailable(f"{mask(url)}: larger than {max_bytes >> 20} MiB")
-            return bytes(body)
+            body = await read_body(response, max_bytes)
+            if body is None:
+                raise IndexUnavailable(f"{mask(url)}: larger than {max_bytes >> 20} MiB")
+            return body
 
     try:
         return asyncio.run(within(deadline, get(), mask(url)))
