@@ -23,6 +23,14 @@ Examples:
   torchpin lock --python-platform aarch64-apple-darwin --format json
   torchpin lock --backend cpu -o requirements.txt
   torchpin lock --format pyproject --add        # a uv project: edits ./pyproject.toml
+  torchpin lock --target linux-cu126:driver=550.54.15,gpu-cc=8.6 --target macos-arm64
+  torchpin lock -r requirements.in --format pylock -o pylock.toml
+
+\b
+--target SPEC (repeat; one lock for several machines, each line behind its marker):
+  SPEC = OS[-ARCH][-BACKEND][:KEY=VALUE,...] or `this` (this machine, detected)
+  OS linux|macos|windows; ARCH x86_64|aarch64|arm64; BACKEND auto|cpu|cuXYZ|rocmX.Y|xpu
+  KEY driver, gpu-cc, amd-gfx (repeat per GPU), python-version, glibc, macos-version
 """
 
 
@@ -49,6 +57,7 @@ def cli(ctx: click.Context, verbose: bool) -> None:
     help="Write the lock to FILE atomically instead of stdout.",
 )
 @click.option("--explain", is_flag=True, help="Print the decision and the nearest rejected builds to stderr.")
+@click.option("--target", "targets", multiple=True, metavar="SPEC", help="Lock for this machine spec (repeat).")
 @click.option("--add", is_flag=True, help="With --format pyproject: also pin the builds in [project.dependencies].")
 @click.option(
     "--full", is_flag=True,
@@ -62,6 +71,7 @@ def lock(
     explain: bool,
     add: bool,
     full: bool,
+    targets: tuple[str, ...],
     index_url: str | None,
     find_links: str | None,
     trusted_host: tuple[str, ...],
@@ -82,7 +92,7 @@ def lock(
     from .commands import IndexOptions, run_lock
 
     index = IndexOptions(index_url, find_links, trusted_host, cert, offline, refresh, no_fallback, timeout, deadline)
-    others: list[str] | None = [] if full else None
+    others: list[str] | None = [] if full or fmt == "pylock" else None  # a pylock is complete
     reqs = collect_requirements(requirements, req_files, others)
     existing = None
     if fmt == "pyproject":  # edited in place: ./pyproject.toml, or the file -o names
@@ -92,10 +102,10 @@ def lock(
         existing = read_text(output)
     elif add:
         raise UsageError("--add goes with --format pyproject", hint="drop --add, or add --format pyproject")
-    if full and fmt != "requirements":
+    if full and fmt not in ("requirements", "pylock"):
         raise UsageError(f"--full writes a requirements file, not --format {fmt}", hint="drop --format or --full")
     text, notes = run_lock(reqs, target_flags(target), index, fmt=fmt, explain=explain, snapshot=_snapshot_bytes,
-                           pyproject=existing, add=add, full=others)  # fmt: skip
+                           pyproject=existing, add=add, full=others, targets=targets)  # fmt: skip
     for line in notes:
         click.echo(line, err=True, nl=False)
     if output:
@@ -128,7 +138,7 @@ def detect(as_json: bool, **target: Any) -> None:
     """
     import os
 
-    from .commands import run_detect
+    from .envcommands import run_detect
 
     doc = run_detect(_snapshot_bytes, dict(os.environ), target_flags(target))
     if as_json:
@@ -296,5 +306,3 @@ def main() -> None:
             sys.stderr.write(scrub(traceback.format_exc()))
         say(f"torchpin: internal error: {type(e).__name__}: {e} (re-run with -v for the traceback)")
         sys.exit(1)
-
-

@@ -128,27 +128,69 @@ def run_lock(
     pyproject: str | None = None,
     add: bool = False,
     full: Sequence[str] | None = None,
+    targets: Sequence[str] = (),
 ) -> tuple[str, list[str]]:
     """Return (lock text, stderr lines); raise TorchpinError on any failure.
 
-    For ``pyproject`` the text is the user's ``pyproject`` edited, not a new file.
+    For ``pyproject`` the text is the user's ``pyproject`` edited, not a new file. With ``targets``
+    (``--target`` specs) each target is planned as a single lock would plan it, then one lock
+    serves them all.
     """
-    plan, notes = make_plan(requirements, flags, index, snapshot=snapshot)
+    import os
+
+    from .errors import UsageError
+
+    notes: list[str] = []
+    plans = _plans(requirements, flags, index, targets, snapshot, notes)
     if explain:
         from .render import explain as explain_text
 
-        notes.append(explain_text(plan))
+        notes += [(f"--target {label}:\n" if label else "") + explain_text(plan) for label, plan in plans]
     if fmt == "pyproject":
         from .pyproject import edit
 
-        return edit(pyproject or "", plan, add=add), notes
-    if full is not None:  # the other requirements, to resolve with the torch family
-        import os
+        return edit(pyproject or "", plans, add=add), notes
+    if fmt == "pylock":
+        from .pylock import pylock
 
+        text, more = pylock(plans, full or [], endpoints(index, os.environ).policy(), offline=index.offline)
+        return text, notes + more
+    if full is not None:  # the other requirements, to resolve with the torch family
+        if targets:
+            raise UsageError("--full resolves one target", hint="use --format pylock for several targets")
         from .full import full_lock
 
-        return full_lock(plan, full, endpoints(index, os.environ).policy()), notes
-    return render(plan, fmt), notes
+        return full_lock(plans[0][1], full, endpoints(index, os.environ).policy()), notes
+    if targets:
+        from .multi import render as render_multi
+
+        return render_multi([(label or "", plan) for label, plan in plans], fmt), notes
+    return render(plans[0][1], fmt), notes
+
+
+def _plans(
+    requirements: Sequence[Requirement],
+    flags: TargetFlags,
+    index: IndexOptions,
+    targets: Sequence[str],
+    snapshot: Callable[[], bytes],
+    notes: list[str],
+) -> list[tuple[str | None, Plan]]:
+    """One plan per ``--target`` (or one for the single target), each made as a single lock makes it."""
+    if not targets:
+        plan, more = make_plan(requirements, flags, index, snapshot=snapshot)
+        notes += more
+        return [(None, plan)]
+    from .multi import check_shared, parse_spec
+
+    check_shared(flags)
+    plans: list[tuple[str | None, Plan]] = []
+    for spec in targets:
+        named = parse_spec(spec, flags)
+        plan, more = make_plan(requirements, named.flags, index, snapshot=snapshot)
+        notes += [n for n in more if n not in notes]
+        plans.append((named.label, plan))
+    return plans
 
 
 def make_plan(
@@ -257,33 +299,3 @@ def _declared_live(catalog: Catalog, pages: Mapping[tuple[str, str], Any], clien
         if (body := bodies.get(url)) and (spec := torch_declaration(body)):
             declared[key] = spec
     return with_declarations(catalog, declared)
-
-
-def run_detect(snapshot: Callable[[], bytes], environ: dict[str, str], flags: TargetFlags) -> dict[str, Any]:
-    """The detect document, with the build `torchpin lock --offline` would choose with the same options."""
-    from .detect import detect_host
-    from .errors import TorchpinError
-    from .host import host_json, host_target
-    from .options import ENV_VARS
-
-    host = detect_host(environ)
-    overrides = {k: v for k, v in environ.items() if k in (*ENV_VARS, "TORCHPIN_SYSROOT")}
-    doc = host_json(host, overrides)
-    catalog = load_catalog(snapshot(), "embedded wheel_index.json")
-    try:
-        if flags.no_detect:  # the same path `lock --no-detect` takes
-            target, _ = resolve_target(flags, catalog.variant_names)
-        else:
-            target = build_target(flags, host_target(host), catalog.variant_names)
-        from .targets import applicable
-
-        plan = select(target, catalog, applicable((), target))
-        doc["would_choose"] = {
-            "backend": plan.variant.name,
-            "index_url": plan.index_url,
-            "packages": [f"{p.project}=={p.version}" for p in plan.pins],
-            "why": plan.why,
-        }
-    except TorchpinError as e:
-        doc["would_choose"] = {"error": str(e), "exit_code": e.exit_code}
-    return doc

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from .commands import IndexOptions, Probe, endpoints, make_plan
+from .commands import IndexOptions, Probe, endpoints, make_plan, resolve_target
 from .errors import TorchpinError
 from .lockfile import render
 from .models import PROJECTS, Installer, Requirement
 from .snapshot import load_catalog
-from .targets import TargetFlags
+from .targets import TargetFlags, build_target
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from .lockread import LockView
     from .verify import Report
 
 
@@ -162,45 +165,47 @@ def run_install(
 
 
 def run_install_lock(lock_file: str, opts: InstallOptions, *, snapshot: Callable[[], bytes]) -> Report | None:
-    """Install a requirements lock torchpin wrote (plain or ``--full``) as it stands, then verify
-    against it. The lock's own index lines and hashes decide; nothing is re-planned."""
+    """Install any lock torchpin wrote as it stands (a multi-target lock: this machine's entry), then
+    verify against it. The lock's own index lines, URLs and hashes decide; nothing is re-planned."""
     import sys
+    import tempfile
     from pathlib import Path
 
     from . import install as inst
     from .errors import InstallFailed, UsageError
-    from .lockfile import parse_lock
+    from .lockread import read_lock
     from .reqfile import read_text
     from .verify import target_python
 
     text = read_text(Path(lock_file))
-    kind = _lock_kind(text)
-    if kind != "requirements":
-        raise UsageError(
-            f"{lock_file} is a {kind} lock; install --lock takes requirements locks (plain or --full)",
-            hint={"pyproject": "run `uv sync` in the project", "json": "lock again with --format requirements",
-                  "constraints": "pass it to pip with -c, beside what you install"}.get(kind),
-        )  # fmt: skip
-    pins, _, variant = parse_lock(text)
-    family = {k: v for k, v in pins.items() if k in PROJECTS}
+    view = read_lock(text)
+    family = {k: v for k, v in view.pins.items() if k in PROJECTS}
     if not family:
-        raise UsageError(f"{lock_file} pins no torch-family package", hint="pass a lock written by `torchpin lock`")
+        raise UsageError(f"{lock_file} pins no torch-family package for this machine",
+                         hint="pass a lock written by `torchpin lock` (with --add for a pyproject)")  # fmt: skip
     probe = Probe()
     python = target_python(opts.python, probe.environ)
     installer, uv = inst.choose_installer(opts.installer, python)
+    if view.kind in ("pyproject", "pylock") and installer != "uv":
+        raise UsageError(f"a {view.kind} lock installs with uv (pip reads neither [tool.uv.sources] nor pylock.toml)",
+                         hint="pip install uv, or drop --installer pip")  # fmt: skip
     before = inst.installed_family(python)
-    stale = inst.stale_builds(before, family, variant)  # left mixed beside the lock's torch otherwise
-    argv = inst.install_argv(installer, python, uv, [], ["-r", lock_file])
-    if opts.dry_run:
+    stale = inst.stale_builds(before, family, view.variant)  # left mixed beside the lock's torch otherwise
+    with tempfile.TemporaryDirectory(prefix="torchpin-lock-") as tmp:
+        source = _installable(lock_file, text, view, Path(tmp))
+        argv = inst.install_argv(installer, python, uv, [], ["-r", source])
+        if opts.dry_run:
+            if stale:
+                sys.stderr.write("would run: " + " ".join(inst.uninstall_argv(installer, python, uv, stale)) + "\n")
+            sys.stderr.write("would run: " + " ".join(argv) + "\n")
+            return None
         if stale:
-            sys.stderr.write("would run: " + " ".join(inst.uninstall_argv(installer, python, uv, stale)) + "\n")
-        sys.stderr.write("would run: " + " ".join(argv) + "\n")
-        return None
-    if stale:
-        sys.stderr.write(f"torchpin: removing {', '.join(stale)}: other builds than {variant} would be left mixed\n")
-        inst.run(inst.uninstall_argv(installer, python, uv, stale))
-    sys.stderr.write(f"torchpin: installing {lock_file} with {installer} into {python}\n")
-    code = inst.run(argv)
+            sys.stderr.write(
+                f"torchpin: removing {', '.join(stale)}: other builds than {view.variant} would be left mixed\n"
+            )
+            inst.run(inst.uninstall_argv(installer, python, uv, stale))
+        sys.stderr.write(f"torchpin: installing {lock_file} ({view.kind}) with {installer} into {python}\n")
+        code = inst.run(argv)
     if code != 0:
         after = inst.installed_family(python)
         state = ", ".join(f"{n} {after[n]}" for n in sorted(after)) or "no torch-family package"
@@ -214,12 +219,52 @@ def run_install_lock(lock_file: str, opts: InstallOptions, *, snapshot: Callable
                   timeout=opts.timeout)  # fmt: skip
 
 
-def _lock_kind(text: str) -> str:
-    stripped = text.lstrip()
-    if stripped.startswith("{"):
-        return "json"
-    if "[project]" in text or "[tool." in text:
-        return "pyproject"
-    if not any(line.startswith("--") for line in text.splitlines()):
-        return "constraints"
-    return "requirements"
+def _installable(lock_file: str, text: str, view: LockView, tmp: Path) -> str:
+    """What the installer's ``-r`` takes: the lock itself, or (JSON, constraints) a requirements file
+    with its pins and index options; uv knows pylock and pyproject files by their names."""
+    if view.kind == "requirements":
+        return lock_file
+    if view.kind in ("pylock", "pyproject"):
+        from pathlib import Path
+
+        name = Path(lock_file).name
+        wanted = "pyproject.toml" if view.kind == "pyproject" else "pylock.toml"
+        if name == wanted or (view.kind == "pylock" and name.startswith("pylock.") and name.endswith(".toml")):
+            return lock_file
+        (tmp / wanted).write_text(text)
+        return str(tmp / wanted)
+    options = list(view.index_options) or ([("--extra-index-url", view.index_url)] if view.index_url else [])
+    lines = [f"{flag} {url}" for flag, url in options] + [f"{k}=={v}" for k, v in view.pins.items()]
+    (tmp / "requirements.txt").write_text("\n".join(lines) + "\n")
+    return str(tmp / "requirements.txt")
+
+
+def run_detect(snapshot: Callable[[], bytes], environ: dict[str, str], flags: TargetFlags) -> dict[str, Any]:
+    """The detect document, with the build `torchpin lock --offline` would choose with the same options."""
+    from .detect import detect_host
+    from .errors import TorchpinError
+    from .host import host_json, host_target
+    from .options import ENV_VARS
+
+    host = detect_host(environ)
+    overrides = {k: v for k, v in environ.items() if k in (*ENV_VARS, "TORCHPIN_SYSROOT")}
+    doc = host_json(host, overrides)
+    catalog = load_catalog(snapshot(), "embedded wheel_index.json")
+    try:
+        if flags.no_detect:  # the same path `lock --no-detect` takes
+            target, _ = resolve_target(flags, catalog.variant_names)
+        else:
+            target = build_target(flags, host_target(host), catalog.variant_names)
+        from .policy import select
+        from .targets import applicable
+
+        plan = select(target, catalog, applicable((), target))
+        doc["would_choose"] = {
+            "backend": plan.variant.name,
+            "index_url": plan.index_url,
+            "packages": [f"{p.project}=={p.version}" for p in plan.pins],
+            "why": plan.why,
+        }
+    except TorchpinError as e:
+        doc["would_choose"] = {"error": str(e), "exit_code": e.exit_code}
+    return doc

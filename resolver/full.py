@@ -40,8 +40,17 @@ def uv_platform(platform: PlatformTarget) -> str:
     return f"{platform.arch}-unknown-linux-gnu"
 
 
-def full_lock(plan: Plan, others: Sequence[str], policy: NetPolicy, *, timeout: float = 600.0) -> str:
-    """The whole lock text: torchpin's header, then uv's hash-pinned resolution."""
+def compile_lock(
+    plan: Plan,
+    others: Sequence[str],
+    policy: NetPolicy,
+    *,
+    fmt: str = "requirements.txt",
+    offline: bool = False,
+    timeout: float = 600.0,
+) -> str:
+    """``uv pip compile`` of the other requirements with the plan's pins, for the plan's target:
+    uv's output, credentials stripped."""
     from .install import index_options
 
     t = plan.target
@@ -51,25 +60,30 @@ def full_lock(plan: Plan, others: Sequence[str], policy: NetPolicy, *, timeout: 
         source = Path(tmp) / "requirements.in"
         source.write_text("\n".join([*others, *(f"{p.project}=={p.version}" for p in plan.pins)]) + "\n")
         argv = [
-            uv_binary(), "pip", "compile", str(source), "--generate-hashes", "--emit-index-url", "--no-header",
-            "--quiet", "--python-version", f"{t.python.major}.{t.python.minor}",
-            "--python-platform", uv_platform(t.platform), *options,
+            uv_binary(), "pip", "compile", str(source), "--format", fmt, "--no-header", "--quiet",
+            "--python-version", f"{t.python.major}.{t.python.minor}", "--python-platform", uv_platform(t.platform),
+            *(["--generate-hashes", "--emit-index-url"] if fmt == "requirements.txt" else []),
+            *(["--offline"] if offline else []), *options,
         ]  # fmt: skip
         try:
             done = proc.run(argv, timeout=timeout, env={**policy.environ, **env})
         except (proc.NotStarted, proc.TimedOut) as e:
             raise InstallFailed(f"uv pip compile: {e}") from None
-    if done.returncode != 0:
-        from .urls import scrub
-
-        tail = scrub(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "no output")
-        raise UsageError(f"uv could not resolve the full lock: {tail[:300]}", hint="check the other requirements")
     from .urls import scrub, strip_credentials
 
+    if done.returncode != 0:
+        tail = scrub(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "no output")
+        raise UsageError(f"uv could not resolve the full lock: {tail[:300]}", hint="check the other requirements")
     lines = []
     for line in done.stdout.replace(str(source), "requirements.in").splitlines():
         flag, _, url = line.partition(" ")
         # The credential went to uv through its environment; it never comes back into the file.
         lines.append(f"{flag} {strip_credentials(url)}" if flag.startswith("--") and "://" in url else scrub(line))
+    return "\n".join(lines) + "\n"
+
+
+def full_lock(plan: Plan, others: Sequence[str], policy: NetPolicy, *, timeout: float = 600.0) -> str:
+    """The whole lock text: torchpin's header, then uv's hash-pinned resolution."""
+    body = compile_lock(plan, others, policy, timeout=timeout)
     head = [*header(plan), "# Complete and hash-pinned (uv pip compile): pip install --require-hashes -r FILE"]
-    return "\n".join([*head, *lines]) + "\n"
+    return "\n".join(head) + "\n" + body

@@ -9,7 +9,7 @@ from . import __version__
 from .models import Plan, Target
 
 # Same order as `torchpin lock --help`; json is the machine format.
-FORMATS = ("requirements", "constraints", "json", "pyproject")
+FORMATS = ("requirements", "constraints", "json", "pyproject", "pylock")
 
 
 def describe_target(t: Target) -> str:
@@ -85,6 +85,7 @@ def as_json(plan: Plan) -> dict[str, Any]:
         "schema": 1,
         "backend": plan.variant.name,
         "index_url": plan.index_url,
+        "index_options": [list(line) for line in index_lines(plan)],
         "source": plan.source,
         "target": {
             "python_version": str(t.python),
@@ -115,33 +116,8 @@ def as_json(plan: Plan) -> dict[str, Any]:
 
 
 def parse_lock(text: str) -> tuple[dict[str, str], str | None, str | None]:
-    """A lock torchpin wrote (requirements or JSON) → (pins, index URL, variant)."""
-    import re
+    """Any lock torchpin wrote → (this machine's pins, index URL, variant)."""
+    from .lockread import read_lock
 
-    from .errors import UsageError
-
-    stripped = text.lstrip()
-    if stripped.startswith("{"):
-        try:
-            doc = json.loads(stripped)
-            packages = doc["packages"]
-            pins = {str(p["name"]).lower(): str(p["version"]) for p in packages}
-            index, backend = doc.get("index_url"), doc.get("backend")
-        except (ValueError, RecursionError, KeyError, TypeError, AttributeError):
-            raise UsageError(
-                "the lock is JSON but not a torchpin lock (no packages list of name/version)",
-                hint="pass a lock written by `torchpin lock`",
-            ) from None
-        return pins, index if isinstance(index, str) else None, backend if isinstance(backend, str) else None
-    pins, index = {}, None
-    for raw_line in text.splitlines():
-        line = raw_line.split("#", 1)[0].strip()
-        if m := re.match(r"^--(extra-index-url|find-links)\s+(\S+)", line):
-            index = m[2]
-        elif m := re.match(r"^--index-url\s+(\S+)", line):
-            index = index or m[1]
-        elif m := re.match(r"^([A-Za-z0-9_.-]+)==([^\s;\\]+)", line):  # `--full` lines end in ` \`
-            pins[m[1].lower()] = m[2]
-    torch = pins.get("torch", "")
-    variant = torch.split("+", 1)[1] if "+" in torch else ("cpu" if torch else None)
-    return pins, index, variant
+    view = read_lock(text)
+    return view.pins, view.index_url, view.variant

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import functools
 import os
-from collections.abc import AsyncIterator, Awaitable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -160,9 +160,13 @@ async def _hold_location(response: httpx.Response) -> None:
 
 @asynccontextmanager
 async def open_url(
-    http: httpx.AsyncClient, policy: NetPolicy, url: str, headers: Mapping[str, str] | None = None
+    http: httpx.AsyncClient,
+    policy: NetPolicy,
+    url: str,
+    headers: Mapping[str, str] | None = None,
+    method: str = "GET",
 ) -> AsyncIterator[tuple[httpx.Response, str]]:
-    """GET ``url``, following redirects hop by hop; yields (final response, final URL), streaming."""
+    """GET (or HEAD) ``url``, following redirects hop by hop; yields (final response, final URL), streaming."""
     current = url
     for _hop in range(policy.max_redirects + 1):
         policy.check(current, via=url)
@@ -170,7 +174,7 @@ async def open_url(
         auth = policy.authorization(current)
         if auth:
             request_headers["Authorization"] = auth
-        response = await http.send(http.build_request("GET", current, headers=request_headers), stream=True)
+        response = await http.send(http.build_request(method, current, headers=request_headers), stream=True)
         location = response.headers.get(HELD_LOCATION)
         if response.status_code in REDIRECTS and location:
             await response.aclose()
@@ -207,6 +211,31 @@ def fetch_bytes(policy: NetPolicy, url: str, *, max_bytes: int = 64 << 20, deadl
         return asyncio.run(within(deadline, get(), mask(url)))
     except httpx.HTTPError as e:
         raise IndexUnavailable(f"{mask(url)}: {describe(e)}") from None
+
+
+def content_lengths(policy: NetPolicy, urls: Sequence[str], *, deadline: float = 60.0) -> dict[str, int]:
+    """HEAD each URL under the policy: the sizes the servers state (a URL that fails is left out)."""
+    import asyncio
+
+    import httpx
+
+    async def one(http: httpx.AsyncClient, url: str) -> tuple[str, int | None]:
+        try:
+            async with open_url(http, policy, url, method="HEAD") as (response, _):
+                length = response.headers.get("content-length", "")
+                return url, int(length) if response.status_code == 200 and length.isdigit() else None
+        except (httpx.HTTPError, IndexUnavailable):
+            return url, None
+
+    async def all_of() -> dict[str, int]:
+        async with client(policy) as http:
+            found = await asyncio.gather(*(one(http, u) for u in urls))
+        return {u: n for u, n in found if n is not None}
+
+    try:
+        return asyncio.run(within(deadline, all_of(), "file sizes"))
+    except IndexUnavailable:
+        return {}
 
 
 async def within(seconds: float, work: Awaitable[T], what: str) -> T:

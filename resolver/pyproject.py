@@ -7,6 +7,7 @@ torchpin's entries are the ``[[tool.uv.index]]`` tables named ``torchpin-<varian
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from .errors import UsageError
@@ -27,9 +28,10 @@ def routed(plan: Plan) -> list[str]:
     return names
 
 
-def edit(text: str, plan: Plan, *, add: bool = False) -> str:
-    """The pyproject text with torchpin's index and sources for ``plan`` (and, with ``add``, the pins
-    in ``[project.dependencies]``); a file that can't take them is a ``UsageError``."""
+def edit(text: str, plans: Sequence[tuple[str | None, Plan]], *, add: bool = False) -> str:
+    """The pyproject text with torchpin's indexes and sources for the plans (one per target; with
+    several, each source carries its target's marker) and, with ``add``, the pins in
+    ``[project.dependencies]``. A file that can't take them is a ``UsageError``."""
     import tomlkit
     from tomlkit.exceptions import TOMLKitError
 
@@ -43,31 +45,62 @@ def edit(text: str, plan: Plan, *, add: bool = False) -> str:
             hint="run `uv init` first, or use --format requirements",
         )
     uv = _table(_table(doc, "tool"), "uv")
-    name = index_name(plan)
-    _check_conflicts(uv, plan.index_url)
+    markers: list[str | None] = [None] * len(plans)
+    if len(plans) > 1:
+        from .multi import markers as target_markers
+
+        markers = list(target_markers([(label or "", plan) for label, plan in plans]))
+    for _, plan in plans:
+        _check_conflicts(uv, plan.index_url)
     indexes = [i for i in uv.get("index", []) if not str(i.get("name", "")).startswith(PREFIX)]
     sources = uv.get("sources")
     if sources is not None:
         for project in [k for k, v in sources.items() if _ours(v)]:
             del sources[project]
-    if not plan.on_pypi:
-        entry = tomlkit.table()
-        entry.update({"name": name, "url": plan.index_url.rstrip("/"), "explicit": True})
-        if plan.find_links:
-            entry["format"] = "flat"
-        indexes.append(entry)
-        sources = sources if sources is not None else _table(uv, "sources")
+    routes: dict[str, list[dict[str, str]]] = {}
+    named: set[str] = set()
+    for (_, plan), marker in zip(plans, markers, strict=True):
+        if plan.on_pypi:  # no source matches on that target: uv takes PyPI, its default index
+            continue
+        name = index_name(plan)
+        if name not in named:
+            named.add(name)
+            entry = tomlkit.table()
+            entry.update({"name": name, "url": plan.index_url.rstrip("/"), "explicit": True})
+            if plan.find_links:
+                entry["format"] = "flat"
+            indexes.append(entry)
         for project in routed(plan):
-            sources[project] = tomlkit.inline_table()
-            sources[project].update({"index": name})
+            routes.setdefault(project, []).append({"index": name} | ({"marker": marker} if marker else {}))
+    if routes:
+        sources = sources if sources is not None else _table(uv, "sources")
+        for project, entries in routes.items():
+            sources[project] = _inline(entries[0]) if len(plans) == 1 else _array([_inline(e) for e in entries])
     _set_indexes(uv, indexes)
     if sources is not None and not sources and "sources" in uv:
         del uv["sources"]
     if add:
-        _add_pins(doc["project"], plan)
+        _add_pins(doc["project"], plans, markers)
     out = tomlkit.dumps(doc)
     # Removing a table can leave its blank line behind at the end: the file ends as it did.
     return out.rstrip("\n") + "\n" if text.endswith("\n") and not text.endswith("\n\n") else out
+
+
+def _inline(values: dict[str, str]) -> Any:
+    import tomlkit
+
+    table = tomlkit.inline_table()
+    table.update(values)
+    return table
+
+
+def _array(items: list[Any]) -> Any:
+    import tomlkit
+
+    array = tomlkit.array()
+    array.extend(items)
+    array.multiline(True)
+    return array
 
 
 def _table(parent: Any, key: str) -> Any:
@@ -113,22 +146,34 @@ def _set_indexes(uv: Any, indexes: list[Any]) -> None:
         uv["index"] = aot
 
 
-def _add_pins(project: Any, plan: Plan) -> None:
+def _add_pins(project: Any, plans: Sequence[tuple[str | None, Plan]], markers: Sequence[str | None]) -> None:
+    """Each pin replaces the user's line for that project (all targets' pins, each behind its marker)."""
     import tomlkit
     from packaging.requirements import InvalidRequirement, Requirement
 
-    pins = {p.project: f"{p.project}=={p.version}" for p in plan.pins}
+    lines: dict[str, list[str]] = {}
+    for (_, plan), marker in zip(plans, markers, strict=True):
+        for p in plan.pins:
+            lines.setdefault(p.project, []).append(f"{p.project}=={p.version}" + (f" ; {marker}" if marker else ""))
     deps = project.get("dependencies")
     if deps is None:
         deps = tomlkit.array()
         deps.multiline(True)
         project["dependencies"] = deps
-    for i, dep in enumerate(list(deps)):
+    placed: set[str] = set()
+    for dep in list(deps):
         try:
             name = Requirement(str(dep)).name.lower()
         except InvalidRequirement:
             continue
-        if name in pins:
-            deps[i] = pins.pop(name)
-    for line in pins.values():
-        deps.append(line)
+        if name in lines:
+            index = list(deps).index(dep)
+            del deps[index]
+            if name not in placed:  # the pins take the place of the user's first line for the project
+                for offset, line in enumerate(lines[name]):
+                    deps.insert(index + offset, line)
+                placed.add(name)
+    for name, pins in lines.items():
+        if name not in placed:
+            for line in pins:
+                deps.append(line)

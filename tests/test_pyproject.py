@@ -46,29 +46,29 @@ def plan(catalog: Catalog, backend: str, *reqs: str) -> Plan:
 
 def test_the_users_bytes_stay_and_a_rerun_is_a_no_op(catalog: Catalog) -> None:
     p = plan(catalog, "cu126")
-    once = edit(USER, p)
+    once = edit(USER, [(None, p)])
     assert once.startswith(USER)  # everything of the user's, byte for byte, before torchpin's entries
     assert 'name = "torchpin-cu126"' in once and "explicit = true" in once
     assert 'torch = {index = "torchpin-cu126"}' in once and 'torchaudio = {index = "torchpin-cu126"}' in once
-    assert edit(once, p) == once  # running twice changes nothing
+    assert edit(once, [(None, p)]) == once  # running twice changes nothing
 
 
 def test_another_variant_replaces_torchpins_entries_only(catalog: Catalog) -> None:
-    cu = edit(USER, plan(catalog, "cu126"))
-    cpu = edit(cu, plan(catalog, "cpu"))
+    cu = edit(USER, [(None, plan(catalog, "cu126"))])
+    cpu = edit(cu, [(None, plan(catalog, "cpu"))])
     assert "torchpin-cu126" not in cpu and cpu.count("[[tool.uv.index]]") == 1
-    assert cpu == edit(USER, plan(catalog, "cpu"))
+    assert cpu == edit(USER, [(None, plan(catalog, "cpu"))])
 
 
 def test_add_pins_the_builds_in_the_dependencies(catalog: Catalog) -> None:
-    out = edit(USER, plan(catalog, "cpu", "torch"), add=True)
+    out = edit(USER, [(None, plan(catalog, "cpu", "torch"))], add=True)
     assert '"torch==2.15.0+cpu",' in out and '"torch>=2.4"' not in out and '"numpy>=2",   # numbers' in out
 
 
 def test_pypi_builds_need_no_index(catalog: Catalog) -> None:
     mac = select(target("3.12", "macos", "aarch64"), catalog, [])
-    routed = edit(USER, plan(catalog, "cpu"))
-    assert edit(routed, mac) == USER  # torchpin's entries removed, nothing else touched
+    routed = edit(USER, [(None, plan(catalog, "cpu"))])
+    assert edit(routed, [(None, mac)]) == USER  # torchpin's entries removed, nothing else touched
 
 
 @pytest.mark.parametrize(
@@ -84,7 +84,7 @@ def test_pypi_builds_need_no_index(catalog: Catalog) -> None:
 )  # fmt: skip
 def test_what_torchpin_would_overwrite_is_refused(catalog: Catalog, text: str, fragment: str) -> None:
     with pytest.raises(UsageError, match=fragment.replace("[", r"\[").replace("(", r"\(")):
-        edit(text, plan(catalog, "cu126"))
+        edit(text, [(None, plan(catalog, "cu126"))])
 
 
 def test_uv_lock_installs_the_chosen_build(tmp_path: Path) -> None:
