@@ -265,6 +265,7 @@ def _live_catalog(
         cache_dir=default_cache_dir(),
         refresh=index.refresh,
         deadline=index.deadline,
+        max_age=cache_max_age(ends.environ),
     )
     client = IndexClient(config)
     wanted = {(v, p): config.page_url(v, p) for v in variants for p in projects}
@@ -284,6 +285,23 @@ def _live_catalog(
             hint="pick a variant it has with --backend, or another mirror",
         )
     return _declared_live(merge(catalog, pages), pages, client)
+
+
+def cache_max_age(environ: Mapping[str, str]) -> float:
+    """``TORCHPIN_CACHE_MAX_AGE``: at most this many seconds a cached page is used without asking the
+    index (default 300; the index's own shorter max-age wins; 0 asks every time)."""
+    from .errors import UsageError
+
+    text = environ.get("TORCHPIN_CACHE_MAX_AGE", "").strip()
+    if not text:
+        return 300.0
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < 10**9:
+        raise UsageError(f"TORCHPIN_CACHE_MAX_AGE={text!r} is not a number of seconds", hint="e.g. 300, or 0")
+    return value
 
 
 def _declared_live(catalog: Catalog, pages: Mapping[tuple[str, str], Any], client: IndexClient) -> Catalog:

@@ -76,6 +76,11 @@ class NetPolicy:
                 return None, name
         return None, "certifi"
 
+    def ca_hint(self) -> str:
+        cafile, source = self.ca_bundle()
+        bundle = f"{cafile} (from {source})" if cafile else f"the default CAs ({source})"
+        return f"verified against {bundle}; give the index's CA with --cert"
+
     def authorization(self, url: str) -> str | None:
         """The Basic header for this URL's origin: a credential given for it, else netrc's entry."""
         here = origin(url)

@@ -10,11 +10,22 @@ import contextlib
 import hashlib
 import json
 import os
+import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .files import write_atomic_bytes
 from .urls import strip_credentials
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from .simple import Link
+
+
+def write_atomic_bytes(path: Path, data: bytes, *, mode: int) -> None:
+    from .files import write_atomic_bytes as write  # tempfile & co.: only when something is written
+
+    write(path, data, mode=mode)
 
 
 def default_cache_dir(env: dict[str, str] | None = None) -> Path:
@@ -37,6 +48,7 @@ class PageCache:
         self.root = root
         self.meta_path = root / "pages" / f"{key}.json"
         self.body_path = root / "pages" / f"{key}.body"
+        self.parsed_path = root / "pages" / f"{key}.links"
         self.url = url
 
     def load(self) -> dict[str, Any] | None:
@@ -54,23 +66,83 @@ class PageCache:
         except OSError:
             return None
 
+    def parsed(self, body: bytes) -> tuple[list[Link], list[str]] | None:
+        """The kept parse of exactly this body (links before any policy filter, and the notes)."""
+        from .simple import Link
+
+        try:
+            doc = json.loads(self.parsed_path.read_bytes())
+            if doc.get("digest") != hashlib.sha256(body).hexdigest():
+                return None
+            return [Link(*row) for row in doc["links"]], [str(d) for d in doc["dropped"]]
+        except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError):
+            return None
+
+    def keep_parsed(self, body: bytes, links: Sequence[Link], dropped: Sequence[str]) -> None:
+        from dataclasses import astuple
+
+        doc = {"digest": hashlib.sha256(body).hexdigest(), "links": [astuple(link) for link in links],
+               "dropped": list(dropped)}  # fmt: skip
+        with contextlib.suppress(OSError):
+            write_atomic_bytes(self.parsed_path, json.dumps(doc).encode(), mode=0o600)
+
     def discard(self) -> None:
-        for path in (self.meta_path, self.body_path):
+        for path in (self.meta_path, self.body_path, self.parsed_path):
             # A directory squatting on the name stays: save() then fails quietly, load() misses.
             with contextlib.suppress(OSError):
                 path.unlink()
 
-    def save(self, body: bytes, etag: str | None, last_modified: str | None, ctype: str) -> None:
-        if not (etag or last_modified):
-            return  # nothing to revalidate with
+    def save(
+        self, body: bytes, etag: str | None, last_modified: str | None, ctype: str, *,
+        max_age: float | None = None, absent: bool = False,
+    ) -> None:
+        """Store a page (or, with ``absent``, the index's answer that there is none) with the time it
+        was fetched and the server's max-age, if it gave one."""
+        if not (etag or last_modified or max_age or absent):
+            return  # nothing to revalidate with, and the server said nothing about freshness
         try:
             _private_dir(self.root)
             _private_dir(self.meta_path.parent)
             write_atomic_bytes(self.body_path, body, mode=0o600)
-            meta = {"url": self.url, "etag": etag, "last_modified": last_modified, "content_type": ctype}
+            meta = {"url": self.url, "etag": etag, "last_modified": last_modified, "content_type": ctype,
+                    "fetched": time.time(), "max_age": max_age, "absent": absent}  # fmt: skip
             write_atomic_bytes(self.meta_path, json.dumps(meta).encode(), mode=0o600)
         except OSError:
             pass  # a read-only cache only costs speed
+
+    def touch(self, meta: dict[str, Any]) -> None:
+        """The index confirmed the copy (304): it is fresh again from now."""
+        with contextlib.suppress(OSError):
+            write_atomic_bytes(self.meta_path, json.dumps({**meta, "fetched": time.time()}).encode(), mode=0o600)
+
+
+def fresh(meta: dict[str, Any], default_max_age: float, now: float | None = None) -> bool:
+    """May the copy be used without asking the index? Up to ``default_max_age`` (the user's limit),
+    and never past the server's own max-age when it gave one (``no-cache`` is 0). A clock set
+    back makes nothing fresh."""
+    fetched, server = meta.get("fetched"), meta.get("max_age")
+    if not isinstance(fetched, int | float) or isinstance(fetched, bool):
+        return False
+    said = isinstance(server, int | float) and not isinstance(server, bool)
+    limit = min(float(server), default_max_age) if said and server is not None else default_max_age
+    age = (time.time() if now is None else now) - fetched
+    return 0 <= age < limit
+
+
+def max_age(cache_control: str | None) -> float | None:
+    """Seconds a response may be reused by its Cache-Control (None: it doesn't say; 0: revalidate)."""
+    if not cache_control:
+        return None
+    directives = [d.strip().lower() for d in cache_control.split(",")]
+    if any(d in ("no-cache", "no-store") or d.startswith("no-cache=") for d in directives):
+        return 0.0
+    for d in directives:
+        if d.startswith("max-age="):
+            try:
+                return max(0.0, float(d.split("=", 1)[1].strip('"')))
+            except ValueError:
+                return 0.0
+    return None
 
 
 def _private_dir(path: Path) -> None:

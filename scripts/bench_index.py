@@ -5,7 +5,9 @@
 
 Cold: an empty page cache each run, so every page is downloaded; the pages are fetched
 concurrently, so the waiting should be about one round-trip, not one per page.
-Warm: the cache from a first run; every page is revalidated (304), none downloaded.
+Warm: the cache from a first run, younger than its max-age: no request at all (target: at
+most 1.5x offline). Stale: the same cache with TORCHPIN_CACHE_MAX_AGE=0: every page is
+revalidated (304), none downloaded.
 Offline: the same lock from the embedded snapshot, for the cost without any network.
 """
 
@@ -40,7 +42,8 @@ def main() -> int:
     args = ap.parse_args()
     exe = str(Path(sys.executable).with_name("torchpin"))
     index = FakePytorchIndex()
-    base_env = {k: v for k, v in os.environ.items() if not k.startswith("TORCHPIN_")}
+    # Bytecode on, as an installed torchpin runs (some dev machines set PYTHONDONTWRITEBYTECODE).
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith("TORCHPIN_") and k != "PYTHONDONTWRITEBYTECODE"}
     pages = 3
     with FakeIndexServer(index) as srv, tempfile.TemporaryDirectory() as tmp:
         for project in ("torch", "torchvision", "torchaudio"):
@@ -48,9 +51,10 @@ def main() -> int:
         lock = [exe, "lock", *TARGET, "--index-url", srv.base, "--no-fallback"]
         warm_env = {**base_env, "TORCHPIN_CACHE_DIR": str(Path(tmp) / "warm")}
         run(lock, warm_env)  # fills the warm cache
-        times: dict[str, list[float]] = {"offline": [], "cold, no latency": [], "cold": [], "warm": []}
+        times: dict[str, list[float]] = {"offline": [], "cold, no latency": [], "cold": [], "warm": [], "stale": []}
+        hits_before = sum(srv.hits().values())
         revalidated_before = sum(srv.main.not_modified.values())
-        warm_full = 0
+        warm_full = warm_requests = 0
         for i in range(args.runs):
             index.knobs.latency_s = 0
             times["offline"].append(run([exe, "lock", *TARGET, "--offline"], base_env))
@@ -58,7 +62,10 @@ def main() -> int:
             index.knobs.latency_s = args.latency_ms / 1000
             times["cold"].append(run(lock, {**base_env, "TORCHPIN_CACHE_DIR": str(Path(tmp) / f"c{i}")}))
             before = sum(srv.main.full.values())
+            hits = sum(srv.hits().values())
             times["warm"].append(run(lock, warm_env))
+            warm_requests += sum(srv.hits().values()) - hits
+            times["stale"].append(run(lock, {**warm_env, "TORCHPIN_CACHE_MAX_AGE": "0"}))
             warm_full += sum(srv.main.full.values()) - before
         med = {name: statistics.median(v) for name, v in times.items()}
         for name, value in med.items():
@@ -69,7 +76,9 @@ def main() -> int:
             f" = {waiting / args.latency_ms:.2f} round-trips (one at a time would be {pages})"
         )
         revalidations = sum(srv.main.not_modified.values()) - revalidated_before
-        print(f"warm runs: {warm_full} full page downloads, {revalidations} revalidations (304)")
+        print(f"warm / offline: {med['warm'] / med['offline']:.2f}x; stale / offline: {med['stale'] / med['offline']:.2f}x")
+        print(f"warm runs: {warm_requests} requests; stale runs: {warm_full} full page downloads,"
+              f" {revalidations} revalidations (304); {sum(srv.hits().values()) - hits_before} requests in all")
     return 0
 
 

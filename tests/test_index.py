@@ -34,9 +34,9 @@ def server(fake_index: FakePytorchIndex) -> Iterator[FakeIndexServer]:
         yield srv
 
 
-def lock(srv: FakeIndexServer, tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def lock(srv: FakeIndexServer, tmp: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TORCHPIN_")}
-    env["TORCHPIN_CACHE_DIR"] = str(tmp / "cache")
+    env.update(TORCHPIN_CACHE_DIR=str(tmp / "cache"), **extra)
     return subprocess.run(
         [sys.executable, "-m", "torchpin", "lock", *CPU_TRIO, "--index-url", srv.base, *args],
         capture_output=True, text=True, env=env, timeout=120, check=False,
@@ -100,14 +100,45 @@ def test_only_the_needed_pages_are_fetched(server: FakeIndexServer, tmp_path: Pa
     assert set(server.main.hits) == {"/whl/cpu/torch/", "/whl/cpu/torchvision/", "/whl/cpu/torchaudio/"}
 
 
-def test_warm_lock_revalidates_without_downloading(server: FakeIndexServer, tmp_path: Path) -> None:
-    assert lock(server, tmp_path).returncode == 0
+def test_warm_lock_within_max_age_sends_no_request(server: FakeIndexServer, tmp_path: Path) -> None:
+    first = lock(server, tmp_path)
+    assert first.returncode == 0
+    hits = sum(server.hits().values())
+    again = lock(server, tmp_path)  # the index said max-age=600: the copies are fresh
+    assert again.returncode == 0 and again.stdout == first.stdout
+    assert sum(server.hits().values()) == hits
+    assert lock(server, tmp_path, "--refresh").returncode == 0
+    assert sum(server.main.full.values()) == 6  # --refresh ignores the cache
+
+
+@pytest.mark.parametrize(
+    ("cache_control", "env"),
+    [("no-cache,no-store,must-revalidate", {}), ("", {"TORCHPIN_CACHE_MAX_AGE": "0"})],
+    ids=["index-says-no-cache", "max-age-0"],
+)
+def test_stale_copies_are_revalidated_without_downloading(
+    server: FakeIndexServer, tmp_path: Path, cache_control: str, env: dict[str, str]
+) -> None:
+    server.index.knobs = Knobs(cache_control=cache_control)
+    assert lock(server, tmp_path, **env).returncode == 0
     full_before = sum(server.main.full.values())
-    assert lock(server, tmp_path).returncode == 0
+    assert lock(server, tmp_path, **env).returncode == 0
     assert sum(server.main.full.values()) == full_before  # no page body sent again
     assert sum(server.main.not_modified.values()) == 3
-    assert lock(server, tmp_path, "--refresh").returncode == 0
-    assert sum(server.main.full.values()) == full_before + 3  # --refresh ignores the cache
+
+
+def test_a_missing_page_is_remembered_too(fake_index: FakePytorchIndex, tmp_path: Path) -> None:
+    with FakeIndexServer(fake_index) as srv:
+        args = ["torch", "--backend", "cu134"]  # cu134 is not published: 403
+        assert lock(srv, tmp_path, *args, "--no-fallback").returncode == 4
+        hits = sum(srv.hits().values())
+        assert lock(srv, tmp_path, *args, "--no-fallback").returncode == 4
+        assert sum(srv.hits().values()) == hits  # the 403 and the root page listing the variants, both remembered
+
+
+def test_a_bad_max_age_setting_is_exit_2(server: FakeIndexServer, tmp_path: Path) -> None:
+    r = lock(server, tmp_path, TORCHPIN_CACHE_MAX_AGE="soon")
+    assert r.returncode == 2 and "TORCHPIN_CACHE_MAX_AGE='soon'" in r.stderr
 
 
 def test_json_from_live_pages_carries_served_hashes(server: FakeIndexServer, tmp_path: Path) -> None:
@@ -221,3 +252,28 @@ def test_mask_and_strip() -> None:
     assert mask("https://ghp_TOKEN@host/whl") == "https://****@host/whl"  # a token as user name is secret
     assert mask("https://host/whl") == "https://host/whl"
     assert strip_credentials("https://u:pw@host/whl") == "https://host/whl"
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [(None, None), ("", None), ("public", None), ("max-age=600, public, must-revalidate", 600.0),
+     ("no-cache,no-store,must-revalidate", 0.0), ("max-age=oops", 0.0), ("private, max-age=-5", 0.0)],
+)  # fmt: skip
+def test_cache_control_max_age(header: str | None, seconds: float | None) -> None:
+    from torchpin.pagecache import max_age
+
+    assert max_age(header) == seconds
+
+
+@pytest.mark.parametrize(
+    ("age", "server", "limit", "fresh"),
+    [(10, 600.0, 300.0, True), (400, 600.0, 300.0, False), (10, 0.0, 300.0, False), (10, None, 300.0, True),
+     (10, None, 0.0, False), (-60, None, 300.0, False), (100, 60.0, 300.0, False)],
+    ids=["young", "past-the-users-limit", "no-cache", "server-silent", "user-says-0", "clock-set-back",
+         "past-the-servers-max-age"],
+)  # fmt: skip
+def test_freshness(age: float, server: float | None, limit: float, fresh: bool) -> None:
+    from torchpin.pagecache import fresh as is_fresh
+
+    assert is_fresh({"fetched": 1000.0, "max_age": server}, limit, now=1000.0 + age) is fresh
+    assert not is_fresh({"max_age": server}, limit, now=1000.0)  # an entry from before freshness was kept

@@ -252,7 +252,12 @@ def test_concurrent_runs_share_one_cache(tmp_path: Path) -> None:
         results = [p.communicate(timeout=120) for p in procs]
         assert [p.returncode for p in procs] == [0, 0, 0, 0], [e for _, e in results]
         assert len({out for out, _ in results}) == 1
-        warm = torchpin(tmp_path, *args[:-1], env=env)  # every cache entry left behind is whole
+        # Every cache entry left behind is whole: read fresh (no request), then revalidated (304).
+        hits = sum(srv.main.hits.values())
+        warm = torchpin(tmp_path, *args[:-1], env=env)
         assert warm.code == 0 and warm.stdout == results[0][0]
+        assert sum(srv.main.hits.values()) == hits
+        stale = torchpin(tmp_path, *args[:-1], env={**env, "TORCHPIN_CACHE_MAX_AGE": "0"})
+        assert stale.code == 0 and stale.stdout == results[0][0]
         assert sum(srv.main.not_modified.values()) == 3
     no_temp_files(tmp_path / "cache")

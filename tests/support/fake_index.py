@@ -59,6 +59,7 @@ class Knobs:
     torch_requires: tuple[str, ...] = ()  # Requires-Dist added to the made-up torch wheels
     auth: str | None = None  # "user:password": the index host answers 401 without it (a private mirror)
     cdn: bool = True  # False: file links stay on the index host, as private mirrors serve them
+    cache_control: str = "max-age=600, public, must-revalidate"  # prod pages; nightly: no-cache,no-store,...
 
 
 def _platform_tag(release: Version, platform: str, pypi_tags: list[str]) -> str:
@@ -135,10 +136,23 @@ class FakePytorchIndex:
                     self._bytes[filename] = REAL_TORCH.read_bytes()
                 else:
                     name, version, _, _ = parse_wheel_filename(filename)
-                    requires = ("torch",) if name != "torch" else self.knobs.torch_requires
+                    declared = self.torch_requirement(str(name), version.public) if name != "torch" else None
+                    requires = self.knobs.torch_requires if name == "torch" else tuple(filter(None, [declared]))
                     tag = filename[len(f"{name}-{version}-") : -len(".whl")]
                     self._bytes[filename] = wheel_bytes(str(name), str(version), tag, requires=requires)
             return self._bytes[filename]
+
+    def torch_requirement(self, project: str, version: str) -> str | None:
+        """What the real companion wheel declares on torch: its recorded Requires-Dist (a range such as
+        ``torch>=2.14.0`` for the newest), else the exact pin older releases carried."""
+        known = self.catalog.project(project, version)
+        if known is not None:  # recorded from the real metadata: torchaudio 2.11.0 declares nothing
+            return f"torch{known.requires_torch}" if known.requires_torch is not None else None
+        for release in self.catalog.releases:
+            pair = release.companions.get(project)
+            if pair is not None and pair.version == version:
+                return f"torch=={pair.built_with}"
+        return "torch"
 
     def sha256(self, filename: str) -> str:
         return hashlib.sha256(self.wheel(filename)).hexdigest()
@@ -322,7 +336,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.send_response(code)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "max-age=600, public, must-revalidate")
+        self.send_header("Cache-Control", self.server.index.knobs.cache_control)
         if etag:
             self.send_header("ETag", etag)
         self.end_headers()
