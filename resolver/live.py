@@ -11,12 +11,11 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from packaging.utils import parse_wheel_filename
 from packaging.version import Version
 
 from .models import WheelFile
 from .snapshot import Build, Catalog, ProjectRelease, Release
-from .wheels import platform_key
+from .wheels import platform_key, wheel_parts
 
 if TYPE_CHECKING:
     from .simple import Link
@@ -43,7 +42,7 @@ def merge(catalog: Catalog, pages: Mapping[tuple[str, str], tuple[Link, ...] | N
             if not link.filename.startswith("torch-"):  # only torch's own wheels say which builds exist
                 continue
             try:
-                name, version, _, tags = parse_wheel_filename(link.filename)
+                name, version, _, tags = wheel_parts(link.filename)
             except Exception:  # one odd file name must not sink the page
                 continue
             # Untagged wheels on a cuXYZ page are CPU builds (aarch64 up to 2.5); only +variant

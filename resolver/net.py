@@ -27,6 +27,24 @@ if TYPE_CHECKING:
     import httpx
 
 T = TypeVar("T")
+
+
+def _skip_httpx_cli() -> None:
+    """httpx's ``__init__`` imports its command-line client (rich, pygments, click: ~25 ms of a
+    cold lock) whenever those are installed, as they are beside torchpin, which never runs it."""
+    import sys
+    import types
+
+    if "httpx" not in sys.modules and "httpx._main" not in sys.modules:
+        def main() -> None:
+            raise SystemExit("httpx's command line is not loaded inside torchpin")
+
+        cli = types.ModuleType("httpx._main", "httpx's CLI, not loaded by torchpin")
+        cli.main = main  # type: ignore[attr-defined]
+        sys.modules["httpx._main"] = cli
+
+
+_skip_httpx_cli()
 REDIRECTS = (301, 302, 303, 307, 308)
 # httpx parses a Location header even when told not to follow it, and raises on a hostile one
 # before torchpin could check it; a response hook moves it here so open_url alone decides.

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 from .errors import IndexFormatError
@@ -112,9 +112,10 @@ def parse_json(body: bytes | str, url: str, *, dropped: list[str] | None = None)
     for entry in files:
         if not isinstance(entry, dict) or not isinstance(entry.get("url"), str):
             raise IndexFormatError(url, "a JSON file entry has no 'url'")
-        absolute, _ = _absolute(url, entry["url"])
+        where = _absolute(url, entry["url"])
+        absolute = where.url
         claimed = entry.get("filename")
-        filename = _checked_name(absolute, claimed if isinstance(claimed, str) else None, sink)
+        filename = _checked_name(where, claimed if isinstance(claimed, str) else None, sink)
         if filename is None:
             continue
         hashes = entry["hashes"] if isinstance(entry.get("hashes"), dict) else {}
@@ -136,8 +137,9 @@ def parse_json(body: bytes | str, url: str, *, dropped: list[str] | None = None)
 
 
 def _link(page_url: str, href: str, text: str, attrs: dict[str, str | None], dropped: list[str]) -> Link | None:
-    absolute, fragment = _absolute(page_url, href)
-    filename = _checked_name(absolute, text if text.endswith(ARCHIVES) else None, dropped)
+    where = _absolute(page_url, href)
+    absolute, fragment = where.url, where.fragment
+    filename = _checked_name(where, text if text.endswith(ARCHIVES) else None, dropped)
     if not filename:
         return None
     sha256 = None
@@ -161,18 +163,18 @@ ARCHIVES = (".whl", ".tar.gz", ".zip")
 _SCHEMES = ("http", "https")
 
 
-def _checked_name(url: str, claimed: str | None, dropped: list[str]) -> str | None:
+def _checked_name(where: _Url, claimed: str | None, dropped: list[str]) -> str | None:
     """The file name a link really points at: its URL path's last segment, decoded once.
 
     The link text (or JSON 'filename') is only a claim: one that disagrees with the URL means
     the page lies about what would be installed. Names that could escape a directory, and
     wheel names that don't parse, are dropped too; each drop is described in ``dropped``.
     """
-    scheme = urlsplit(url).scheme.lower()
+    scheme = where.scheme.lower()
     if scheme not in _SCHEMES:
         dropped.append(f"{scheme or 'scheme-less'}: link refused")
         return None
-    name = _basename(url)
+    name = _basename(where.path)
     if name.endswith("/"):  # a folder (root and variant listings)
         return name if _safe(name[:-1]) else None
     if not name:
@@ -184,10 +186,12 @@ def _checked_name(url: str, claimed: str | None, dropped: list[str]) -> str | No
         dropped.append(f"unsafe file name {name[:80]!r}")
         return None
     if name.endswith(".whl"):
-        from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+        from packaging.utils import InvalidWheelFilename
+
+        from .wheels import wheel_parts
 
         try:
-            parse_wheel_filename(name)
+            wheel_parts(name)
         except (InvalidWheelFilename, ValueError):
             dropped.append(f"not a valid wheel name {name[:80]!r}")
             return None
@@ -198,8 +202,16 @@ def _safe(name: str) -> bool:
     return bool(name) and name not in (".", "..") and not any(c in name for c in "/\\\0") and name.isprintable()
 
 
-def _absolute(page_url: str, href: str) -> tuple[str, str]:
-    """Resolve against the page (links may point at another host) and split off the fragment.
+class _Url(NamedTuple):
+    url: str  # absolute, no fragment, no userinfo
+    fragment: str
+    path: str
+    scheme: str
+
+
+def _absolute(page_url: str, href: str) -> _Url:
+    """Resolve against the page (links may point at another host) and split off the fragment;
+    the URL is parsed once.
 
     Userinfo in a link is dropped: credentials come from the user, never from a page.
     """
@@ -207,15 +219,15 @@ def _absolute(page_url: str, href: str) -> tuple[str, str]:
         full = urljoin(page_url, href.strip())
         parts = urlsplit(full)
     except ValueError:  # an unparseable netloc ('http://[x')
-        return "invalid:", ""
+        return _Url("invalid:", "", "", "invalid")
     netloc = parts.netloc.rpartition("@")[2]
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, "")), parts.fragment
+    return _Url(urlunsplit((parts.scheme, netloc, parts.path, parts.query, "")), parts.fragment, parts.path,
+                parts.scheme)  # fmt: skip
 
 
-def _basename(url: str) -> str:
-    """The file name in a URL; a folder link keeps its trailing slash (``cu126/``)."""
+def _basename(path: str) -> str:
+    """The file name in a URL path; a folder link keeps its trailing slash (``cu126/``)."""
     # '+' arrives as %2B (S3) or &#43; (already unescaped by the parser).
-    path = urlsplit(url).path
     if path.endswith("/") and path.strip("/"):
         return unquote(path.rstrip("/").rsplit("/", 1)[-1]) + "/"
     return unquote(path.rsplit("/", 1)[-1])

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from packaging.tags import Tag
-from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+from packaging.utils import BuildTag, InvalidWheelFilename, NormalizedName, parse_wheel_filename
 from packaging.version import Version
 
 from .errors import UsageError
@@ -19,6 +19,13 @@ _VARIANT = re.compile(r"^(?:cu(?P<cu>\d{3,4})|rocm(?P<rocm>\d+(?:\.\d+){1,2})|(?
 _MANYLINUX = re.compile(r"^manylinux_(\d+)_(\d+)_(\w+)$")
 _LEGACY_MANYLINUX = {"manylinux1": "2.5", "manylinux2010": "2.12", "manylinux2014": "2.17"}
 _MACOS = re.compile(r"^macosx_(\d+)_(\d+)_(\w+)$")
+
+
+@functools.lru_cache(maxsize=8192)
+def wheel_parts(filename: str) -> tuple[NormalizedName, Version, BuildTag, frozenset[Tag]]:
+    """``packaging``'s wheel-name parser, once per name: the page parser checks every name, and
+    the merge and the tag check read the same names again."""
+    return parse_wheel_filename(filename)
 
 
 def parse_variant(name: str) -> Variant:
@@ -57,7 +64,7 @@ class ParsedWheel:
 def parse_wheel(filename: str) -> ParsedWheel:
     """Parse a wheel filename (``%2B`` already decoded); ``UsageError`` if it is not one."""
     try:
-        name, version, build, tags = parse_wheel_filename(filename)
+        name, version, build, tags = wheel_parts(filename)
     except InvalidWheelFilename as e:
         raise UsageError(f"not a wheel filename: {filename!r}") from e
     return ParsedWheel(str(name), version, build[0] if build else None, tags)

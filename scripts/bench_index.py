@@ -76,7 +76,8 @@ def main() -> int:
             f" = {waiting / args.latency_ms:.2f} round-trips (one at a time would be {pages})"
         )
         revalidations = sum(srv.main.not_modified.values()) - revalidated_before
-        print(f"warm / offline: {med['warm'] / med['offline']:.2f}x; stale / offline: {med['stale'] / med['offline']:.2f}x")
+        off = med["offline"]
+        print(f"warm / offline: {med['warm'] / off:.2f}x; stale / offline: {med['stale'] / off:.2f}x")
         print(f"warm runs: {warm_requests} requests; stale runs: {warm_full} full page downloads,"
               f" {revalidations} revalidations (304); {sum(srv.hits().values()) - hits_before} requests in all")
     return 0

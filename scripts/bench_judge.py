@@ -1,0 +1,119 @@
+"""Would this build run on that machine? Judged from the snapshot's facts alone (the builds each
+release has, their GPU code, the CUDA drivers' floors, ROCm's GPU lists), not from any tool's
+policy, so torchpin is judged by the same rules as its peers.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import Version
+
+from tests.support.lab import Machine
+
+SNAPSHOT = Path(__file__).resolve().parents[1] / "data" / "wheel_index.json"
+RUNS, INFERRED, CPU_ONLY, FAILS = "runs", "inferred", "cpu-only", "fails"
+
+
+def _ver(text: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in text.split(".") if p.isdigit())
+
+
+class Judge:
+    def __init__(self, snapshot: Path = SNAPSHOT) -> None:
+        self.doc: dict[str, Any] = json.loads(snapshot.read_text())
+
+    def platform(self, m: Machine) -> str:
+        return {"linux": f"linux_{m.arch}", "windows": "win_amd64", "macos": f"macos_{m.arch}"}[m.os]
+
+    def verdict(self, m: Machine, pins: dict[str, str]) -> tuple[str, str]:
+        """(runs | cpu-only | fails, why) for the torch family ``pins`` on machine ``m``."""
+        torch = pins.get("torch")
+        if not torch:
+            return FAILS, "no torch was picked"
+        public, _, local = torch.partition("+")
+        release = self.doc["releases"].get(public)
+        plat = self.platform(m)
+        if release is None:
+            return FAILS, f"torch {public} is not a release"
+        variant = local or ("cpu" if plat.startswith(("macos", "win")) else release["pypi_default"].get(plat, "cpu"))
+        build = release["variants"].get(variant, {}).get(plat)
+        if build is None:
+            return FAILS, f"no {variant} build of torch {public} for {plat}"
+        why = self._companions(public, local, pins)
+        if why:
+            return FAILS, why
+        amd = [g.gfx for g in m.gpus if g.gfx]
+        if variant.startswith("cu"):
+            if not m.nvidia:
+                return CPU_ONLY, f"{variant} build without an NVIDIA GPU (runs on the CPU, GBs of CUDA libraries)"
+            return self._cuda(m, variant, build)
+        if variant.startswith("rocm"):
+            gfx = set(self.doc["rocm"].get(variant, {}).get("gfx", []))
+            missing = [g for g in amd if g not in gfx]
+            if not amd:
+                return FAILS, f"{variant} build without an AMD GPU"
+            return (FAILS, f"{variant} has no kernels for {', '.join(missing)}") if missing else (RUNS, variant)
+        if m.nvidia or amd:
+            return CPU_ONLY, f"{variant} build: the GPU is left unused"
+        return RUNS, variant
+
+    def _cuda(self, m: Machine, variant: str, build: dict[str, Any]) -> tuple[str, str]:
+        info = self.doc["cuda"]["variants"].get(variant, {})
+        major = str(info.get("cuda", variant[2:-1] or "0")).split(".")[0]
+        floor = self.doc["cuda"]["minor_compat"].get(major, {}).get("windows" if m.os == "windows" else "linux")
+        if floor and m.driver and _ver(m.driver) < _ver(floor):
+            return FAILS, f"driver {m.driver} < {floor}, the floor of CUDA {major}.x ({variant})"
+        arch = build.get("arch")
+        if not arch:
+            return INFERRED, f"{variant}'s GPU code is not recorded"
+        sass = [_ver(s) for s in arch.get("sass", [])]
+        ptx = _ver(arch["ptx"]) if arch.get("ptx") else None
+        for gpu in m.nvidia:
+            cc = _ver(str(gpu.cc))
+            if not any(s[0] == cc[0] and s <= cc for s in sass) and not (ptx and ptx <= cc):
+                have = ", ".join(f"sm_{s[0]}{s[1]}" for s in sass)
+                return FAILS, f"{variant} has no kernels for sm_{cc[0]}{cc[1]} ({gpu.name}; it has {have})"
+        if arch.get("status") == "unconfirmed":  # carried over from an older release, not read from this wheel
+            return INFERRED, f"runs if {variant}'s GPU list, inferred from older releases ({arch.get('source')}), holds"
+        return RUNS, variant
+
+    def _companions(self, public: str, local: str, pins: dict[str, str]) -> str | None:
+        for project in ("torchvision", "torchaudio"):
+            if project not in pins:
+                continue
+            base, _, clocal = pins[project].partition("+")
+            if clocal != local:
+                return f"{project} {pins[project]} is another build than torch {public}+{local or '(untagged)'}"
+            known = self.doc["projects"].get(project, {}).get(base, {})
+            spec = known.get("requires_torch")
+            paired = any(r.get("companions", {}).get(project, {}).get("version") == base and v == public
+                         for v, r in self.doc["releases"].items())  # fmt: skip
+            try:
+                declared_ok = spec is not None and Version(public) in SpecifierSet(spec)
+            except InvalidSpecifier:
+                declared_ok = False
+            if not (paired or declared_ok):
+                return f"{project} {base} is built for another torch than {public}"
+        return None
+
+    def newest(self, m: Machine, accept: tuple[str, ...] = (RUNS,)) -> tuple[str, list[str]]:
+        """The newest release with a build that runs (on the GPU, where there is one), and those builds;
+        ``accept=(RUNS, INFERRED)`` also counts builds whose GPU list is only inferred."""
+        plat = self.platform(m)
+        for public in sorted(self.doc["releases"], key=Version, reverse=True):
+            release = self.doc["releases"][public]
+            good = []
+            for variant, builds in release["variants"].items():
+                if plat not in builds:
+                    continue
+                local = "" if variant == "cpu" and plat in release.get("untagged_cpu", []) else variant
+                pins = {"torch": f"{public}+{local}" if local else public}
+                if self.verdict(m, pins)[0] in accept:
+                    good.append(variant)
+            if good:
+                return public, sorted(good)
+        return "", []
