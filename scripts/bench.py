@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench_judge import CPU_ONLY, INFERRED, RUNS, Judge  # noqa: E402
 from bench_tools import (  # noqa: E402
+    MACOS,
     PY,
     Result,
     lines_pins,
@@ -120,6 +121,8 @@ class Bench:
             env["TORCHPIN_CACHE_DIR"] = str(cache)
             return self.run(torchpin_argv(m), env, json_pins)
         if tool.startswith("uv"):
+            if m.os == "macos":  # uv's own default for aarch64-apple-darwin is an older macOS
+                env["MACOSX_DEPLOYMENT_TARGET"] = MACOS
             req = out / "trio.in"
             req.write_text("torch\ntorchvision\ntorchaudio\n")
             return self.run(uv_argv(self.bins, m, req, cache), env, lines_pins)

@@ -57,6 +57,8 @@ class Judge:
             if not amd:
                 return FAILS, f"{variant} build without an AMD GPU"
             return (FAILS, f"{variant} has no kernels for {', '.join(missing)}") if missing else (RUNS, variant)
+        if variant == "xpu":  # no Intel GPU among the lab's machines
+            return CPU_ONLY, "xpu build without an Intel GPU"
         if m.nvidia or amd:
             return CPU_ONLY, f"{variant} build: the GPU is left unused"
         return RUNS, variant

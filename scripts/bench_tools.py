@@ -29,7 +29,8 @@ PEERS = {
 TRIO = ["torch", "torchvision", "torchaudio"]
 PY = "3.11"  # every tool's venv runs this Python here, so no tool has to resolve for another
 UV_PLATFORM = {"windows": "x86_64-pc-windows-msvc", "macos": "aarch64-apple-darwin"}
-PIP_PLATFORM = {"windows": ["win_amd64"], "macos": ["macosx_14_0_arm64", "macosx_11_0_arm64"]}
+MACOS = "15.0"  # the Mac of the table runs macOS 15; each tool is told so in its own way
+PIP_PLATFORM = {"windows": ["win_amd64"], "macos": [f"macosx_{MACOS.replace('.', '_')}_arm64"]}
 
 
 def setup(folder: Path) -> dict[str, Path]:
@@ -89,7 +90,7 @@ def torchpin_argv(m: Machine) -> list[str]:
     argv = [str(Path(sys.executable).with_name("torchpin")), "lock", "--format", "json", "--python-version", PY]
     if m.os == "linux":
         return argv
-    argv += ["--python-platform", m.os]
+    argv += ["--python-platform", m.os, *(["--macos-version", MACOS] if m.os == "macos" else [])]
     if m.driver:
         argv += ["--driver", m.driver, *(a for g in m.nvidia for a in ("--gpu-cc", str(g.cc)))]
     return argv
