@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import IndexFormatError, IndexUnavailable
 from .net import DeadlineExceeded, NetPolicy, TlsFailure, describe, is_tls_failure, open_url, read_body, within
 from .pagecache import PageCache, fresh, max_age
-from .urls import DEFAULT_INDEX, allowed, mask, strip_credentials
+from .urls import DEFAULT_INDEX, mask, refusals, strip_credentials
 
 if TYPE_CHECKING:
     import httpx
@@ -297,17 +297,9 @@ class IndexClient:
             if cache:
                 cache.keep_parsed(body, *parsed)
         links, dropped = parsed[0], list(parsed[1])
-        kept = []
-        verdicts: dict[str, str | None] = {}  # the policy looks at scheme and host only: once per origin
-        for link in links:
-            head = "/".join(link.url.split("/", 3)[:3])
-            if head not in verdicts:
-                verdicts[head] = allowed(head + "/", self.config.policy.trusted_hosts)
-            why = verdicts[head]
-            if why is None:
-                kept.append(link)
-            else:
-                dropped.append(f"{link.filename}: {why}")
+        whys = refusals([link.url for link in links], self.config.policy.trusted_hosts)
+        kept = [link for link, why in zip(links, whys, strict=True) if why is None]
+        dropped += [f"{link.filename}: {why}" for link, why in zip(links, whys, strict=True) if why]
         if dropped:
             more = f" (+{len(dropped) - 1} more)" if len(dropped) > 1 else ""
             self.stats.notes.append(f"ignored {len(dropped)} link(s) on {mask(url)}: {dropped[0]}{more}")

@@ -146,6 +146,19 @@ def allowed(url: str, trusted_hosts: Sequence[str]) -> str | None:
     return f"plain http to {host} (not loopback, not a --trusted-host)"
 
 
+def refusals(urls: Sequence[str], trusted_hosts: Sequence[str]) -> list[str | None]:
+    """``allowed`` for many URLs (a page's links): the policy looks at scheme and host only, so
+    each origin is judged once."""
+    seen: dict[str, str | None] = {}
+    out = []
+    for url in urls:
+        head = "/".join(url.split("/", 3)[:3])
+        if head not in seen:
+            seen[head] = allowed(head + "/", trusted_hosts)
+        out.append(seen[head])
+    return out
+
+
 def check_scheme(url: str, trusted_hosts: Sequence[str]) -> None:
     """The policy for a URL the user gave: exit 2 with the fix when it is refused."""
     why = allowed(url, trusted_hosts)

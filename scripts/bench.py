@@ -211,14 +211,14 @@ def speed(bench: Bench, runs: int, rtt_ms: float) -> list[str]:
             results[name].append(case(i))
     base = statistics.median(r.wall_ms for r in results[cases[0][0]])
     offline = statistics.median(r.wall_ms for r in results["torchpin lock --offline"])
-    rows = ["| what | median ms | x baseline | x torchpin --offline | requests | peak RSS MiB | exit |",
+    rows = ["| what | x torchpin --offline | x baseline | median ms | requests | peak RSS MiB | exit |",
             "|---|---|---|---|---|---|---|"]  # fmt: skip
     for name, rs in results.items():
         ms = statistics.median(r.wall_ms for r in rs)
         req = statistics.median(r.requests for r in rs)
         rss = max(r.max_rss_kb for r in rs) / 1024
         codes = ",".join(sorted({str(r.code) for r in rs}))
-        rows.append(f"| {name} | {ms:.0f} | {ms / base:.1f} | {ms / offline:.2f} | {req:g} | {rss:.0f} | {codes} |")
+        rows.append(f"| {name} | {ms / offline:.2f} | {ms / base:.1f} | {ms:.0f} | {req:g} | {rss:.0f} | {codes} |")
     return rows
 
 
@@ -274,13 +274,13 @@ def install(bench: Bench, runs: int) -> list[str]:
             if i >= 0:
                 results[name].append(r)
             shutil.rmtree(venv, ignore_errors=True)
-    rows = ["| install into a fresh venv | median s | torchpin overhead | installed | exit |", "|---|---|---|---|---|"]
+    rows = ["| install into a fresh venv | torchpin overhead | median s | installed | exit |", "|---|---|---|---|---|"]
     med = {n: statistics.median(r.wall_ms for r in rs) / 1000 for n, rs in results.items()}
     for name, rs in results.items():
         bare = med["uv pip install -r (bare)" if "uv" in name else "pip install -r (bare)"]
         over = f"+{med[name] - bare:.2f} s ({med[name] / bare:.2f}x)" if name.startswith("torchpin") else ""
         codes = ",".join(sorted({str(r.code) for r in rs}))
-        rows.append(f"| {name} | {med[name]:.2f} | {over} | {', '.join(sorted({r.note for r in rs}))} | {codes} |")
+        rows.append(f"| {name} | {over} | {med[name]:.2f} | {', '.join(sorted({r.note for r in rs}))} | {codes} |")
     return rows
 
 
@@ -318,8 +318,11 @@ def main() -> int:
     head = [f"Made by `{cmd}` on {time.strftime('%Y-%m-%d')}, {machine_line()}; {took / 60:.1f} min.",
             f"Requests the proxy refused (hosts outside the lab): {refused or 'none'}."]  # fmt: skip
     text = "\n".join(head) + "\n"
+    titles = {"decisions": "Decisions: what each tool installs, and whether it runs there"}
     for name, rows in parts.items():
-        text += f"\n<!-- {name} -->\n" + "\n".join(rows) + "\n"
+        title = titles.get(name, f"Speed and traffic: the trio for an RTX 3090 on R550, {name.split(', ', 1)[1]}"
+                           if name.startswith("speed") else "Install: the same CPU build into a fresh venv")
+        text += f"\n### {title}\n\n" + "\n".join(rows) + "\n"
     print(text)
     if args.write:
         path = ROOT / "BENCHMARKS.md"

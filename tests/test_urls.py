@@ -81,3 +81,12 @@ def test_with_credential_only_for_its_origin() -> None:
 )
 def test_scrub(text: str, masked: str) -> None:
     assert scrub(text) == masked
+
+
+def test_refusals_judge_each_link_as_allowed_does() -> None:
+    from torchpin.urls import allowed, refusals
+
+    urls = ["https://cdn.example/whl/a.whl", "https://cdn.example/whl/b.whl", "http://127.0.0.1:8000/x.whl",
+            "http://mirror.example/x.whl", "ftp://mirror.example/x.whl", "invalid:", "https://h:99999/x.whl",
+            "mailto:someone", "http://trusted.example/y.whl"]  # fmt: skip
+    assert refusals(urls, ["trusted.example"]) == [allowed(u, ["trusted.example"]) for u in urls]
