@@ -28,7 +28,7 @@ from .models import Plan, Target
 from .options import TARGET
 from .targets import TargetFlags, marker_environment
 
-OSES = {"linux": "x86_64-unknown-linux-gnu", "macos": "aarch64-apple-darwin", "windows": "x86_64-pc-windows-msvc"}
+OSES = {"linux": "{arch}-unknown-linux-gnu", "macos": "{arch}-apple-darwin", "windows": "{arch}-pc-windows-msvc"}
 ARCHES = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}
 _KEYS = {o.flag.removeprefix("--"): o for o in TARGET if not o.is_flag and o.field not in ("backend",)}
 HINT = "e.g. --target linux-x86_64-cu126:driver=550.54.15,gpu-cc=8.6 --target macos-arm64 (see lock --help)"
@@ -50,11 +50,10 @@ def parse_spec(spec: str, base: TargetFlags) -> NamedTarget:
         raise UsageError(
             f"--target {spec!r}: unknown OS {os_name!r}", hint=f"start with linux, macos or windows: {HINT}"
         )
-    fields: dict[str, Any] = {"no_detect": True, "python_platform": OSES[os_name]}
+    arch = "aarch64" if os_name == "macos" else "x86_64"
     if parts and parts[0].lower() in ARCHES:
         arch = ARCHES[parts.pop(0).lower()]
-        fields["python_platform"] = {"linux": f"{arch}-unknown-linux-gnu", "macos": f"{arch}-apple-darwin",
-                                     "windows": f"{arch}-pc-windows-msvc"}[os_name]  # fmt: skip
+    fields: dict[str, Any] = {"no_detect": True, "python_platform": OSES[os_name].format(arch=arch)}
     if parts:
         fields["backend"] = "-".join(parts)
         if not re.fullmatch(r"auto|cpu|cu\d{3}|rocm\d+(\.\d+){1,2}|xpu", fields["backend"]):

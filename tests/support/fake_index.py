@@ -135,12 +135,19 @@ class FakePytorchIndex:
                 if filename == REAL_TORCH.name and REAL_TORCH.exists():
                     self._bytes[filename] = REAL_TORCH.read_bytes()
                 else:
-                    name, version, _, _ = parse_wheel_filename(filename)
-                    declared = self.torch_requirement(str(name), version.public) if name != "torch" else None
-                    requires = self.knobs.torch_requires if name == "torch" else tuple(filter(None, [declared]))
-                    tag = filename[len(f"{name}-{version}-") : -len(".whl")]
-                    self._bytes[filename] = wheel_bytes(str(name), str(version), tag, requires=requires)
+                    self._bytes[filename] = self.stand_in(filename, self.knobs.torch_requires)
             return self._bytes[filename]
+
+    def stand_in(self, filename: str, torch_requires: tuple[str, ...] = ()) -> bytes:
+        """A tiny real wheel for ``filename``: companions declare what the real one declares on
+        torch; torch itself declares ``torch_requires``."""
+        name, version, _, _ = parse_wheel_filename(filename)
+        requires = torch_requires
+        if name != "torch":
+            declared = self.torch_requirement(str(name), version.public)
+            requires = (declared,) if declared else ()
+        tag = filename[len(f"{name}-{version}-") : -len(".whl")]
+        return wheel_bytes(str(name), str(version), tag, requires=requires)
 
     def torch_requirement(self, project: str, version: str) -> str | None:
         """What the real companion wheel declares on torch: its recorded Requires-Dist (a range such as

@@ -32,7 +32,6 @@ from typing import Any
 from packaging.utils import parse_wheel_filename
 
 from .fake_index import FakeIndexServer, FakePytorchIndex, Knobs
-from .wheelmaker import wheel_bytes
 
 HOSTS = ("download.pytorch.org", "pypi.org", "files.pythonhosted.org")
 
@@ -98,15 +97,9 @@ class FakePyPI:
         with self.lock:
             if filename not in self._bytes:
                 try:
-                    name, version, _, _ = parse_wheel_filename(filename)
-                except ValueError:
+                    self._bytes[filename] = self.index.stand_in(filename)
+                except ValueError:  # not a wheel name
                     return None
-                requires: tuple[str, ...] = ()
-                if name != "torch":
-                    declared = self.index.torch_requirement(str(name), version.public)
-                    requires = (declared,) if declared else ()
-                tag = filename[len(f"{name}-{version}-") : -len(".whl")]
-                self._bytes[filename] = wheel_bytes(str(name), str(version), tag, requires=requires)
             return self._bytes[filename]
 
     def page(self, project: str) -> str | None:
