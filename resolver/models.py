@@ -26,12 +26,8 @@ PLATFORM_KEYS: tuple[str, ...] = (
 )
 COMPANIONS: tuple[str, ...] = ("torchvision", "torchaudio", "torchcodec")
 PROJECTS: tuple[str, ...] = ("torch", *COMPANIONS)
-
-
-def weakest(*statuses: str) -> Status:
-    """The least certain of several statuses."""
-    worst = min(statuses, key=lambda s: STATUS_RANK[s])
-    return worst  # type: ignore[return-value]
+# What "no requirement" means: the trio every install command on pytorch.org names.
+TRIO: tuple[str, ...] = ("torch", "torchvision", "torchaudio")
 
 
 @functools.total_ordering

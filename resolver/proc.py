@@ -82,4 +82,3 @@ def _kill_group(child: subprocess.Popen[str]) -> None:
     except (ProcessLookupError, PermissionError, AttributeError):
         child.kill()
     child.communicate()
-

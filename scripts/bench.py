@@ -51,7 +51,7 @@ from bench_tools import (  # noqa: E402
     torchruntime_argv,
     torchruntime_probe,
     uv_argv,
-)  # fmt: skip
+)
 
 from tests.support.fake_index import REAL_TORCH  # noqa: E402
 from tests.support.lab import Gpu, Lab, Machine, shims  # noqa: E402
@@ -95,10 +95,13 @@ def json_pins(text: str) -> dict[str, str]:
 class Bench:
     def __init__(self, lab: Lab, bins: dict[str, Path], work: Path) -> None:
         self.lab, self.bins, self.work = lab, bins, work
-        self.base = {k: v for k, v in os.environ.items()
-                     if not k.startswith(("PIP_", "UV_", "TORCHPIN_", "LTT_", "CUDA_", "NVIDIA_"))
-                     and "proxy" not in k.lower() and k not in ("REQUESTS_CA_BUNDLE", "SSL_CERT_DIR",
-                                                                "PYTHONDONTWRITEBYTECODE")}  # fmt: skip
+        self.base = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("PIP_", "UV_", "TORCHPIN_", "LTT_", "CUDA_", "NVIDIA_"))
+            and "proxy" not in k.lower()
+            and k not in ("REQUESTS_CA_BUNDLE", "SSL_CERT_DIR", "PYTHONDONTWRITEBYTECODE")
+        }
         self.base.update(lab.env())
 
     def env(self, m: Machine, **extra: str) -> dict[str, str]:
@@ -132,8 +135,9 @@ class Bench:
             return self.run(ltt_argv(self.bins, m, report, cache), env, lambda _: report_pins(report))
         probe = torchruntime_probe(m, out)
         start = time.perf_counter()
-        code, text, err, wall, rss = timed([str(self.bins["torchruntime"] / "python"), str(out / "harness.py"),
-                                            str(probe)], env)  # fmt: skip
+        code, text, err, wall, rss = timed(
+            [str(self.bins["torchruntime"] / "python"), str(out / "harness.py"), str(probe)], env
+        )
         decision = json.loads(text) if code == 0 else {"error": err.strip()[-160:]}
         if "error" in decision:
             return Result({}, 1, wall, rss, 0, decision["error"])
@@ -192,10 +196,12 @@ def speed(bench: Bench, runs: int, rtt_ms: float) -> list[str]:
     exe = str(Path(sys.executable).with_name("torchpin"))
     cases: list[tuple[str, Callable[[int], Result]]] = [
         ("python -c pass (baseline)", lambda i: bench.run([sys.executable, "-c", "pass"], bench.env(m), no_pins)),
-        ("torchpin lock --offline", lambda i: bench.run([exe, "lock", "--offline", "--python-version", PY],
-                                                        bench.env(m), lines_pins)),
+        (
+            "torchpin lock --offline",
+            lambda i: bench.run([exe, "lock", "--offline", "--python-version", PY], bench.env(m), lines_pins),
+        ),
         ("torchpin detect", lambda i: bench.run([exe, "detect", "--json"], bench.env(m), no_pins)),
-    ]  # fmt: skip
+    ]
 
     def pick(tool: str, cache: str) -> Callable[[int], Result]:
         return lambda i: bench.pick(tool, m, caches / cache.format(tool=tool.split(maxsplit=1)[0], i=i))
@@ -211,8 +217,10 @@ def speed(bench: Bench, runs: int, rtt_ms: float) -> list[str]:
             results[name].append(case(i))
     base = statistics.median(r.wall_ms for r in results[cases[0][0]])
     offline = statistics.median(r.wall_ms for r in results["torchpin lock --offline"])
-    rows = ["| what | x torchpin --offline | x baseline | median ms | requests | peak RSS MiB | exit |",
-            "|---|---|---|---|---|---|---|"]  # fmt: skip
+    rows = [
+        "| what | x torchpin --offline | x baseline | median ms | requests | peak RSS MiB | exit |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for name, rs in results.items():
         ms = statistics.median(r.wall_ms for r in rs)
         req = statistics.median(r.requests for r in rs)
@@ -231,10 +239,20 @@ def wheelhouse(folder: Path) -> Path:
     if not done.exists():
         env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
         env["PIP_CONFIG_FILE"] = os.devnull
-        deps = ["filelock", "typing-extensions>=4.10.0", "setuptools>=77.0.3", "sympy>=1.13.3", "networkx>=2.5.1",
-                "jinja2", "fsspec>=0.8.5"]  # torch 2.13.0's Requires-Dist
-        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--only-binary=:all:", "--dest", str(folder),
-                        *deps], check=True, env=env)  # fmt: skip
+        deps = [
+            "filelock",
+            "typing-extensions>=4.10.0",
+            "setuptools>=77.0.3",
+            "sympy>=1.13.3",
+            "networkx>=2.5.1",
+            "jinja2",
+            "fsspec>=0.8.5",
+        ]  # torch 2.13.0's Requires-Dist
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "-q", "--only-binary=:all:", "--dest", str(folder), *deps],
+            check=True,
+            env=env,
+        )
         done.write_text("ok")
     return folder
 
@@ -244,22 +262,48 @@ def install(bench: Bench, runs: int) -> list[str]:
     exe = str(Path(sys.executable).with_name("torchpin"))
     lock = bench.work / "install" / "lock.txt"
     lock.parent.mkdir(parents=True, exist_ok=True)
-    env = bench.env(m, TORCHPIN_CACHE_DIR=str(bench.work / "caches" / "install-tp"),
-                    UV_CACHE_DIR=str(bench.work / "caches" / "install-uv"),
-                    PIP_CACHE_DIR=str(bench.work / "caches" / "install-pip"))  # fmt: skip
-    made = subprocess.run([exe, "lock", "torch==2.13.0", "--backend", "cpu", "--python-version", PY, "-o", str(lock)],
-                          env=env, capture_output=True, text=True, check=False)  # fmt: skip
+    env = bench.env(
+        m,
+        TORCHPIN_CACHE_DIR=str(bench.work / "caches" / "install-tp"),
+        UV_CACHE_DIR=str(bench.work / "caches" / "install-uv"),
+        PIP_CACHE_DIR=str(bench.work / "caches" / "install-pip"),
+    )
+    made = subprocess.run(
+        [exe, "lock", "torch==2.13.0", "--backend", "cpu", "--python-version", PY, "-o", str(lock)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if made.returncode != 0:
         return [f"(no install benchmark: the lock failed: {made.stderr.strip()[-200:]})"]
     uv = str(bench.bins["uv"] / "uv")
     cases: dict[str, Callable[[str], list[str]]] = {
-        "torchpin install --lock (uv)": lambda v: [exe, "install", "--lock", str(lock), "--installer", "uv",
-                                                   "--python", v, "--no-verify"],
+        "torchpin install --lock (uv)": lambda v: [
+            exe,
+            "install",
+            "--lock",
+            str(lock),
+            "--installer",
+            "uv",
+            "--python",
+            v,
+            "--no-verify",
+        ],
         "uv pip install -r (bare)": lambda v: [uv, "pip", "install", "-r", str(lock), "--python", v],
-        "torchpin install --lock (pip)": lambda v: [exe, "install", "--lock", str(lock), "--installer", "pip",
-                                                    "--python", v, "--no-verify"],
+        "torchpin install --lock (pip)": lambda v: [
+            exe,
+            "install",
+            "--lock",
+            str(lock),
+            "--installer",
+            "pip",
+            "--python",
+            v,
+            "--no-verify",
+        ],
         "pip install -r (bare)": lambda v: [str(Path(v).parent / "pip"), "install", "-q", "-r", str(lock)],
-    }  # fmt: skip
+    }
     env["PATH"] = f"{bench.bins['uv']}:{env['PATH']}"  # torchpin finds the same uv
     results: dict[str, list[Result]] = {name: [] for name in cases}
     for i in range(-1, runs):  # run -1 fills the uv and pip caches
@@ -285,16 +329,28 @@ def install(bench: Bench, runs: int) -> list[str]:
 
 
 def machine_line() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())  # fmt: skip
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
     return f"{os.cpu_count()} cores ({cpu}), Linux {platform.release()}, CPython {platform.python_version()}"
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=5, help="interleaved runs per speed case (default 5)")
-    ap.add_argument("--rtt", type=float, nargs="+", default=[0.0, 20.0], metavar="MS",
-                    help="round-trip times the lab's network gets for the speed table (default: 0 20)")
+    ap.add_argument(
+        "--rtt",
+        type=float,
+        nargs="+",
+        default=[0.0, 20.0],
+        metavar="MS",
+        help="round-trip times the lab's network gets for the speed table (default: 0 20)",
+    )
     ap.add_argument("--install-runs", type=int, default=5, help="runs per install case; 0 skips them")
     ap.add_argument("--workdir", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "torchpin-bench")
     ap.add_argument("--write", action="store_true", help="put the tables into BENCHMARKS.md")
@@ -315,13 +371,19 @@ def main() -> int:
     took = time.time() - started
     rtts = " ".join(f"{r:g}" for r in args.rtt)
     cmd = f".venv/bin/python scripts/bench.py --runs {args.runs} --install-runs {args.install_runs} --rtt {rtts}"
-    head = [f"Made by `{cmd}` on {time.strftime('%Y-%m-%d')}, {machine_line()}; {took / 60:.1f} min.",
-            f"Requests the proxy refused (hosts outside the lab): {refused or 'none'}."]  # fmt: skip
+    head = [
+        f"Made by `{cmd}` on {time.strftime('%Y-%m-%d')}, {machine_line()}; {took / 60:.1f} min.",
+        f"Requests the proxy refused (hosts outside the lab): {refused or 'none'}.",
+    ]
     text = "\n".join(head) + "\n"
     titles = {"decisions": "Decisions: what each tool installs, and whether it runs there"}
     for name, rows in parts.items():
-        title = titles.get(name, f"Speed and traffic: the trio for an RTX 3090 on R550, {name.split(', ', 1)[1]}"
-                           if name.startswith("speed") else "Install: the same CPU build into a fresh venv")
+        title = titles.get(
+            name,
+            f"Speed and traffic: the trio for an RTX 3090 on R550, {name.split(', ', 1)[1]}"
+            if name.startswith("speed")
+            else "Install: the same CPU build into a fresh venv",
+        )
         text += f"\n### {title}\n\n" + "\n".join(rows) + "\n"
     print(text)
     if args.write:

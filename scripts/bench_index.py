@@ -78,8 +78,10 @@ def main() -> int:
         revalidations = sum(srv.main.not_modified.values()) - revalidated_before
         off = med["offline"]
         print(f"warm / offline: {med['warm'] / off:.2f}x; stale / offline: {med['stale'] / off:.2f}x")
-        print(f"warm runs: {warm_requests} requests; stale runs: {warm_full} full page downloads,"
-              f" {revalidations} revalidations (304); {sum(srv.hits().values()) - hits_before} requests in all")
+        print(
+            f"warm runs: {warm_requests} requests; stale runs: {warm_full} full page downloads,"
+            f" {revalidations} revalidations (304); {sum(srv.hits().values()) - hits_before} requests in all"
+        )
     return 0
 
 

@@ -92,8 +92,10 @@ class Judge:
                 return f"{project} {pins[project]} is another build than torch {public}+{local or '(untagged)'}"
             known = self.doc["projects"].get(project, {}).get(base, {})
             spec = known.get("requires_torch")
-            paired = any(r.get("companions", {}).get(project, {}).get("version") == base and v == public
-                         for v, r in self.doc["releases"].items())  # fmt: skip
+            paired = any(
+                r.get("companions", {}).get(project, {}).get("version") == base and v == public
+                for v, r in self.doc["releases"].items()
+            )
             try:
                 declared_ok = spec is not None and Version(public) in SpecifierSet(spec)
             except InvalidSpecifier:

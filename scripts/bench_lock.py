@@ -16,6 +16,16 @@ from pathlib import Path
 from benchutil import Case, baseline, other_revision, report, run_cases, with_revision
 
 TARGET = ["--no-detect", "--python-version", "3.12", "--python-platform", "x86_64-manylinux_2_28"]
+EIGHT = [
+    "linux-cu126:driver=560.35.03,gpu-cc=8.9,python-version=3.10",
+    "linux-cu128:driver=570.86.15,gpu-cc=12.0,python-version=3.11",
+    "linux-cpu:python-version=3.12",
+    "linux-cpu:python-version=3.13",
+    "linux-aarch64-cpu:python-version=3.12",
+    "macos-arm64:python-version=3.12",
+    "windows-cpu:python-version=3.12",
+    "windows-cu126:driver=560.94,gpu-cc=8.9,python-version=3.13",
+]
 
 
 def main() -> int:
@@ -25,11 +35,14 @@ def main() -> int:
     args = ap.parse_args()
     script = str(Path(sys.executable).with_name("torchpin"))
     gpu = ["--driver", "570.86.15", "--gpu-cc", "12.0", "--explain"]
+    # Eight machines pip can tell apart: each target is planned as a single lock plans it.
+    eight = [arg for spec in EIGHT for arg in ("--target", spec)]
     cases: list[Case] = [
         baseline(),
         ("torchpin lock --offline (cpu trio)", [script, "lock", "--offline", *TARGET], None),
         ("torchpin lock --offline (GPU, explain)", [script, "lock", "--offline", *TARGET, *gpu], None),
         ("torchpin lock --offline (detecting)", [script, "lock", "--offline"], None),
+        ("torchpin lock --offline (8 --target)", [script, "lock", "--offline", "--format", "json", *eight], None),
         ("python -m torchpin lock --offline", [sys.executable, "-m", "torchpin", "lock", "--offline", *TARGET], None),
     ]
     with other_revision(args.against) as pkg:

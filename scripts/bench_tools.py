@@ -97,8 +97,20 @@ def torchpin_argv(m: Machine) -> list[str]:
 
 
 def uv_argv(bins: dict[str, Path], m: Machine, req_in: Path, cache: Path) -> list[str]:
-    argv = [str(bins["uv"] / "uv"), "pip", "compile", str(req_in), "--torch-backend", "auto", "--python-version", PY,
-            "--no-header", "--quiet", "--cache-dir", str(cache)]  # fmt: skip
+    argv = [
+        str(bins["uv"] / "uv"),
+        "pip",
+        "compile",
+        str(req_in),
+        "--torch-backend",
+        "auto",
+        "--python-version",
+        PY,
+        "--no-header",
+        "--quiet",
+        "--cache-dir",
+        str(cache),
+    ]
     return argv + (["--python-platform", UV_PLATFORM[m.os]] if m.os in UV_PLATFORM else [])
 
 
@@ -107,13 +119,31 @@ def pip_target(m: Machine, folder: Path) -> list[str]:
     if m.os not in PIP_PLATFORM:
         return []
     plats = [a for p in PIP_PLATFORM[m.os] for a in ("--platform", p)]
-    return [*plats, "--python-version", PY, "--only-binary=:all:", "--implementation", "cp",
-            "--target", str(folder / "target")]  # fmt: skip
+    return [
+        *plats,
+        "--python-version",
+        PY,
+        "--only-binary=:all:",
+        "--implementation",
+        "cp",
+        "--target",
+        str(folder / "target"),
+    ]
 
 
 def ltt_argv(bins: dict[str, Path], m: Machine, report: Path, cache: Path) -> list[str]:
-    return [str(bins["ltt"] / "ltt"), "install", "--dry-run", "--ignore-installed", "--report", str(report),
-            "--cache-dir", str(cache), *pip_target(m, report.parent), *TRIO]  # fmt: skip
+    return [
+        str(bins["ltt"] / "ltt"),
+        "install",
+        "--dry-run",
+        "--ignore-installed",
+        "--report",
+        str(report),
+        "--cache-dir",
+        str(cache),
+        *pip_target(m, report.parent),
+        *TRIO,
+    ]
 
 
 HARNESS = r"""
@@ -136,25 +166,41 @@ except Exception as e:
 
 def torchruntime_probe(m: Machine, folder: Path) -> Path:
     """torchruntime's view of the machine: what its OS probes (lspci / WMI / system_profiler) print."""
-    lspci = "\n".join(f"0{i + 1}:00.0 VGA compatible controller [0300]: {g.chip} [{g.pci}]"
-                      for i, g in enumerate(m.gpus))  # fmt: skip
-    wmi = "\n".join(f"PCI\\VEN_{g.pci[:4].upper()}&DEV_{g.pci[5:].upper()}&SUBSYS_00000000&REV_A1\\4&0&0&0008"
-                    for g in m.gpus)  # fmt: skip
+    lspci = "\n".join(
+        f"0{i + 1}:00.0 VGA compatible controller [0300]: {g.chip} [{g.pci}]" for i, g in enumerate(m.gpus)
+    )
+    wmi = "\n".join(
+        f"PCI\\VEN_{g.pci[:4].upper()}&DEV_{g.pci[5:].upper()}&SUBSYS_00000000&REV_A1\\4&0&0&0008" for g in m.gpus
+    )
     apple = {"sppci_model": "Apple M3", "spdisplays_vendor": "sppci_vendor_Apple"}  # no PCI ids on Apple silicon
     profiler = json.dumps({"SPDisplaysDataType": [apple]})
     path = folder / "torchruntime-machine.json"
-    path.write_text(json.dumps({"os": m.os, "arch": m.arch, "lspci": lspci, "wmi": wmi, "profiler": profiler,
-                                "packages": TRIO}))  # fmt: skip
+    path.write_text(
+        json.dumps({"os": m.os, "arch": m.arch, "lspci": lspci, "wmi": wmi, "profiler": profiler, "packages": TRIO})
+    )
     (folder / "harness.py").write_text(HARNESS)
     return path
 
 
-def torchruntime_argv(bins: dict[str, Path], decision: dict[str, Any], m: Machine, report: Path,
-                      cache: Path) -> list[str]:  # fmt: skip
+def torchruntime_argv(
+    bins: dict[str, Path], decision: dict[str, Any], m: Machine, report: Path, cache: Path
+) -> list[str]:
     """torchruntime's first install command (the trio and its index), as pip --dry-run --report."""
     first = decision["commands"][0]
-    return [str(bins["torchruntime"] / "python"), "-m", "pip", "install", "--dry-run", "--ignore-installed",
-            "--report", str(report), "--cache-dir", str(cache), *pip_target(m, report.parent), *first]  # fmt: skip
+    return [
+        str(bins["torchruntime"] / "python"),
+        "-m",
+        "pip",
+        "install",
+        "--dry-run",
+        "--ignore-installed",
+        "--report",
+        str(report),
+        "--cache-dir",
+        str(cache),
+        *pip_target(m, report.parent),
+        *first,
+    ]
 
 
 def report_pins(path: Path) -> dict[str, str]:

@@ -28,6 +28,7 @@ import argparse
 import copy
 import datetime as dt
 import json
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -37,7 +38,7 @@ from typing import Any
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
-from torchpin.wheels import platform_key
+from torchpin.facts.wheels import platform_key
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOT = ROOT / "data" / "wheel_index.json"
@@ -57,7 +58,7 @@ def fetch_pypi(project: str, *, retries: int = 3) -> dict[str, Any]:
     url = PYPI_JSON.format(project=project)
     for attempt in range(retries):
         try:
-            data: dict[str, Any] = json.loads(fetch_bytes(NetPolicy(timeout=30.0), url))
+            data: dict[str, Any] = json.loads(fetch_bytes(NetPolicy(timeout=30.0, environ=dict(os.environ)), url))
             return data
         except (IndexUnavailable, ValueError) as e:
             if attempt == retries - 1:
@@ -247,7 +248,7 @@ def crawl_update(
 
 def crawl(base: str, snapshot: dict[str, Any]) -> dict[tuple[str, str], list[Any] | None]:
     """Fetch every (variant, project) page under BASE concurrently."""
-    from torchpin.index import IndexClient, IndexConfig, listed_variants
+    from torchpin.net.index import IndexClient, IndexConfig, listed_variants
 
     client = IndexClient(IndexConfig(base_url=base.rstrip("/")))
     variants = {v for rel in snapshot["releases"].values() for v in rel["variants"]} | set(listed_variants(client))

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from packaging.version import Version
 
+from torchpin.facts.snapshot import Catalog, load_catalog
+from torchpin.facts.wheels import parse_variant
 from torchpin.models import Accelerator, DriverVersion, Gpu, PlatformTarget, PythonTarget, Target
-from torchpin.snapshot import Catalog, load_catalog
-from torchpin.wheels import parse_variant
 
 
 def _raw() -> bytes:

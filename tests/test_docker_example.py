@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.envs.test_install import pypi_reachable
+
 from .support.fake_index import REAL_TORCH, FakeIndexServer
-from .test_install import pypi_reachable
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,8 +61,9 @@ def test_readme_dockerfile_builds_without_a_gpu(tmp_path: Path) -> None:
             elif op == "RUN":
                 for dst, target in copies.items():
                     rest = rest.replace(dst, str(target))
-                done = subprocess.run(shlex.split(rest), env=env, cwd=tmp_path, capture_output=True, text=True,
-                                      timeout=900, check=False)  # fmt: skip
+                done = subprocess.run(
+                    shlex.split(rest), env=env, cwd=tmp_path, capture_output=True, text=True, timeout=900, check=False
+                )
                 assert done.returncode == 0, f"RUN {rest}\n{done.stderr[-3000:]}"
                 last = done
             else:
@@ -70,6 +72,11 @@ def test_readme_dockerfile_builds_without_a_gpu(tmp_path: Path) -> None:
     assert "sha256 ok" in last.stderr
     assert "gpu-compute" in last.stderr and "no GPU visible" in last.stderr
     python = image / "bin" / "python"
-    version = subprocess.run([str(python), "-c", "import torch; print(torch.__version__)"], capture_output=True,
-                             text=True, check=True, timeout=120)  # fmt: skip
+    version = subprocess.run(
+        [str(python), "-c", "import torch; print(torch.__version__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
     assert version.stdout.strip() == "2.13.0+cpu"

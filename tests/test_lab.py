@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.cli import run as run_cli
+
 from .support.lab import Gpu, Lab, Machine, shims
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,13 +32,13 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 
 
 def lock(lab: Lab, tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PIP_", "UV_", "TORCHPIN_")) and "proxy" not in k.lower()}  # fmt: skip
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PIP_", "UV_", "TORCHPIN_")) and "proxy" not in k.lower()
+    }
     env.update(lab.env(), TORCHPIN_CACHE_DIR=str(tmp / "cache"))
-    return subprocess.run(
-        [sys.executable, "-m", "torchpin", "lock", "--no-detect", "--python-version", "3.11", "--no-fallback", *args],
-        capture_output=True, text=True, env=env, timeout=120, check=False,
-    )  # fmt: skip
+    return run_cli("lock", "--no-detect", "--python-version", "3.11", "--no-fallback", *args, env=env, timeout=120)
 
 
 def test_torchpin_reaches_the_imitated_index_through_the_proxy(lab: Lab, tmp_path: Path) -> None:
@@ -108,8 +110,9 @@ MAC = Machine("mac", os="macos", arch="arm64")
         (RTX3090, {"torch": "9.9.9+cu126"}, FAILS, "not a release"),
     ],
 )
-def test_the_judge_reads_the_snapshots_facts(machine: Machine, pins: dict[str, str], verdict: str,
-                                             fragment: str) -> None:  # fmt: skip
+def test_the_judge_reads_the_snapshots_facts(
+    machine: Machine, pins: dict[str, str], verdict: str, fragment: str
+) -> None:
     got, why = Judge().verdict(machine, pins)
     assert (got, fragment in why) == (verdict, True), why
 

@@ -30,21 +30,31 @@ def test_wheel_ships_the_snapshot_and_runs(tmp_path: Path) -> None:
         names = zf.namelist()
         shipped = zf.read("torchpin/data/wheel_index.json")
     assert shipped == (ROOT / "data" / "wheel_index.json").read_bytes()  # the file itself, not a link
-    assert "torchpin/py.typed" in names and "torchpin/cli.py" in names
+    assert "torchpin/py.typed" in names and "torchpin/cli/app.py" in names and "torchpin/envs/verify_script.py" in names
     assert not any(n.startswith("resolver/") for n in names)
 
     target = tmp_path / "site"
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--no-deps", "--quiet", "--target", str(target), str(wheel)],
-        check=True, env=env, timeout=300,
-    )  # fmt: skip
+        check=True,
+        env=env,
+        timeout=300,
+    )
     run_env = {**env, "PYTHONPATH": str(target)}
     r = subprocess.run(
-        [sys.executable, "-c", "import torchpin, sys; print(torchpin.__file__); sys.argv=['torchpin','lock',"
-         "'--offline','--no-detect','--python-version','3.12','--python-platform','linux','torch'];"
-         "from torchpin.cli import main; main()"],
-        capture_output=True, text=True, env=run_env, timeout=60, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            "import torchpin, sys; print(torchpin.__file__); sys.argv=['torchpin','lock',"
+            "'--offline','--no-detect','--python-version','3.12','--python-platform','linux','torch'];"
+            "from torchpin.cli import main; main()",
+        ],
+        capture_output=True,
+        text=True,
+        env=run_env,
+        timeout=60,
+        check=False,
+    )
     assert r.returncode == 0, r.stderr
     first, *lock = r.stdout.splitlines()
     assert first.startswith(str(target))  # the installed copy ran, not the checkout

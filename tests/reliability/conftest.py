@@ -7,14 +7,14 @@ stdout on failure, no half-written file, and no secret in any output channel.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.support.cli import run as run_cli
 from tests.support.fake_index import FakePytorchIndex
 
 from .hostile import Hostile
@@ -72,18 +72,9 @@ def isolated_env(home: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def torchpin(home: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 60, **kw: object) -> Run:
+def torchpin(home: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 60, **kw: Any) -> Run:
     home.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(
-        [sys.executable, "-m", "torchpin", *args],
-        capture_output=True,
-        text=True,
-        cwd=home,
-        env=env or isolated_env(home),
-        timeout=timeout,
-        check=False,
-        **kw,  # type: ignore[call-overload]
-    )
+    done = run_cli(*args, cwd=home, env=env or isolated_env(home), timeout=timeout, **kw)
     return Run(done.returncode, done.stdout, done.stderr, home)
 
 

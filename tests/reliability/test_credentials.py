@@ -188,7 +188,8 @@ def test_install_dry_run_shows_the_installer_credentials_masked(mirror: FakeInde
 
 
 def test_a_verbose_traceback_is_scrubbed(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    from torchpin import cli, commands
+    from torchpin.cli import app as cli
+    from torchpin.commands import lock as commands
 
     def boom(*_a: object, **_k: object) -> None:
         raise RuntimeError("unexpected: https://alice:s3cret@mirror.corp/whl and https://ghp_T0KEN@mirror.corp/")

@@ -13,10 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import target
+from torchpin.decide.targets import TargetFlags, build_target, parse_requirement
 from torchpin.errors import UsageError
-from torchpin.lockfile import parse_lock
-from torchpin.reqfile import logical_lines, parse_text
-from torchpin.targets import TargetFlags, build_target, parse_requirement
+from torchpin.locks.read import read_lock
+from torchpin.locks.reqfile import logical_lines, parse_text
 
 from .conftest import CPU_TORCH, Run, fails, isolated_env, torchpin
 
@@ -297,7 +297,7 @@ def test_fuzz_target_flags(
 @given(st.text(max_size=200) | st.text(st.sampled_from(list('{}[]":,packagesnmevrio0123 ')), max_size=80))
 def test_fuzz_lock_files(text: str) -> None:
     try:
-        pins, _index, _variant = parse_lock(text)
+        pins = read_lock(text).pins
     except UsageError:
         return
     assert all(isinstance(k, str) and isinstance(v, str) for k, v in pins.items())

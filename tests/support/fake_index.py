@@ -35,7 +35,7 @@ from typing import Any
 from packaging.utils import parse_wheel_filename
 from packaging.version import Version
 
-from torchpin.snapshot import Catalog, load_catalog
+from torchpin.facts.snapshot import Catalog, load_catalog
 
 from .wheelmaker import wheel_bytes
 
@@ -111,8 +111,16 @@ class FakePytorchIndex:
                         )
         return {k: sorted(v) for k, v in pages.items()}
 
-    def _add(self, pages: dict[tuple[str, str], set[str]], rel: Version, variant: str, plat: str,
-             project: str, version: str, release: Any) -> None:  # fmt: skip
+    def _add(
+        self,
+        pages: dict[tuple[str, str], set[str]],
+        rel: Version,
+        variant: str,
+        plat: str,
+        project: str,
+        version: str,
+        release: Any,
+    ) -> None:
         pypi = self.catalog.project(project, version)
         if pypi is None:
             return
@@ -384,8 +392,14 @@ class _Server(http.server.ThreadingHTTPServer):
 class FakeIndexServer:
     """Two real servers on 127.0.0.1: the index, and a second host the file links point at."""
 
-    def __init__(self, index: FakePytorchIndex | None = None, *, port: int = 0, tls: ssl.SSLContext | None = None,
-                 host: str = "127.0.0.1") -> None:  # fmt: skip
+    def __init__(
+        self,
+        index: FakePytorchIndex | None = None,
+        *,
+        port: int = 0,
+        tls: ssl.SSLContext | None = None,
+        host: str = "127.0.0.1",
+    ) -> None:
         self.index = index or FakePytorchIndex()
         self.main = _Server((host, port), self.index)
         self.cdn = _Server((host, 0), self.index)

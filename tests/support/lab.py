@@ -57,14 +57,55 @@ class Certificates:
         )
         f = str(self.folder)
         for argv in (
-            ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{f}/ca.key", "-out", str(self.ca),
-             "-days", "3", "-subj", "/CN=torchpin bench lab CA", "-addext", "basicConstraints=critical,CA:TRUE",
-             "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
-            ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(self.key), "-out", f"{f}/server.csr",
-             "-subj", f"/CN={HOSTS[0]}"],
-            ["x509", "-req", "-in", f"{f}/server.csr", "-CA", str(self.ca), "-CAkey", f"{f}/ca.key",
-             "-CAcreateserial", "-out", str(self.cert), "-days", "3", "-extfile", str(ext)],
-        ):  # fmt: skip
+            [
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                f"{f}/ca.key",
+                "-out",
+                str(self.ca),
+                "-days",
+                "3",
+                "-subj",
+                "/CN=torchpin bench lab CA",
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign,cRLSign",
+            ],
+            [
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                str(self.key),
+                "-out",
+                f"{f}/server.csr",
+                "-subj",
+                f"/CN={HOSTS[0]}",
+            ],
+            [
+                "x509",
+                "-req",
+                "-in",
+                f"{f}/server.csr",
+                "-CA",
+                str(self.ca),
+                "-CAkey",
+                f"{f}/ca.key",
+                "-CAcreateserial",
+                "-out",
+                str(self.cert),
+                "-days",
+                "3",
+                "-extfile",
+                str(ext),
+            ],
+        ):
             subprocess.run(["openssl", *argv], check=True, capture_output=True, timeout=60)
 
     def server_context(self) -> ssl.SSLContext:
@@ -220,8 +261,9 @@ def _relay(a: socket.socket, b: socket.socket, delay: float) -> None:
                     peers[s].sendall(data)
                 except OSError:
                     return
-    threads = [threading.Thread(target=_delay_line, args=(src, dst, delay), daemon=True)
-               for src, dst in ((a, b), (b, a))]  # fmt: skip
+    threads = [
+        threading.Thread(target=_delay_line, args=(src, dst, delay), daemon=True) for src, dst in ((a, b), (b, a))
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -293,8 +335,11 @@ class Lab:
         self.pytorch = FakeIndexServer(self.index, tls=tls)
         self.pypi_server = _PyPIServer(FakePyPI(self.index, self.wheelhouse), tls)
         port = self.pytorch.main.server_address[1]
-        routes = {"download.pytorch.org": port, "pypi.org": self.pypi_server.server_address[1],
-                  "files.pythonhosted.org": self.pypi_server.server_address[1]}  # fmt: skip
+        routes = {
+            "download.pytorch.org": port,
+            "pypi.org": self.pypi_server.server_address[1],
+            "files.pythonhosted.org": self.pypi_server.server_address[1],
+        }
         self.proxy = ConnectProxy(routes)
         self.pytorch.__enter__()
         for srv in (self.pypi_server, self.proxy):
@@ -310,10 +355,21 @@ class Lab:
     def env(self) -> dict[str, str]:
         """What every tool gets: the proxy, the lab's CA, and nothing from this machine's pip setup."""
         ca = str(self.certs.ca)
-        return {"HTTPS_PROXY": self.proxy.url, "https_proxy": self.proxy.url, "HTTP_PROXY": self.proxy.url,
-                "http_proxy": self.proxy.url, "NO_PROXY": "", "no_proxy": "", "SSL_CERT_FILE": ca,
-                "PIP_CERT": ca, "REQUESTS_CA_BUNDLE": ca, "PIP_CONFIG_FILE": "/dev/null", "UV_NO_CONFIG": "1",
-                "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1"}  # fmt: skip
+        return {
+            "HTTPS_PROXY": self.proxy.url,
+            "https_proxy": self.proxy.url,
+            "HTTP_PROXY": self.proxy.url,
+            "http_proxy": self.proxy.url,
+            "NO_PROXY": "",
+            "no_proxy": "",
+            "SSL_CERT_FILE": ca,
+            "PIP_CERT": ca,
+            "REQUESTS_CA_BUNDLE": ca,
+            "PIP_CONFIG_FILE": "/dev/null",
+            "UV_NO_CONFIG": "1",
+            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+            "PIP_NO_INPUT": "1",
+        }
 
     def requests(self) -> int:
         """Every request the imitated hosts answered so far."""

@@ -1,0 +1,318 @@
+"""Command line: parse, wire, render. The only module that exits."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+import click
+
+from torchpin import __version__, commands, locks, net
+from torchpin.commands import Context
+from torchpin.errors import SnapshotError, TorchpinError, UsageError
+from torchpin.files import write_user_file
+from torchpin.locks import CHOICES, LockFormat
+from torchpin.models import Installer
+
+from .options import (
+    collect_requirements,
+    index_from,
+    index_location_options,
+    index_options,
+    requirement_options,
+    target_flags,
+    target_options,
+)
+from .output import Interrupted, echo_err, finish_report, on_signal, say, usage_line, write_stdout
+from .render import detect_text
+
+EPILOG_LOCK = """\b
+Examples:
+  torchpin lock > requirements.txt
+  torchpin lock 'torch>=2.4,<2.6' torchvision --python-version 3.10
+  torchpin lock --driver 570.86.15 --gpu-cc 12.0 --explain
+  torchpin lock --python-platform aarch64-apple-darwin --format json
+  torchpin lock --backend cpu -o requirements.txt
+  torchpin lock --format pyproject --add        # a uv project: edits ./pyproject.toml
+  torchpin lock --target linux-cu126:driver=550.54.15,gpu-cc=8.6 --target macos-arm64
+  torchpin lock -r requirements.in --format pylock -o pylock.toml
+
+\b
+--target SPEC (repeat; one lock for several machines, each line behind its marker):
+  SPEC = OS[-ARCH][-BACKEND][:KEY=VALUE,...] or `this` (this machine, detected)
+  OS linux|macos|windows; ARCH x86_64|aarch64|arm64; BACKEND auto|cpu|cuXYZ|rocmX.Y|xpu
+  KEY driver, gpu-cc, amd-gfx (repeat per GPU), python-version, glibc, macos-version
+"""
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="torchpin")
+@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks for unexpected errors.")
+def cli(verbose: bool) -> None:
+    """Pick, pin, install and verify the right PyTorch build for a machine."""
+    # -v is read by main() before click runs: a traceback must be possible for any error.
+
+
+@cli.command(epilog=EPILOG_LOCK)
+@requirement_options
+@target_options
+@index_options
+@click.option(
+    "--format", "fmt", type=click.Choice(CHOICES), default="requirements", show_default=True, help="Lock format."
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the lock to FILE atomically instead of stdout.",
+)
+@click.option("--explain", is_flag=True, help="Print the decision and the nearest rejected builds to stderr.")
+@click.option("--target", "targets", multiple=True, metavar="SPEC", help="Lock for this machine spec (repeat).")
+@click.option("--add", is_flag=True, help="With --format pyproject: also pin the builds in [project.dependencies].")
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Lock everything in the -r files too, hash-pinned, resolved by uv (pip install --require-hashes).",
+)
+def lock(
+    requirements: tuple[str, ...],
+    req_files: tuple[str, ...],
+    fmt: str,
+    output: Path | None,
+    explain: bool,
+    add: bool,
+    full: bool,
+    targets: tuple[str, ...],
+    **given: Any,
+) -> None:
+    """Lock torch / torchvision / torchaudio for a target; the lock goes to stdout.
+
+    REQ are requirement strings such as 'torch>=2.4,<2.6' or torchvision; with
+    none, torch + torchvision + torchaudio. The target is this machine unless
+    TARGET options describe another one.
+    """
+    ctx = context()
+    index = index_from(given)
+    form = LockFormat(fmt)
+    others: list[str] | None = [] if full or form.complete else None
+    reqs = collect_requirements(requirements, req_files, ctx.environ, ctx.say, others)
+    existing = ""
+    if form.edits_file:  # edited in place: ./pyproject.toml, or the file -o names
+        output = output or Path("pyproject.toml")
+        existing = locks.read_text(output)
+    elif add:
+        raise UsageError("--add goes with --format pyproject", hint="drop --add, or add --format pyproject")
+    text = commands.run_lock(
+        ctx,
+        reqs,
+        target_flags(given),
+        index,
+        fmt=form,
+        explain=explain,
+        existing=existing,
+        add=add,
+        others=others,
+        targets=targets,
+    )
+    ctx.flush()
+    if output:
+        written = write_user_file(output, text)
+        through = f" (through the link to {written})" if written != output else ""
+        ctx.say(f"torchpin: wrote {output}{through}\n")
+    else:
+        write_stdout(text)
+
+
+EPILOG_DETECT = """\b
+Examples:
+  torchpin detect
+  torchpin detect --json | jq .accelerator
+  CUDA_VISIBLE_DEVICES=1 torchpin detect
+"""
+
+
+@cli.command(epilog=EPILOG_DETECT)
+@target_options
+@index_location_options
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object to stdout instead of the table.")
+def detect(as_json: bool, **given: Any) -> None:
+    """Show what torchpin finds on this machine, where each fact came from, and the build it would lock.
+
+    Nothing here imports torch. The TARGET and index options (and their TORCHPIN_* variables)
+    apply exactly as they do for `lock`; "would choose" is what `torchpin lock --offline` with
+    the same options locks.
+    """
+    ctx = context()
+    index = index_from(given)
+    doc = commands.run_detect(ctx, target_flags(given), index)
+    if as_json:
+        click.echo(json.dumps(doc, indent=2))
+    else:
+        ctx.say(detect_text(doc))
+
+
+EPILOG_INSTALL = """\b
+Examples:
+  torchpin install
+  torchpin install 'torch==2.13.0' --backend cpu --python .venv/bin/python
+  torchpin install --dry-run --driver 570.86.15 --gpu-cc 12.0
+  # in a Dockerfile (no GPU at build time):
+  RUN torchpin install --backend cu128 --no-fallback
+"""
+
+
+@cli.command(epilog=EPILOG_INSTALL)
+@requirement_options
+@target_options
+@index_options
+@click.option(
+    "--installer",
+    type=click.Choice(["auto", "uv", "pip"]),
+    default="auto",
+    envvar="TORCHPIN_INSTALLER",
+    show_default=True,
+    help="auto: uv when found, else pip.",
+)
+@click.option(
+    "--python", "python", metavar="PATH", help="Interpreter (or venv) to install into; default: the active venv."
+)
+@click.option(
+    "-o",
+    "--output",
+    "lock_path",
+    default="torchpin.lock.txt",
+    show_default=True,
+    metavar="FILE",
+    help="Where the lock is written (atomically) before installing.",
+)
+@click.option("--dry-run", is_flag=True, help="Print the plan and the exact installer command; change nothing.")
+@click.option("--no-verify", is_flag=True, help="Skip the smoke test after installing.")
+@click.option("--require-hashes", is_flag=True, help="Exit 3 when a torch-family wheel has no known sha256.")
+@click.option(
+    "--lock",
+    "from_lock",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Install this requirements lock (plain or --full) as it stands instead of planning.",
+)
+def install(
+    requirements: tuple[str, ...],
+    req_files: tuple[str, ...],
+    installer: Installer,
+    python: str | None,
+    lock_path: str,
+    dry_run: bool,
+    no_verify: bool,
+    require_hashes: bool,
+    from_lock: str | None,
+    **given: Any,
+) -> None:
+    """Lock, install into an interpreter with uv or pip, then verify (exit 5: install failed, 6: verify failed).
+
+    The torch-family wheels whose sha256 is known are downloaded and checked by torchpin
+    before the installer sees them. A torch family left from another build is replaced.
+    """
+    ctx = context()
+    index = index_from(given)
+    opts = commands.InstallOptions(installer, python, dry_run, not no_verify, lock_path, require_hashes)
+    if from_lock:
+        if requirements or req_files:
+            raise UsageError("--lock installs a lock as it stands: give no REQ or -r with it")
+        report = commands.run_install_lock(ctx, from_lock, opts)
+    else:
+        reqs = collect_requirements(requirements, req_files, ctx.environ, ctx.say)
+        report = commands.run_install(ctx, reqs, target_flags(given), index, opts)
+    if report is not None:
+        finish_report(report, False, "verify")
+
+
+EPILOG_VERIFY = """\b
+Examples:
+  torchpin verify
+  torchpin verify --python .venv/bin/python --lock requirements.txt
+  torchpin verify --json | jq '.checks[] | select(.status == "fail")'
+"""
+
+
+@cli.command(epilog=EPILOG_VERIFY)
+@click.option(
+    "--python", "python", metavar="PATH", help="Interpreter (or venv folder) to check; default: the active venv."
+)
+@click.option("--lock", "lock_file", type=click.Path(dir_okay=False, exists=True), help="Compare with this lock.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON to stdout.")
+@click.option("--timeout", type=click.FloatRange(min=1), default=120.0, show_default=True, metavar="SECONDS")
+def verify(python: str | None, lock_file: str | None, as_json: bool, timeout: float) -> None:
+    """Smoke-test the torch install in an interpreter; exit 6 if a check fails.
+
+    torch is imported only in that interpreter, in a subprocess. Checks run cheapest
+    first; GPU checks are skipped (with the reason) when no GPU is visible.
+    """
+    finish_report(commands.run_verify(context(), python, lock_file, timeout=timeout), as_json, "verify")
+
+
+@cli.command()
+@click.option(
+    "--python", "python", metavar="PATH", help="Interpreter (or venv folder) to check; default: the active venv."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON to stdout.")
+def doctor(python: str | None, as_json: bool) -> None:
+    """Diagnose an existing environment without changing it; end with the command that fixes it.
+
+    The verify checks plus what this machine needs: a CPU build on a GPU machine, a driver
+    too old for the installed CUDA build, companions from another index or variant.
+    """
+    report, fix = commands.run_doctor(context(), python)
+    finish_report(report, as_json, "doctor", extra={"fix": fix}, closing=f"torchpin: to fix: {fix}" if fix else None)
+
+
+def context() -> Context:
+    """The command's Context: this process's environment, the shipped snapshot, stderr."""
+    err = sys.stderr
+    return Context(os.environ, snapshot_bytes, echo_err, tty=bool(err and err.isatty()))
+
+
+def snapshot_bytes() -> bytes:
+    # A path beside this file, not importlib.resources (+10 ms of imports): torchpin is never
+    # run from a zip, and the editable checkout's resolver/data/ link resolves the same way.
+    try:
+        return (Path(__file__).parents[1] / "data" / "wheel_index.json").read_bytes()
+    except OSError as e:
+        raise SnapshotError(f"the embedded snapshot is missing ({e.strerror})", hint="reinstall torchpin") from None
+
+
+def main() -> None:
+    """Console entry point: TorchpinError → one line on stderr and the contract's exit code."""
+    verbose = "-v" in sys.argv[1:] or "--verbose" in sys.argv[1:]
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        cli.main(standalone_mode=False)
+    except TorchpinError as e:
+        say(f"torchpin: error: {e}")
+        sys.exit(e.exit_code)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        say("torchpin: interrupted; nothing was left half-written")
+        sys.exit(130)
+    except Interrupted as e:
+        say("torchpin: terminated; nothing was left half-written")
+        sys.exit(128 + e.signum)
+    except click.ClickException as e:
+        say(f"Error: {e.format_message()}" if not isinstance(e, click.UsageError) else usage_line(e))
+        sys.exit(2 if isinstance(e, click.UsageError) else e.exit_code)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+    except RecursionError:
+        say("torchpin: error: input nested too deeply to read (is it a JSON bomb?)")
+        sys.exit(2)
+    except MemoryError:
+        say("torchpin: error: out of memory reading the input")
+        sys.exit(2)
+    except Exception as e:
+        if verbose:
+            sys.stderr.write(net.scrub(traceback.format_exc()))
+        say(f"torchpin: internal error: {type(e).__name__}: {e} (re-run with -v for the traceback)")
+        sys.exit(1)

@@ -1,0 +1,155 @@
+"""The CLI's shared option groups: TARGET (from ``decide.options.TARGET``), requirements, INDEX."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import click
+
+from torchpin import locks
+from torchpin.commands import IndexOptions
+from torchpin.decide.options import TARGET
+from torchpin.decide.targets import TargetFlags, parse_requirement
+from torchpin.models import Requirement
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def target_options(f: F) -> F:
+    """The TARGET options, built from their one definition (``decide.options.TARGET``)."""
+    for opt in reversed(TARGET):
+        kwargs: dict[str, Any] = {"envvar": opt.envvar, "help": opt.help}
+        if opt.is_flag:
+            kwargs["is_flag"] = True
+        else:
+            kwargs["metavar"] = opt.metavar
+        if opt.multiple:
+            kwargs["multiple"] = True
+        if opt.choices:
+            kwargs["type"] = click.Choice(opt.choices)
+        if opt.default is not None:
+            kwargs.update(default=opt.default, show_default=True)
+        f = click.option(opt.flag, opt.field, **kwargs)(f)
+    return f
+
+
+def target_flags(given: dict[str, Any]) -> TargetFlags:
+    """The TARGET options click parsed, as the typed value every command takes."""
+    return TargetFlags(**{k: v for k, v in given.items() if v is not None})
+
+
+def requirement_options(f: F) -> F:
+    f = click.option(
+        "-r",
+        "--requirement",
+        "req_files",
+        multiple=True,
+        type=click.Path(dir_okay=False),
+        help="Read requirements from a file as pip does (continuations, options, markers, nested -r/-c); "
+        "torch-family lines are locked, others reported and skipped.",
+    )(f)
+    return click.argument("requirements", nargs=-1, metavar="[REQ]...")(f)
+
+
+def collect_requirements(
+    requirements: tuple[str, ...],
+    req_files: tuple[str, ...],
+    environ: Mapping[str, str],
+    say: Callable[[str], None],
+    others: list[str] | None = None,
+) -> list[Requirement]:
+    reqs = [parse_requirement(r) for r in requirements]
+    if req_files:
+        from_files, notes = locks.read_requirement_files(req_files, environ, others=others)
+        for note in notes:
+            say(note + "\n")
+        reqs += from_files
+    return reqs
+
+
+def seconds(flag: str, default: float, text: str) -> Callable[[F], F]:
+    env = "TORCHPIN_" + flag.removeprefix("--").upper()
+    return click.option(
+        flag,
+        type=click.FloatRange(min=0.1),
+        default=default,
+        envvar=env,
+        show_default=True,
+        metavar="SECONDS",
+        help=text,
+    )
+
+
+def index_location_options(f: F) -> F:
+    """Where the indexes are: ``detect`` takes these too, so it plans as ``lock --offline`` does."""
+    options = [
+        click.option(
+            "--index-url",
+            envvar="TORCHPIN_INDEX_URL",
+            metavar="BASE",
+            help="PyTorch-style index root, pages at BASE/<variant>/<project>/ "
+            "(default https://download.pytorch.org/whl).",
+        ),
+        click.option(
+            "--find-links",
+            envvar="TORCHPIN_FIND_LINKS",
+            metavar="URL",
+            help="Flat mirror root: URL/<variant>/ lists the wheels (a directory-listing mirror).",
+        ),
+        click.option(
+            "--trusted-host",
+            "trusted_hosts",
+            multiple=True,
+            envvar="TORCHPIN_TRUSTED_HOST",
+            metavar="HOST",
+            help="Allow plain http to HOST (loopback is always allowed).",
+        ),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def index_options(f: F) -> F:
+    """The INDEX options of ``lock`` and ``install``."""
+    options = [
+        click.option(
+            "--cert",
+            envvar="TORCHPIN_CERT",
+            metavar="FILE",
+            type=click.Path(dir_okay=False),
+            help="CA bundle for the index (else PIP_CERT, REQUESTS_CA_BUNDLE, SSL_CERT_FILE, certifi).",
+        ),
+        click.option(
+            "--offline", is_flag=True, envvar="TORCHPIN_OFFLINE", help="Use the embedded snapshot only; no network."
+        ),
+        click.option("--refresh", is_flag=True, envvar="TORCHPIN_REFRESH", help="Ignore the page cache."),
+        seconds("--timeout", 10.0, "Per-request connect/read timeout (3 retries follow)."),
+        seconds("--deadline", 60.0, "Whole-operation limit for reading the index, retries included."),
+        click.option(
+            "--no-fallback",
+            is_flag=True,
+            envvar="TORCHPIN_NO_FALLBACK",
+            help="Exit 4 when the index can't be read, instead of locking from the snapshot.",
+        ),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return index_location_options(f)
+
+
+def index_from(given: dict[str, Any]) -> IndexOptions:
+    """Pop the INDEX options click parsed into the value the commands take."""
+    names = (
+        "index_url",
+        "find_links",
+        "trusted_hosts",
+        "cert",
+        "offline",
+        "refresh",
+        "no_fallback",
+        "timeout",
+        "deadline",
+    )
+    return IndexOptions(**{k: given.pop(k) for k in names if k in given})

@@ -1,0 +1,41 @@
+"""commands (wiring): one ``Context`` per command, one path to a plan (``plan.make_plan``), and a
+module per command that the CLI calls: ``lock``, ``install``, ``verify`` (and doctor), ``detect``."""
+
+from typing import TYPE_CHECKING
+
+from torchpin.lazy import face
+
+from .context import Context, IndexOptions
+
+if TYPE_CHECKING:
+    from .detect import run_detect
+    from .install import InstallOptions, run_install, run_install_lock
+    from .lock import run_lock
+    from .plan import make_plan
+    from .verify import run_doctor, run_verify
+
+__getattr__ = face(
+    __name__,
+    {
+        "run_detect": "detect",
+        "InstallOptions": "install",
+        "run_install": "install",
+        "run_install_lock": "install",
+        "run_lock": "lock",
+        "make_plan": "plan",
+        "run_doctor": "verify",
+        "run_verify": "verify",
+    },
+)
+__all__ = [
+    "Context",
+    "IndexOptions",
+    "InstallOptions",
+    "make_plan",
+    "run_detect",
+    "run_doctor",
+    "run_install",
+    "run_install_lock",
+    "run_lock",
+    "run_verify",
+]

@@ -1,0 +1,38 @@
+"""``torchpin detect``: every fact with its source, and the build ``lock --offline`` would choose,
+planned by the same function as ``lock`` (so the two can't disagree)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torchpin.decide.options import ENV_VARS
+from torchpin.decide.targets import TargetFlags
+from torchpin.errors import TorchpinError
+from torchpin.locks.requirements import index_lines
+from torchpin.machine.host import host_json
+
+from .context import Context, IndexOptions
+from .plan import make_plan
+
+# Variables that change what detect reports, besides the TARGET ones.
+_ALSO_SHOWN = ("TORCHPIN_SYSROOT", "TORCHPIN_INDEX_URL", "TORCHPIN_FIND_LINKS", "TORCHPIN_PYPI_URL")
+
+
+def run_detect(ctx: Context, flags: TargetFlags, index: IndexOptions) -> dict[str, Any]:
+    """The detect document, with the build `torchpin lock --offline` would choose with the same options."""
+    overrides = {k: v for k, v in ctx.environ.items() if k in (*ENV_VARS, *_ALSO_SHOWN)}
+    doc = host_json(ctx.host(), overrides)
+    try:
+        plan = make_plan(
+            ctx, (), flags, IndexOptions(index.index_url, index.find_links, index.trusted_hosts, offline=True)
+        )
+        doc["would_choose"] = {
+            "backend": plan.variant.name,
+            "index_url": plan.index_url,
+            "index_options": [list(line) for line in index_lines(plan)],
+            "packages": [f"{p.project}=={p.version}" for p in plan.pins],
+            "why": plan.why,
+        }
+    except TorchpinError as e:
+        doc["would_choose"] = {"error": str(e), "exit_code": e.exit_code}
+    return doc

@@ -1,0 +1,195 @@
+"""``torchpin install`` and ``install --lock``: one path, stale removal → installer → verify.
+
+``install`` plans and writes the lock first (the torch-family wheels whose sha256 is known are
+downloaded and checked before the installer sees them); ``install --lock`` installs any lock
+torchpin wrote as it stands (a multi-target lock: this machine's entry).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from torchpin import envs, locks
+from torchpin.decide.targets import TargetFlags
+from torchpin.envs import install as inst
+from torchpin.errors import InstallFailed, NoCompatibleBuild, UsageError
+from torchpin.files import write_user_file
+from torchpin.locks.formats import LockFormat
+from torchpin.locks.requirements import requirements as requirements_lock
+from torchpin.models import PROJECTS, Installer, Requirement
+from torchpin.net.urls import mask
+
+from .context import Context, IndexOptions
+from .plan import make_plan
+
+
+@dataclass(frozen=True)
+class InstallOptions:
+    installer: Installer = "auto"
+    python: str | None = None
+    dry_run: bool = False
+    verify: bool = True
+    lock_path: str = "torchpin.lock.txt"
+    require_hashes: bool = False
+    timeout: float = 120.0
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One installer run, whichever command asked for it."""
+
+    python: str
+    installer: str
+    uv: str | None
+    variant: str | None  # the build the lock installs: other builds of the family are stale
+    stale: list[str]
+    before: Mapping[str, str]
+    lock_text: str  # what verify compares with
+    what: str  # for "installing WHAT with uv into PYTHON" ("" for a plan: the lock line said it)
+    hint: str  # how to retry by hand
+    env: Mapping[str, str] = field(default_factory=dict)  # the installer's index credentials
+    secrets: Sequence[str] = ()
+    kept: str = ""  # what a failure leaves intact, said with it
+
+    def uninstall(self) -> list[str]:
+        return inst.uninstall_argv(self.installer, self.python, self.uv, self.stale)
+
+
+def run_install(
+    ctx: Context, requirements: Sequence[Requirement], flags: TargetFlags, index: IndexOptions, opts: InstallOptions
+) -> envs.Report | None:
+    """Plan → lock file → (verified wheels) → installer → verify. Returns the verify report or None."""
+    python = envs.target_python(opts.python, ctx.environ)
+    plan = make_plan(ctx, requirements, flags, index)
+    ctx.flush()
+    unknown = [p.project for p in plan.pins if not (p.wheel and p.wheel.sha256)]
+    if opts.require_hashes and unknown:
+        raise NoCompatibleBuild(
+            f"no public sha256 for {', '.join(unknown)} ({plan.source} data)",
+            hint="drop --require-hashes, or lock from the live index",
+        )
+    lock_text = requirements_lock(plan)
+    installer, uv = inst.choose_installer(opts.installer, python)
+    before = inst.installed_family(python)
+    policy = ctx.endpoints(index).net
+    options, index_env = inst.installer_index_args(installer, inst.index_args(plan), policy.credentials)
+    job = _Job(
+        python,
+        installer,
+        uv,
+        plan.variant.name,
+        inst.stale_family(before, plan),
+        before,
+        lock_text,
+        "",
+        f"{installer} install -r {opts.lock_path}",
+        index_env,
+        policy.secrets(),
+        kept=f"; the lock {opts.lock_path} is intact",
+    )
+    pins = [f"{p.project}=={p.version}" for p in plan.pins]
+    if opts.dry_run:
+        ctx.say(locks.explain_plan(plan))
+        shown_env = "".join(f"{k}={mask(v)} " for k, v in index_env.items())
+        _show(ctx, job, shown_env + " ".join(inst.install_argv(installer, python, uv, options, pins)))
+        ctx.say(f"would write the lock to {opts.lock_path}\n")
+        return None
+    write_user_file(Path(opts.lock_path), lock_text)
+    ctx.say(f"torchpin: wrote {opts.lock_path} (torch {plan.release}, {plan.variant}, {plan.source})\n")
+    with tempfile.TemporaryDirectory(prefix="torchpin-") as tmp:
+        files = inst.download_verified(plan.pins, Path(tmp), policy, ctx.say, tty=ctx.tty)
+        targets = [str(files[p.project]) if p.project in files else f"{p.project}=={p.version}" for p in plan.pins]
+        return _apply(ctx, job, inst.install_argv(installer, python, uv, options, targets), opts)
+
+
+def run_install_lock(ctx: Context, lock_file: str, opts: InstallOptions) -> envs.Report | None:
+    """Install a lock as it stands, then verify against it. The lock's own index lines, URLs and
+    hashes decide; nothing is re-planned."""
+    text = locks.read_text(Path(lock_file))
+    view = locks.read_lock(text)
+    family = {k: v for k, v in view.pins.items() if k in PROJECTS}
+    if not family:
+        raise UsageError(
+            f"{lock_file} pins no torch-family package for this machine",
+            hint="pass a lock written by `torchpin lock` (with --add for a pyproject)",
+        )
+    python = envs.target_python(opts.python, ctx.environ)
+    installer, uv = inst.choose_installer(opts.installer, python)
+    if view.kind.installs_with_uv_only and installer != "uv":
+        raise UsageError(
+            f"a {view.kind} lock installs with uv (pip reads neither [tool.uv.sources] nor pylock.toml)",
+            hint="pip install uv, or drop --installer pip",
+        )
+    before = inst.installed_family(python)
+    job = _Job(
+        python,
+        installer,
+        uv,
+        view.variant,
+        inst.stale_builds(before, family, view.variant),
+        before,
+        text,
+        f"{lock_file} ({view.kind}) ",
+        f"{installer} install -r {lock_file}",
+    )
+    with tempfile.TemporaryDirectory(prefix="torchpin-lock-") as tmp:
+        argv = inst.install_argv(installer, python, uv, [], ["-r", _installable(lock_file, text, view, Path(tmp))])
+        if opts.dry_run:
+            _show(ctx, job, " ".join(argv))
+            return None
+        return _apply(ctx, job, argv, opts)
+
+
+def _show(ctx: Context, job: _Job, install_line: str) -> None:
+    if job.stale:
+        ctx.say("would run: " + " ".join(job.uninstall()) + "\n")
+    ctx.say("would run: " + install_line + "\n")
+
+
+def _apply(ctx: Context, job: _Job, argv: list[str], opts: InstallOptions) -> envs.Report | None:
+    """Remove the stale builds, run the installer, verify: the same for a plan and a lock."""
+    if job.stale:
+        ctx.say(f"torchpin: removing {', '.join(job.stale)}: other builds than {job.variant} would be left mixed\n")
+        inst.run(job.uninstall(), ctx.environ, ctx.say, secrets=job.secrets)
+    ctx.say(f"torchpin: installing {job.what}with {job.installer} into {job.python}\n")
+    code = inst.run(argv, ctx.environ, ctx.say, job.env, job.secrets)
+    if code != 0:
+        after = inst.installed_family(job.python)
+        changed = sorted(n for n in set(job.before) | set(after) if job.before.get(n) != after.get(n))
+        state = ", ".join(f"{n} {after[n]}" for n in sorted(after)) or "no torch-family package"
+        what = f"changed: {', '.join(changed)}" if changed else "nothing changed"
+        raise InstallFailed(
+            f"{job.installer} failed (exit {code}); now installed: {state}; {what}{job.kept}",
+            hint=f"fix the error above, then: {job.hint}",
+        )
+    if not opts.verify:
+        return None
+    return envs.verify_python(
+        job.python,
+        lock_text=job.lock_text,
+        catalog=ctx.catalog(),
+        host=ctx.host(),
+        environ=ctx.environ,
+        timeout=opts.timeout,
+    )
+
+
+def _installable(lock_file: str, text: str, view: locks.LockView, tmp: Path) -> str:
+    """What the installer's ``-r`` takes: the lock itself, or (JSON, constraints) a requirements file
+    with its pins and index options; uv knows pylock and pyproject files by their names."""
+    if view.kind is LockFormat.REQUIREMENTS:
+        return lock_file
+    if view.kind.installs_with_uv_only:
+        name = Path(lock_file).name
+        wanted = "pyproject.toml" if view.kind is LockFormat.PYPROJECT else "pylock.toml"
+        if name == wanted or (view.kind is LockFormat.PYLOCK and name.startswith("pylock.") and name.endswith(".toml")):
+            return lock_file
+        (tmp / wanted).write_text(text)
+        return str(tmp / wanted)
+    options = list(view.index_lines) or ([("--extra-index-url", view.index_url)] if view.index_url else [])
+    lines = [f"{flag} {url}" for flag, url in options] + [f"{k}=={v}" for k, v in view.pins.items()]
+    (tmp / "requirements.txt").write_text("\n".join(lines) + "\n")
+    return str(tmp / "requirements.txt")

@@ -1,0 +1,81 @@
+"""``torchpin lock``: one plan per target, then the format's writer (pure) given what uv and HEAD said."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from torchpin import envs, locks, net
+from torchpin.decide.specs import check_shared, parse_spec
+from torchpin.decide.targets import TargetFlags
+from torchpin.errors import UsageError
+from torchpin.locks.formats import Labeled, LockFormat, LockInput, write
+from torchpin.models import Requirement
+
+from .context import Context, IndexOptions
+from .plan import make_plan
+
+
+def run_lock(
+    ctx: Context,
+    requirements: Sequence[Requirement],
+    flags: TargetFlags,
+    index: IndexOptions,
+    *,
+    fmt: LockFormat,
+    explain: bool = False,
+    existing: str = "",
+    add: bool = False,
+    others: Sequence[str] | None = None,
+    targets: Sequence[str] = (),
+) -> str:
+    """The lock text (for pyproject: the user's file edited); raise TorchpinError on any failure.
+
+    ``others`` are the non-torch requirements to resolve with the torch family (``--full``, pylock);
+    with ``targets`` (``--target`` specs) each target is planned as a single lock would plan it.
+    """
+    if others is not None and not fmt.complete and fmt is not LockFormat.REQUIREMENTS:
+        raise UsageError(f"--full writes a requirements file, not --format {fmt}", hint="drop --format or --full")
+    plans = _plans(ctx, requirements, flags, index, targets)
+    if explain:
+        for label, plan in plans:
+            ctx.note((f"--target {label}:\n" if label else "") + locks.explain_plan(plan))
+    given: dict[str, Any] = {}
+    if fmt.complete:
+        given.update(_pylock(ctx, plans, others or [], index))
+    elif others is not None:
+        if targets:
+            raise UsageError("--full resolves one target", hint="use --format pylock for several targets")
+        given["resolved"] = envs.compile_lock(plans[0][1], others, ctx.endpoints(index).net)
+    text, notes = write(fmt, LockInput(plans, multi=bool(targets), existing=existing, add=add, **given))
+    for note in notes:
+        ctx.note(note)
+    return text
+
+
+def _pylock(ctx: Context, plans: list[Labeled], others: Sequence[str], index: IndexOptions) -> dict[str, Any]:
+    """Each target's complete set from uv, merged; the sizes its files don't state, from HEAD."""
+    if index.offline:
+        locks.pylock.check_offline(plans)
+    policy = ctx.endpoints(index).net
+    docs = [
+        locks.toml_values(envs.compile_lock(plan, others, policy, fmt="pylock.toml", offline=index.offline))
+        for _, plan in plans
+    ]
+    merged = locks.pylock.merge(plans, docs)
+    missing = locks.pylock.unsized(merged)
+    return {"merged": merged, "sizes": net.content_lengths(policy, missing) if missing else {}}
+
+
+def _plans(
+    ctx: Context, requirements: Sequence[Requirement], flags: TargetFlags, index: IndexOptions, targets: Sequence[str]
+) -> list[Labeled]:
+    """One plan per ``--target`` (or one for the single target), each made as a single lock makes it."""
+    if not targets:
+        return [(None, make_plan(ctx, requirements, flags, index))]
+    check_shared(flags)
+    plans: list[Labeled] = []
+    for spec in targets:
+        named = parse_spec(spec, flags)
+        plans.append((named.label, make_plan(ctx, requirements, named.flags, index)))
+    return plans

@@ -1,0 +1,116 @@
+"""The one path to a plan: target (detected unless told) → catalog (live pages over the snapshot,
+unless offline) → ``select`` with the validated ``Sources``. ``lock``, ``install``, ``doctor`` and
+``detect`` all plan here, so they can't disagree on anything a lock writes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from torchpin import facts, machine, net
+from torchpin.decide.select import live_candidates, requirement_map, select
+from torchpin.decide.targets import TargetFlags, applicable, build_target
+from torchpin.errors import IndexFormatError, IndexUnavailable
+from torchpin.facts.catalog import Catalog
+from torchpin.models import Plan, Requirement, Target
+
+from .context import Context, Endpoints, IndexOptions
+
+if TYPE_CHECKING:
+    from torchpin.net.index import IndexClient
+
+
+def resolve_target(ctx: Context, flags: TargetFlags) -> tuple[Target, tuple[str, ...]]:
+    """Detect this machine (unless --no-detect), then let every given flag override its part.
+
+    Returns the target and what detection contributed, for the lock header.
+    """
+    known = ctx.catalog().variant_names
+    if flags.no_detect:  # this interpreter's Python and OS only: no probe module is even imported
+        return build_target(flags, Target(machine.host_python(), machine.host_platform()), known), ()
+    host = ctx.host()
+    target = build_target(flags, machine.host_target(host), known)
+    detected: tuple[str, ...] = ()
+    accelerator, decided_by = machine.decide(host)
+    if target.accelerator == accelerator:
+        detected = (f"detected: {decided_by}", *host.notes)
+    return target, detected
+
+
+def make_plan(ctx: Context, requirements: Sequence[Requirement], flags: TargetFlags, index: IndexOptions) -> Plan:
+    """The plan for one target; what humans should read on the way goes to ``ctx.note``."""
+    catalog = ctx.catalog()
+    ends = ctx.endpoints(index)
+    target, detected = resolve_target(ctx, flags)
+    requirements = applicable(requirements, target)
+    sources = ends.sources._replace(detail=f"embedded snapshot of {catalog.snapshot_date}")
+    if not index.offline:
+        try:
+            catalog = _live_catalog(ctx, catalog, target, requirements, index, ends)
+            sources = ends.sources._replace(label="live", detail=f"live index {ends.shown}")
+        except (IndexUnavailable, IndexFormatError) as e:
+            if index.no_fallback:
+                raise
+            hint = f" ({e.hint})" if isinstance(e, net.TlsFailure) and e.hint else ""
+            ctx.note(f"torchpin: {e.message}{hint}; locking from the embedded snapshot ({catalog.snapshot_date})\n")
+    if ends.credentials:
+        ctx.note("torchpin: credentials are not written into the lock; pip and uv read them from netrc or keyring\n")
+    plan = select(target, catalog, requirements, sources)
+    return replace(plan, notes=(*detected, *plan.notes))
+
+
+def _live_catalog(
+    ctx: Context,
+    catalog: Catalog,
+    target: Target,
+    requirements: Sequence[Requirement],
+    index: IndexOptions,
+    ends: Endpoints,
+) -> Catalog:
+    """The snapshot with the live pages the decision depends on folded in (one concurrent round)."""
+    variants = [v.name for v in live_candidates(target, catalog, requirements)]
+    if not variants:
+        return catalog
+    projects = list(requirement_map(requirements))
+    config = net.IndexConfig(
+        base_url=ends.sources.pytorch,
+        find_links=ends.sources.find_links,
+        policy=ends.net,
+        cache_dir=net.default_cache_dir(ctx.environ),
+        refresh=index.refresh,
+        deadline=index.deadline,
+        max_age=ctx.cache_max_age(),
+    )
+    client = net.IndexClient(config)
+    wanted = {(v, p): config.page_url(v, p) for v in variants for p in projects}
+    fetched = client.fetch(list(wanted.values()))
+    for note in client.notes:
+        ctx.note(f"torchpin: {note}\n")
+    pages = {}
+    for (variant, project), url in wanted.items():
+        links = fetched[url].links
+        if ends.sources.find_links and links is not None:  # one flat page holds every project
+            links = tuple(link for link in links if link.filename.startswith(f"{project}-"))
+        pages[(variant, project)] = links
+    lacking = [v for v in variants if pages[(v, "torch")] is None]
+    if lacking and len(lacking) == len(variants):
+        raise IndexUnavailable(
+            f"{ends.shown} has no {', '.join(lacking)} pages"
+            f" (it lists: {', '.join(net.listed_variants(client)) or 'no variants'})",
+            hint="pick a variant it has with --backend, or another mirror",
+        )
+    return _declared_live(facts.merge(catalog, pages), pages, client)
+
+
+def _declared_live(catalog: Catalog, pages: Mapping[tuple[str, str], Any], client: IndexClient) -> Catalog:
+    """Companion releases the snapshot doesn't know: their torch declaration from the sidecars."""
+    wanted = facts.declarations_wanted(catalog, pages)
+    if not wanted:
+        return catalog
+    bodies = client.fetch_files(list(wanted))
+    declared = {}
+    for url, key in wanted.items():
+        if (body := bodies.get(url)) and (spec := facts.torch_declaration(body)):
+            declared[key] = spec
+    return facts.with_declarations(catalog, declared)

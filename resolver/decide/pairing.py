@@ -1,0 +1,117 @@
+"""Companions (pure): which torchvision / torchaudio / torchcodec release goes with a torch build.
+
+The newest companion release whose publisher declares that torch compatible (its Requires-Dist
+on torch, or torchcodec's README table, recorded as ``requires_torch``) and that has a build for
+the variant, platform and CPython; the data's recorded pairing is one candidate among them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
+
+from torchpin.facts.snapshot import CompanionPair, Release
+from torchpin.facts.wheels import python_accepts
+from torchpin.models import Variant
+
+from . import compat
+from .search import Problem, Search, exact_pin, not_on_index, pinned_version, pypi_file_problem, untagged
+
+
+def companion_problem(s: Search, release: Release, variant: Variant) -> Problem:
+    """Pick each requested companion for (release, variant); the first reason none fits, or None."""
+    chosen: dict[str, str] = {}
+    for project, spec in s.specs.items():
+        if project == "torch":
+            continue
+        candidates = _companion_candidates(s, release, project)
+        if not candidates:
+            return f"no {project} release is paired with torch {release.version}", "companion"
+        problems = [_pair_problem(s, release, variant, spec, pair) for pair in candidates]
+        fits = [pair for pair, problem in zip(candidates, problems, strict=True) if problem is None]
+        if not fits:
+            return problems[0]
+        chosen[project] = fits[0].version
+        declared = _declared(s, fits[0])
+        if declared is not None and not compat.usable(fits[0].status, live=s.ignore_status):
+            s.notes.append(
+                f"{project} {fits[0].version} pairs with torch {release.version} by its own"
+                f" Requires-Dist: torch{declared}"
+            )
+    s.chosen[(str(release.version), variant.name)] = chosen
+    return None
+
+
+def _companion_candidates(s: Search, release: Release, project: str) -> list[CompanionPair]:
+    """The pairing the data records, and every other release of the companion whose publisher
+    declares this torch compatible (``requires_torch``); newest first.
+
+    A declared release that no torch release records a pairing for is assumed to follow this
+    torch release's builds, as the recorded pairing does (its families and extra variants).
+    """
+    recorded = release.companions.get(project)
+    out = [recorded] if recorded else []
+    spec = s.specs.get(project)
+    for version, files in s.catalog.projects.get(project, {}).items():
+        if files.requires_torch is None or not files.requires_torch.contains(release.version, prereleases=True):
+            continue
+        if files.yanked and not exact_pin(spec, Version(version)):
+            continue  # pip skips a yanked release unless it is pinned exactly
+        if recorded and version == recorded.version:
+            continue
+        pair = s.pairings.get((project, version))
+        if pair is None and recorded is not None:
+            pair = replace(recorded, version=version, source="declared compatible; builds as torch's")
+        if pair is not None:
+            out.append(pair)
+
+    def live(pair: CompanionPair) -> bool:
+        files = s.catalog.project(project, pair.version)
+        return not (files and files.yanked and not exact_pin(spec, Version(pair.version)))
+
+    return sorted(filter(live, out), key=lambda p: Version(p.version), reverse=True)
+
+
+def _declared(s: Search, pair: CompanionPair) -> SpecifierSet | None:
+    files = s.catalog.project(pair.project, pair.version)
+    return files.requires_torch if files else None
+
+
+def _pair_problem(s: Search, release: Release, variant: Variant, spec: SpecifierSet, pair: CompanionPair) -> Problem:
+    project, plat = pair.project, s.target.platform.key
+    declared = _declared(s, pair)
+    if declared is not None and not declared.contains(release.version, prereleases=True):
+        return f"{project} {pair.version} declares torch{declared}, which excludes torch {release.version}", "companion"
+    if declared is None and not compat.usable(pair.status, live=s.ignore_status):
+        return (
+            f"{project} {pair.version} pairing with torch {release.version} is unconfirmed ({pair.source})"
+            f"{s.unconfirmed_tail}",
+            "status",
+        )
+    if pair.families is not None and variant.family.value not in pair.families:
+        only = ", ".join(sorted(pair.families))
+        return f"{project} publishes no {variant.family.value} builds (only {only})", "companion"
+    # A companion page read live is the truth for that companion; the builds of the torch
+    # release it was built with are only the offline stand-in.
+    if (variant.name, project) not in s.catalog.live_pages:
+        base = s.catalog.release(pair.built_with)
+        build = base.build(variant.name, plat) if base else None
+        built = build is not None and compat.usable(build.status, live=s.ignore_status)
+        if not (variant.name in pair.extra_variants or built):
+            return f"{project} {pair.version} has no {variant} build for {plat}", "companion"
+    pinned = Version(pinned_version(pair.version, variant, untagged(release, variant, plat)))
+    if missing := not_on_index(s, release, variant, project, pinned):
+        return missing, "index"
+    if not spec.contains(pinned, prereleases=True):
+        return f"'{project}{spec}' excludes {project} {pair.version} (for torch {release.version})", "requirement"
+    files = s.catalog.project(project, pair.version)
+    if files and files.requires_python and not files.requires_python.contains(s.target.python.version):
+        return f"{project} {pair.version} requires Python {files.requires_python}", "python"
+    # A release only the live index knows has no PyPI file list: its page (checked above) decides.
+    if files and files.raw_files and not python_accepts(files.python_tags(plat), s.target.python):
+        return f"{project} {pair.version} has no CPython {s.target.python} wheel for {plat}", "python"
+    if files and files.raw_files and untagged(release, variant, plat) and (problem := pypi_file_problem(s, files)):
+        return problem, "os-floor"
+    return None

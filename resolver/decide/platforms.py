@@ -1,0 +1,70 @@
+"""The platform vocabulary, written once (pure): uv's ``--python-platform`` names, the
+``--target`` OS and arch words, the names interpreters report, and back to uv's names."""
+
+from __future__ import annotations
+
+import re
+
+from packaging.version import Version
+
+from torchpin.errors import UsageError
+from torchpin.facts.wheels import nearest_names
+from torchpin.models import Arch, PlatformTarget
+
+# Every spelling of a CPU architecture torchpin reads: uv, --target, platform.machine().
+ARCHES: dict[str, Arch] = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}
+# --target OS word -> uv's triple (with the arch filled in).
+OS_TRIPLES = {"linux": "{arch}-unknown-linux-gnu", "macos": "{arch}-apple-darwin", "windows": "{arch}-pc-windows-msvc"}
+# uv's bare OS names mean what uv means by them.
+_ALIASES = {
+    "linux": "x86_64-unknown-linux-gnu",
+    "windows": "x86_64-pc-windows-msvc",
+    "macos": "aarch64-apple-darwin",
+}
+_TRIPLE = re.compile(
+    r"^(?P<arch>x86_64|aarch64|arm64|amd64)-(?:"
+    r"manylinux_2_(?P<glibc>\d+)|(?P<gnu>unknown-linux-gnu)|(?P<musl>unknown-linux-musl)"
+    r"|(?P<win>pc-windows-msvc)|(?P<mac>apple-darwin))$",
+    re.ASCII,
+)
+PLATFORM_CHOICES = (
+    "linux",
+    "windows",
+    "macos",
+    "x86_64-manylinux_2_28",
+    "aarch64-manylinux_2_28",
+    "x86_64-unknown-linux-gnu",
+    "aarch64-unknown-linux-gnu",
+    "x86_64-pc-windows-msvc",
+    "aarch64-apple-darwin",
+    "x86_64-apple-darwin",
+)
+
+
+def parse_python_platform(text: str) -> PlatformTarget:
+    """uv's platform names to OS, arch and (for ``manylinux_2_N``) the glibc floor."""
+    m = _TRIPLE.match(_ALIASES.get(text.strip().lower(), text.strip().lower()))
+    if not m:
+        near = nearest_names(text, list(PLATFORM_CHOICES))
+        raise UsageError(
+            f"unknown --python-platform {text[:80]!r}",
+            hint="did you mean " + " or ".join(near) if near else "one of: " + ", ".join(PLATFORM_CHOICES),
+        )
+    arch = ARCHES[m["arch"]]
+    if m["win"]:
+        return PlatformTarget("windows", arch)
+    if m["mac"]:
+        return PlatformTarget("macos", arch)
+    glibc = Version(f"2.{m['glibc']}") if m["glibc"] else None
+    return PlatformTarget("linux", arch, glibc=glibc, musl=bool(m["musl"]))
+
+
+def uv_platform(platform: PlatformTarget) -> str:
+    """uv's ``--python-platform`` name for a target (the inverse of ``parse_python_platform``)."""
+    if platform.os == "linux" and platform.glibc is not None:
+        return f"{platform.arch}-manylinux_{str(platform.glibc).replace('.', '_')}"
+    if platform.os == "linux" and platform.musl:
+        return f"{platform.arch}-unknown-linux-musl"
+    if platform.os == "windows":
+        return "x86_64-pc-windows-msvc"
+    return OS_TRIPLES[platform.os].format(arch=platform.arch)

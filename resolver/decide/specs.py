@@ -1,0 +1,85 @@
+"""The ``--target`` grammar (pure): one SPEC → the TARGET flags of one named machine.
+
+    SPEC     = OS[-ARCH][-BACKEND][:KEY=VALUE[,KEY=VALUE]...]  or  this
+    OS       = linux | macos | windows
+    ARCH     = x86_64 | aarch64 | arm64          (default: x86_64; arm64 on macos)
+    BACKEND  = auto | cpu | cuXYZ | rocmX.Y | xpu (default: auto)
+    KEY      = a TARGET option without its dashes: driver, gpu-cc, amd-gfx, python-version,
+               glibc, macos-version, cuda-compat (gpu-cc and amd-gfx repeat, one per GPU)
+
+``linux-x86_64-cu126:driver=550.54.15,gpu-cc=8.6`` · ``macos-arm64`` · ``windows-cu126`` ·
+``linux:gpu-cc=6.1,gpu-cc=8.9,driver=560.35.03``. A named target is another machine: nothing is
+detected for it. ``this`` is this machine, detected as a single lock would. The TARGET options
+given beside ``--target`` (Python, glibc, macOS, cuda-compat) apply to every target; a KEY
+overrides them for its own target. GPU options go inside each SPEC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any, NamedTuple
+
+from torchpin.errors import UsageError
+from torchpin.facts.wheels import parse_variant
+
+from .options import TARGET
+from .platforms import ARCHES, OS_TRIPLES
+from .targets import TargetFlags
+
+_KEYS = {o.flag.removeprefix("--"): o for o in TARGET if not o.is_flag and o.field not in ("backend",)}
+HINT = "e.g. --target linux-x86_64-cu126:driver=550.54.15,gpu-cc=8.6 --target macos-arm64 (see lock --help)"
+
+
+class NamedTarget(NamedTuple):
+    label: str
+    flags: TargetFlags
+
+
+def parse_spec(spec: str, base: TargetFlags) -> NamedTarget:
+    """One ``--target`` value over the TARGET options given beside it."""
+    head, _, tail = spec.strip().partition(":")
+    shown = spec if len(spec) <= 80 else spec[:77] + "..."
+    if head == "this":
+        return NamedTarget("this", base)
+    parts = head.split("-")
+    os_name = parts.pop(0).lower()
+    if os_name not in OS_TRIPLES:
+        raise UsageError(
+            f"--target {shown!r}: unknown OS {os_name[:20]!r}", hint=f"start with linux, macos or windows: {HINT}"
+        )
+    arch = "aarch64" if os_name == "macos" else "x86_64"
+    if parts and parts[0].lower() in ARCHES:
+        arch = ARCHES[parts.pop(0).lower()]
+    fields: dict[str, Any] = {"no_detect": True, "python_platform": OS_TRIPLES[os_name].format(arch=arch)}
+    if parts:
+        backend = "-".join(parts)
+        if backend.lower() != "auto":
+            try:  # the one variant grammar (facts.wheels), not a copy of it
+                parse_variant(backend)
+            except UsageError:
+                why = f"--target {shown!r}: {backend[:20]!r} is not an arch or a backend"
+                raise UsageError(why, hint=HINT) from None
+        fields["backend"] = backend
+    repeated: dict[str, list[str]] = {}
+    for item in filter(None, tail.split(",")):
+        key, eq, value = item.partition("=")
+        option = _KEYS.get(key.strip().lower())
+        if not eq or option is None or not value.strip():
+            raise UsageError(
+                f"--target {shown!r}: {item[:40]!r} is not KEY=VALUE with KEY one of {', '.join(_KEYS)}", hint=HINT
+            )
+        if option.multiple:
+            repeated.setdefault(option.field, []).append(value.strip())
+        else:
+            fields[option.field] = value.strip()
+    fields.update({k: tuple(v) for k, v in repeated.items()})
+    return NamedTarget(head, replace(base, **fields))
+
+
+def check_shared(base: TargetFlags) -> None:
+    """GPU options describe one machine: beside ``--target`` they go inside each SPEC."""
+    if base.driver or base.gpu_cc or base.amd_gfx or base.backend != "auto":
+        raise UsageError(
+            "--driver, --gpu-cc, --amd-gfx and --backend describe one machine; with --target give them per target",
+            hint="e.g. --target linux-cu126:driver=550.54.15,gpu-cc=8.6",
+        )

@@ -1,0 +1,24 @@
+"""envs (edge): target interpreters. ``install`` (pip / uv command lines, the checked downloads),
+``uv`` (the one uv driver), ``verify`` (the smoke test in a subprocess, judged by ``diagnose``
+against the ``failures`` table). Every member loads on first use."""
+
+from typing import TYPE_CHECKING
+
+from torchpin.lazy import face
+
+if TYPE_CHECKING:
+    from . import install
+    from .uv import compile_lock
+    from .verify import Report, target_python, verify_python
+
+__getattr__ = face(
+    __name__,
+    {
+        "install": "install",
+        "compile_lock": "uv",
+        "Report": "verify",
+        "target_python": "verify",
+        "verify_python": "verify",
+    },
+)
+__all__ = ["Report", "compile_lock", "install", "target_python", "verify_python"]

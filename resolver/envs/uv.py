@@ -1,0 +1,77 @@
+"""The one uv driver (edge): where uv is, and ``uv pip compile`` for ``--full`` and pylock.
+
+uv is a well-kept resolver; torchpin doesn't write one. The torch family is pinned to the
+chosen builds and routed to their index, everything else resolves from PyPI.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from torchpin import proc
+from torchpin.decide.platforms import uv_platform
+from torchpin.errors import InstallFailed, UsageError
+from torchpin.locks.requirements import index_lines
+from torchpin.models import Plan
+from torchpin.net.urls import NetPolicy, scrub, strip_credentials
+
+from .install import find_uv, installer_index_args
+
+
+def uv_binary(why: str = "--full") -> str:
+    uv = find_uv()
+    if uv is None:
+        raise UsageError(f"{why} resolves with uv, which is not installed", hint="pip install uv (or pipx install uv)")
+    return uv
+
+
+def compile_lock(
+    plan: Plan,
+    others: Sequence[str],
+    net: NetPolicy,
+    *,
+    fmt: str = "requirements.txt",
+    offline: bool = False,
+    timeout: float = 600.0,
+) -> str:
+    """``uv pip compile`` of the other requirements with the plan's pins, for the plan's target:
+    uv's output, credentials stripped."""
+    t = plan.target
+    flags = [part for line in index_lines(plan) for part in line]
+    options, env = installer_index_args("uv", flags, net.credentials)
+    uv = uv_binary("--full" if fmt == "requirements.txt" else "--format pylock")
+    with tempfile.TemporaryDirectory(prefix="torchpin-full-") as tmp:
+        source = Path(tmp) / "requirements.in"
+        source.write_text("\n".join([*others, *(f"{p.project}=={p.version}" for p in plan.pins)]) + "\n")
+        argv = [
+            uv,
+            "pip",
+            "compile",
+            str(source),
+            "--format",
+            fmt,
+            "--no-header",
+            "--quiet",
+            "--python-version",
+            f"{t.python.major}.{t.python.minor}",
+            "--python-platform",
+            uv_platform(t.platform),
+            *(["--generate-hashes", "--emit-index-url"] if fmt == "requirements.txt" else []),
+            *(["--offline"] if offline else []),
+            *options,
+        ]
+        try:
+            done = proc.run(argv, timeout=timeout, env={**net.environ, **env})
+        except (proc.NotStarted, proc.TimedOut) as e:
+            raise InstallFailed(f"uv pip compile: {e}") from None
+    if done.returncode != 0:
+        tail = scrub(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "no output")
+        raise UsageError(f"uv could not resolve the full lock: {tail[:300]}", hint="check the other requirements")
+    lines = []
+    for line in done.stdout.replace(str(source), "requirements.in").splitlines():
+        flag, _, url = line.partition(" ")
+        # The credential went to uv through its environment; it never comes back into the file.
+        lines.append(f"{flag} {strip_credentials(url)}" if flag.startswith("--") and "://" in url else scrub(line))
+    return "\n".join(lines) + "\n"

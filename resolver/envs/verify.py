@@ -1,0 +1,151 @@
+"""Run the smoke test in the target interpreter and judge it (edge).
+
+torch is imported only in that subprocess (``verify_script.py``), with a timeout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from torchpin import proc
+from torchpin.errors import UsageError, VerifyFailed
+from torchpin.facts.snapshot import Catalog
+from torchpin.locks.read import read_lock
+from torchpin.machine.host import Host, decide
+
+from .diagnose import Check, Expect, evaluate, variant_of
+
+SCRIPT = Path(__file__).with_name("verify_script.py")
+MARKER = "@@torchpin-verify@@"
+
+
+@dataclass(frozen=True)
+class Report:
+    checks: tuple[Check, ...]
+    python: str
+
+    @property
+    def ok(self) -> bool:
+        return not any(c.status == "fail" for c in self.checks)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "schema": 1,
+            "ok": self.ok,
+            "python": self.python,
+            "checks": [{"id": c.id, "status": c.status, "detail": c.detail, "fix": c.fix} for c in self.checks],
+        }
+
+
+def venv_python(folder: Path) -> Path:
+    """A virtual environment's interpreter (the one place that knows the two layouts)."""
+    return folder / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def target_python(explicit: str | None, environ: Mapping[str, str]) -> str:
+    """--python, else the active virtual environment, else the interpreter running torchpin."""
+    if explicit:
+        path = Path(explicit)
+        if path.is_dir():
+            path = venv_python(path)
+        if not path.exists():
+            raise UsageError(
+                f"--python {explicit}: no such interpreter", hint="give a python executable or a venv folder"
+            )
+        return str(path)
+    venv = environ.get("VIRTUAL_ENV")
+    if venv:
+        candidate = venv_python(Path(venv))
+        if candidate.exists():
+            return str(candidate)
+    return sys.executable
+
+
+def run_script(python: str, *, timeout: float) -> list[dict[str, Any]]:
+    """The raw findings of verify_script.py, run as the user's code would run in that interpreter."""
+    argv = [python, str(SCRIPT)]
+    try:
+        done = proc.run(argv, timeout=timeout)
+    except proc.TimedOut:
+        raise VerifyFailed(
+            f"the checks did not finish within {timeout:g} s in {python} (a hung GPU or driver?)"
+        ) from None
+    except proc.NotStarted as e:
+        raise UsageError(f"cannot run {python}: {e.reason}") from None
+    _, marker, payload = done.stdout.rpartition(MARKER)
+    if not marker:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+        raise VerifyFailed(f"the checks crashed in {python} (exit {done.returncode}): {' | '.join(tail)[:300]}")
+    checks: list[dict[str, Any]] = json.loads(payload)["checks"]
+    return checks
+
+
+def expectation(
+    raw: list[dict[str, Any]], lock_text: str | None, catalog: Catalog, host: Host | None, environ: Mapping[str, str]
+) -> Expect:
+    """What should be there: the lock's pins, else the installed torch's own pairing."""
+    accel = decide(host)[0] if host else None
+    gpu_kind = accel.kind if accel else "none"
+    driver_cuda = host.nvidia.cuda_max if host and host.nvidia else None
+    docker = bool(host and host.container and gpu_kind in ("none",) and host.cuda_hint)
+    if lock_text:
+        view = read_lock(lock_text)
+        return Expect(view.pins, view.variant, view.index_url, gpu_kind, driver_cuda, docker, locked=True)
+    found: dict[str, Any] = next((r["raw"] for r in raw if r["id"] == "installed-set"), {})
+    builds: dict[str, Any] = found.get("builds", {})
+    dists: dict[str, Any] = found.get("dists", {})
+    torch_vp = builds.get("torch", {}).get("version_py", {})
+    variant = variant_of(torch_vp) if torch_vp else None
+    pins: dict[str, str] = {}
+    if variant and "torch" in dists:
+        public = dists["torch"][0]["version"].split("+")[0]
+        release = catalog.release(public)
+        local = "" if variant == "cpu" and "+" not in dists["torch"][0]["version"] else f"+{variant}"
+        pins["torch"] = public + local
+        for name in ("torchvision", "torchaudio", "torchcodec"):
+            if name in dists and release and name in release.companions:
+                pins[name] = release.companions[name].version + local
+    return Expect(pins, variant, None, gpu_kind, driver_cuda, docker)
+
+
+def env_warnings(environ: Mapping[str, str]) -> list[str]:
+    """Index settings that let a later `pip install` swap torch for another build [FM-02]."""
+    found = []
+    for var in ("PIP_EXTRA_INDEX_URL", "UV_EXTRA_INDEX_URL", "UV_INDEX"):
+        if environ.get(var):
+            found.append(f"{var} is set: a later pip/uv install may take torch from it [FM-02]")
+    configs = [Path("/etc/pip.conf"), Path.home() / ".config/pip/pip.conf", Path.home() / ".pip/pip.conf"]
+    if environ.get("VIRTUAL_ENV"):
+        configs.append(Path(environ["VIRTUAL_ENV"]) / "pip.conf")
+    if environ.get("PIP_CONFIG_FILE"):
+        configs = [Path(environ["PIP_CONFIG_FILE"])]
+    for config in configs:
+        try:
+            text = config.read_text()
+        except OSError:
+            continue
+        if re.search(r"^\s*extra[-_]index[-_]url\s*=", text, re.MULTILINE):
+            found.append(f"{config} sets extra-index-url: a later `pip install` may replace torch [FM-02]")
+    return found
+
+
+def verify_python(
+    python: str,
+    *,
+    lock_text: str | None,
+    catalog: Catalog,
+    host: Host | None,
+    environ: Mapping[str, str],
+    timeout: float = 120.0,
+) -> Report:
+    raw = run_script(python, timeout=timeout)
+    expect = expectation(raw, lock_text, catalog, host, environ)
+    checks = evaluate(raw, expect, env_warnings(environ))
+    return Report(tuple(checks), python)

@@ -1,0 +1,39 @@
+"""facts (pure): what is known. ``snapshot`` parses the embedded ``wheel_index.json`` into a
+``catalog.Catalog``; ``live`` folds index pages into it; ``simple`` reads PEP 503 / 691 pages;
+``wheels`` reads wheel and variant names (the one variant grammar)."""
+
+from typing import TYPE_CHECKING
+
+from torchpin.lazy import face
+
+if TYPE_CHECKING:
+    from .catalog import Catalog
+    from .live import declarations_wanted, merge, torch_declaration, with_declarations
+    from .simple import Link, parse_html, parse_page
+    from .snapshot import load_catalog
+
+__getattr__ = face(
+    __name__,
+    {
+        "Catalog": "catalog",
+        "load_catalog": "snapshot",
+        "Link": "simple",
+        "parse_html": "simple",
+        "parse_page": "simple",
+        "declarations_wanted": "live",
+        "merge": "live",
+        "torch_declaration": "live",
+        "with_declarations": "live",
+    },
+)
+__all__ = [
+    "Catalog",
+    "Link",
+    "declarations_wanted",
+    "load_catalog",
+    "merge",
+    "parse_html",
+    "parse_page",
+    "torch_declaration",
+    "with_declarations",
+]

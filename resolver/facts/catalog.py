@@ -1,0 +1,153 @@
+"""The catalog (pure): everything the policy may consult, as typed values.
+
+``snapshot`` builds it from ``wheel_index.json``; ``live`` folds index pages into it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from packaging.specifiers import SpecifierSet
+from packaging.utils import parse_wheel_filename
+from packaging.version import Version
+
+from torchpin.models import DriverVersion, Status, Variant, WheelFile
+
+from .wheels import platform_floor, platform_key, python_tag
+
+
+@dataclass(frozen=True)
+class ArchList:
+    """GPU code a CUDA build carries: SASS per compute capability, PTX for the highest."""
+
+    sass: tuple[tuple[int, int], ...]
+    ptx: tuple[int, int] | None
+    status: Status
+    source: str
+
+
+@dataclass(frozen=True)
+class Build:
+    """One variant of one release published for one platform."""
+
+    variant: Variant
+    platform: str
+    status: Status
+    source: str
+    arch: ArchList | None = None
+
+
+@dataclass(frozen=True)
+class CompanionPair:
+    """The companion version paired with a torch release, and where its builds come from."""
+
+    project: str
+    version: str
+    built_with: str
+    status: Status
+    source: str
+    extra_variants: frozenset[str] = frozenset()
+    families: frozenset[str] | None = None  # build families the companion publishes (None: torch's)
+
+
+@dataclass(frozen=True)
+class Release:
+    """What is known about one torch release."""
+
+    version: Version
+    date: str
+    glibc: Mapping[str, Version]
+    pypi_default: Mapping[str, str]
+    untagged_cpu: frozenset[str]
+    builds: tuple[Build, ...]
+    companions: Mapping[str, CompanionPair]
+    extra_python_tags: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    extra_python_status: Status = "unconfirmed"
+
+    def build(self, variant: str, platform: str) -> Build | None:
+        for b in self.builds:
+            if b.variant.name == variant and b.platform == platform:
+                return b
+        return None
+
+
+@dataclass(frozen=True)
+class ProjectRelease:
+    """A project version's PyPI files; tags are derived on first use, not stored."""
+
+    project: str
+    version: str
+    requires_python: SpecifierSet | None
+    yanked: bool
+    raw_files: tuple[Mapping[str, Any], ...]
+    requires_torch: SpecifierSet | None = None  # its Requires-Dist on torch (companions), if it declares one
+
+    @cached_property
+    def _tags(self) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for f in self.raw_files:
+            for tag in parse_wheel_filename(f["filename"])[3]:
+                key = platform_key(tag.platform)
+                if key:
+                    out.setdefault(key, set()).add(python_tag(tag))
+        return out
+
+    def python_tags(self, platform: str) -> frozenset[str]:
+        return frozenset(self._tags.get(platform, ()))
+
+    def files(self) -> tuple[WheelFile, ...]:
+        return tuple(WheelFile(f["filename"], f.get("url"), f.get("sha256"), f.get("size")) for f in self.raw_files)
+
+    def min_floor(self, platform: str) -> Version | None:
+        """The lowest OS floor (glibc / macOS) any wheel for this platform asks for."""
+        floors = [
+            fl
+            for f in self.raw_files
+            for tag in parse_wheel_filename(f["filename"])[3]
+            if platform_key(tag.platform) == platform and (fl := platform_floor(tag.platform))
+        ]
+        return min(floors) if floors else None
+
+
+@dataclass(frozen=True)
+class CudaVariantFacts:
+    """Driver minimums of one CUDA variant (``full`` = the toolkit's own, strict rule)."""
+
+    cuda: str
+    full_linux: DriverVersion | None
+    full_windows: DriverVersion | None
+    status: Status
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Everything the policy may consult, newest release first."""
+
+    snapshot_date: str
+    releases: tuple[Release, ...]
+    projects: Mapping[str, Mapping[str, ProjectRelease]]
+    minor_compat: Mapping[int, Mapping[str, DriverVersion]]
+    cuda_variants: Mapping[str, CudaVariantFacts]
+    rocm_gfx: Mapping[str, tuple[frozenset[str], Status]]
+    variant_files: Mapping[str, WheelFile]
+    # (variant, project) pages read from a live index: their file lists are the whole truth.
+    live_pages: frozenset[tuple[str, str]] = frozenset()
+    # Files those pages mark yanked (PEP 592): used only for an exact == pin, as pip does.
+    yanked_files: frozenset[str] = frozenset()
+
+    def release(self, version: str) -> Release | None:
+        for r in self.releases:
+            if str(r.version) == version:
+                return r
+        return None
+
+    def project(self, project: str, version: str) -> ProjectRelease | None:
+        return self.projects.get(project, {}).get(version)
+
+    @property
+    def variant_names(self) -> list[str]:
+        names = {b.variant.name for r in self.releases for b in r.builds}
+        return sorted(names)

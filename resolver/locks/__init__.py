@@ -1,0 +1,53 @@
+"""locks (pure): plans ↔ lock text. ``formats`` is the registry (one ``LockFormat`` member per format,
+its writer and reader); each format's module loads when its member is used."""
+
+from typing import TYPE_CHECKING
+
+from torchpin.lazy import face
+
+if TYPE_CHECKING:
+    from . import pylock, pyproject
+    from .explain import explain_plan
+    from .formats import CHOICES, Labeled, LockFormat, LockInput, write
+    from .full import full_lock
+    from .read import LockView, read_lock, toml_values
+    from .reqfile import read_requirement_files, read_text
+    from .requirements import index_lines
+
+__getattr__ = face(
+    __name__,
+    {
+        "CHOICES": "formats",
+        "Labeled": "formats",
+        "LockFormat": "formats",
+        "LockInput": "formats",
+        "write": "formats",
+        "pylock": "pylock",
+        "pyproject": "pyproject",
+        "explain_plan": "explain",
+        "full_lock": "full",
+        "LockView": "read",
+        "read_lock": "read",
+        "toml_values": "read",
+        "read_requirement_files": "reqfile",
+        "read_text": "reqfile",
+        "index_lines": "requirements",
+    },
+)
+__all__ = [
+    "CHOICES",
+    "Labeled",
+    "LockFormat",
+    "LockInput",
+    "LockView",
+    "explain_plan",
+    "full_lock",
+    "index_lines",
+    "pylock",
+    "pyproject",
+    "read_lock",
+    "read_requirement_files",
+    "read_text",
+    "toml_values",
+    "write",
+]

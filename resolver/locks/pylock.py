@@ -1,0 +1,158 @@
+"""``--format pylock`` (pure): a PEP 751 ``pylock.toml`` for one or several targets.
+
+Each target's complete set comes from ``uv pip compile --format pylock.toml`` (``envs.uv``), with
+the torch family pinned to that target's build. ``merge`` folds the targets package by package:
+one entry per name and version, the wheels of every target, and a marker naming the targets that
+need it. ``write`` then checks what PEP 751 asks of a lock torchpin can stand behind (every file
+has an absolute URL and a sha256; the torch family is the chosen build) and fills in the sizes
+the command read with HEAD (PyTorch's HTML pages carry none).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
+
+import tomlkit
+
+from torchpin import __version__
+from torchpin.errors import UsageError
+from torchpin.models import Plan
+
+from .multi import marker, markers
+
+Labeled = tuple[str | None, Plan]
+
+
+class Merged(NamedTuple):
+    environments: list[str]
+    requires_python: str
+    packages: list[dict[str, Any]]
+
+
+def offline_gaps(plans: Sequence[Labeled]) -> list[str]:
+    """The pins an offline lock knows no URL or hash for (download.pytorch.org builds)."""
+    return [
+        f"{p.project} {p.version}"
+        for _, plan in plans
+        for p in plan.pins
+        if not (p.wheel and p.wheel.url and p.wheel.sha256)
+    ]
+
+
+def check_offline(plans: Sequence[Labeled]) -> None:
+    if gaps := offline_gaps(plans):
+        raise UsageError(
+            f"a pylock needs every file's URL and sha256, and the offline snapshot has none for {', '.join(gaps)}",
+            hint="drop --offline so the index is read",
+        )
+
+
+def merge(plans: Sequence[Labeled], resolved: Sequence[Mapping[str, Any]]) -> Merged:
+    """One package list for every target, from each target's uv pylock (as plain values)."""
+    if len(plans) == 1:
+        envs = [marker(plans[0][1].target, python=True)]
+    else:
+        envs = markers([(label or "", plan) for label, plan in plans])
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
+    needed: dict[tuple[str, str], list[str]] = {}
+    for (_, plan), env, doc in zip(plans, envs, resolved, strict=True):
+        _check_family(doc, plan)
+        for package in doc.get("packages", []):
+            key = (package["name"], package["version"])
+            entry = merged.setdefault(key, {k: v for k, v in package.items() if k not in ("wheels", "marker")})
+            wheels = entry.setdefault("wheels", [])
+            wheels += [w for w in package.get("wheels", []) if w["url"] not in {x["url"] for x in wheels}]
+            needed.setdefault(key, []).append(env)
+    for key, entry in merged.items():
+        if len(needed[key]) < len(plans):  # not every target needs it: the marker names those that do
+            entry["marker"] = " or ".join(f"({m})" for m in needed[key]) if len(needed[key]) > 1 else needed[key][0]
+        if not entry["wheels"]:
+            del entry["wheels"]
+    pythons = sorted({(p.target.python.major, p.target.python.minor) for _, p in plans})
+    return Merged(envs, f">={pythons[0][0]}.{pythons[0][1]}", list(merged.values()))
+
+
+def unsized(merged: Merged) -> list[str]:
+    """URLs of the files whose size uv's lock doesn't state (the command asks the servers)."""
+    return [f["url"] for f in _files(merged.packages) if "size" not in f and "url" in f]
+
+
+def write(merged: Merged, sizes: Mapping[str, int]) -> tuple[str, list[str]]:
+    """The pylock.toml text and stderr notes; ``sizes`` are what HEAD stated for ``unsized`` URLs."""
+    missing = [f for f in _files(merged.packages) if "size" not in f and "url" in f]
+    for f in missing:
+        if f["url"] in sizes:
+            f["size"] = sizes[f["url"]]
+    unknown = [f["url"].rsplit("/", 1)[-1] for f in missing if "size" not in f]
+    notes = (
+        [f"torchpin: no size known for {len(unknown)} file(s), e.g. {unknown[0]} (PEP 751 makes size optional)\n"]
+        if unknown
+        else []
+    )
+    _check_complete(merged.packages)
+    return _dump(merged.environments, merged.requires_python, merged.packages), notes
+
+
+def _files(packages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [f for p in packages for f in [*p.get("wheels", []), *([p["sdist"]] if "sdist" in p else [])]]
+
+
+def _check_family(doc: Mapping[str, Any], plan: Plan) -> None:
+    got = {p["name"]: p["version"] for p in doc.get("packages", [])}
+    for pin in plan.pins:
+        if got.get(pin.project) != pin.version:
+            raise UsageError(
+                f"uv resolved {pin.project} {got.get(pin.project)}, not the chosen {pin.version}",
+                hint="check the other requirements' bounds on the torch family",
+            )
+
+
+def _check_complete(packages: list[dict[str, Any]]) -> None:
+    """PEP 751: every file named by an absolute URL and pinned by a hash, or the lock isn't written."""
+    for p in packages:
+        files = [*p.get("wheels", []), *([p["sdist"]] if "sdist" in p else [])]
+        if not files:
+            raise UsageError(f"uv's lock has no file for {p['name']} {p['version']}", hint="lock it with --full")
+        for f in files:
+            if not str(f.get("url", "")).startswith(("https://", "http://")) or not f.get("hashes", {}).get("sha256"):
+                raise UsageError(
+                    f"{p['name']} {p['version']}: a file without an absolute URL and sha256 ({f})",
+                    hint="lock from an index that lists hashes",
+                )
+
+
+ORDER = {k: i for i, k in enumerate(("name", "version", "marker", "requires-python", "index", "sdist", "wheels"))}
+
+
+def _dump(environments: list[str], requires_python: str, packages: list[dict[str, Any]]) -> str:
+    doc = tomlkit.document()
+    doc.add(tomlkit.comment(f"Generated by torchpin {__version__} (resolved by uv pip compile). Install:"))
+    doc.add(tomlkit.comment("uv pip install -r pylock.toml  (or any PEP 751 installer)"))
+    doc["lock-version"] = "1.0"
+    doc["environments"] = environments
+    doc["requires-python"] = requires_python
+    doc["created-by"] = "torchpin"
+    aot = tomlkit.aot()
+    for p in sorted(packages, key=lambda p: (p["name"], p.get("marker", ""))):
+        table = tomlkit.table()
+        for key, value in sorted(p.items(), key=lambda kv: ORDER.get(kv[0], len(ORDER))):
+            if key == "wheels":
+                array = tomlkit.array()
+                array.extend(_inline(w) for w in value)
+                array.multiline(True)
+                table[key] = array
+            elif isinstance(value, dict):
+                table[key] = _inline(value)
+            else:
+                table[key] = value
+        aot.append(table)
+    doc["packages"] = aot
+    return tomlkit.dumps(doc)
+
+
+def _inline(values: dict[str, Any]) -> Any:
+    table = tomlkit.inline_table()
+    for k, v in values.items():
+        table[k] = _inline(v) if isinstance(v, dict) else v
+    return table

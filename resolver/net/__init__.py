@@ -1,0 +1,107 @@
+"""net (edge): every URL torchpin fetches, and the rules each one meets.
+
+``urls`` is the URL policy (https; plain http only to loopback or a --trusted-host; credentials
+only to their origin) and is light; ``http`` is the one HTTP client (the only importer of
+httpx), ``index`` reads pages through ``pagecache``, ``fetch`` is its request side. The heavy
+members load on first use.
+"""
+
+from typing import TYPE_CHECKING
+
+from torchpin.lazy import face
+
+from .urls import (
+    Credential,
+    DeadlineExceeded,
+    NetPolicy,
+    PolicyRefused,
+    TlsFailure,
+    allowed,
+    check_scheme,
+    mask,
+    scrub,
+    split_credentials,
+    strip_credentials,
+    validate_url,
+)
+
+if TYPE_CHECKING:
+    from .fetch import fetch_bodies, fetch_pages
+    from .http import (
+        ConnectError,
+        HTTPError,
+        ResetErrors,
+        TimeoutException,
+        TransportErrors,
+        client,
+        content_lengths,
+        describe,
+        fetch_bytes,
+        is_tls_failure,
+        open_url,
+        read_body,
+        within,
+    )
+    from .index import IndexClient, IndexConfig, listed_variants
+    from .pagecache import default_cache_dir
+
+_HTTP = (
+    "ConnectError",
+    "HTTPError",
+    "ResetErrors",
+    "TimeoutException",
+    "TransportErrors",
+    "client",
+    "content_lengths",
+    "describe",
+    "fetch_bytes",
+    "is_tls_failure",
+    "open_url",
+    "read_body",
+    "within",
+)
+__getattr__ = face(
+    __name__,
+    {
+        **dict.fromkeys(_HTTP, "http"),
+        "fetch_pages": "fetch",
+        "fetch_bodies": "fetch",
+        "IndexClient": "index",
+        "IndexConfig": "index",
+        "listed_variants": "index",
+        "default_cache_dir": "pagecache",
+    },
+)
+__all__ = [
+    "ConnectError",
+    "Credential",
+    "DeadlineExceeded",
+    "HTTPError",
+    "IndexClient",
+    "IndexConfig",
+    "NetPolicy",
+    "PolicyRefused",
+    "ResetErrors",
+    "TimeoutException",
+    "TlsFailure",
+    "TransportErrors",
+    "allowed",
+    "check_scheme",
+    "client",
+    "content_lengths",
+    "default_cache_dir",
+    "describe",
+    "fetch_bodies",
+    "fetch_bytes",
+    "fetch_pages",
+    "is_tls_failure",
+    "listed_variants",
+    "mask",
+    "open_url",
+    "read_body",
+    "scrub",
+    "split_credentials",
+    "strip_credentials",
+    "validate_url",
+    "within",
+]

@@ -1,0 +1,350 @@
+"""`torchpin install` and `verify` for real: fresh venvs, real pip and uv, the real CPU torch
+wheel served by the fake index, and failures midway. Dependencies of the real torch come
+from PyPI (a registry this machine reaches); those tests skip, saying so, when it doesn't."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import target
+from tests.support.cli import run as run_cli
+from tests.support.fake_index import REAL_TORCH, FakeIndexServer, FakePytorchIndex, Knobs
+from tests.support.local_index import write_simple_index
+from tests.support.static_server import StaticServer
+from torchpin.decide.select import select
+from torchpin.envs.install import index_args, install_argv, stale_family, uninstall_argv
+from torchpin.facts.snapshot import Catalog
+from torchpin.locks.read import read_lock
+from torchpin.models import Requirement
+
+
+def env(**extra: str) -> dict[str, str]:
+    out = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_", "TORCHPIN_", "VIRTUAL_ENV"))}
+    out.update(PIP_CONFIG_FILE=os.devnull, UV_NO_CONFIG="1", PIP_DISABLE_PIP_VERSION_CHECK="1", **extra)
+    return out
+
+
+def torchpin(*args: str, environ: dict[str, str], timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return run_cli(*args, env=environ, timeout=timeout)
+
+
+def venv(path: Path) -> Path:
+    subprocess.run([sys.executable, "-m", "venv", str(path)], check=True, timeout=300)
+    return path / "bin" / "python"
+
+
+def pypi_reachable() -> bool:
+    try:
+        urllib.request.urlopen("https://pypi.org/simple/filelock/", timeout=10).close()
+        return True
+    except OSError:
+        return False
+
+
+# ---- pure parts
+
+
+def test_argv_builders(catalog: Catalog) -> None:
+    plan = select(target("3.12"), catalog, [])
+    assert index_args(plan) == ["--index-url", "https://pypi.org/simple", "--extra-index-url", plan.index_url]
+    assert install_argv("pip", "/v/bin/python", None, ["--index-url", "X"], ["torch==1"]) == [
+        "/v/bin/python",
+        "-m",
+        "pip",
+        "install",
+        "--disable-pip-version-check",
+        "--index-url",
+        "X",
+        "torch==1",
+    ]
+    assert install_argv("uv", "/v/bin/python", "/u/uv", [], ["t.whl"]) == [
+        "/u/uv",
+        "pip",
+        "install",
+        "--python",
+        "/v/bin/python",
+        "t.whl",
+    ]
+    assert uninstall_argv("pip", "/p", None, ["torchaudio"]) == [
+        "/p",
+        "-m",
+        "pip",
+        "uninstall",
+        "-y",
+        "--disable-pip-version-check",
+        "torchaudio",
+    ]
+    assert uninstall_argv("uv", "/p", "/u/uv", ["torchaudio"]) == [
+        "/u/uv",
+        "pip",
+        "uninstall",
+        "--python",
+        "/p",
+        "torchaudio",
+    ]
+
+
+def test_stale_family_is_what_would_be_left_mixed(catalog: Catalog) -> None:
+    plan = select(target("3.12"), catalog, [])  # the cpu trio
+    torch_only = select(target("3.12"), catalog, [Requirement("torch")])
+    installed = {
+        "torch": "2.13.0+cu126",
+        "torchaudio": "2.11.0+cu126",
+        "torchvision": "0.29.1+cpu",
+        "torchcodec": "0.16.0",
+    }
+    assert stale_family(installed, plan) == ["torchcodec"]  # pinned ones are replaced by the installer
+    assert stale_family(installed, torch_only) == ["torchaudio", "torchcodec"]  # another build, not in the lock
+
+
+# ---- real installs
+
+
+@pytest.fixture(scope="module")
+def index() -> Iterator[FakeIndexServer]:
+    with FakeIndexServer(FakePytorchIndex()) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def installed(index: FakeIndexServer, tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Path]]:
+    """torch 2.13.0+cpu installed with pip and with uv into fresh venvs; lock paths kept."""
+    if not REAL_TORCH.exists():
+        pytest.skip(f"the real CPU torch wheel is not on this machine ({REAL_TORCH})")
+    if not pypi_reachable():
+        pytest.skip("PyPI is unreachable: the real torch's dependencies (filelock, sympy, ...) come from it")
+    out = {}
+    for installer in ("pip", "uv"):
+        tmp = tmp_path_factory.mktemp(f"install-{installer}")
+        python = venv(tmp / "venv")
+        lock = tmp / "torchpin.lock.txt"
+        r = torchpin(
+            "install",
+            "--backend",
+            "cpu",
+            "torch==2.13.0",
+            "--installer",
+            installer,
+            "--python",
+            str(python),
+            "--index-url",
+            index.base,
+            "--no-fallback",
+            "-o",
+            str(lock),
+            environ=env(TORCHPIN_CACHE_DIR=str(tmp / "cache"), UV_CACHE_DIR=str(tmp / "uvc")),
+        )
+        assert r.returncode == 0, r.stderr[-3000:]
+        assert "torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl: 191.8 MB, sha256 ok" in r.stderr
+        assert f"installing with {installer}" in r.stderr
+        out[installer] = (python, lock)
+    return out
+
+
+@pytest.mark.parametrize("installer", ["pip", "uv"])
+def test_install_then_verify_passes_every_cpu_check(installed: dict[str, tuple[Path, Path]], installer: str) -> None:
+    python, lock = installed[installer]
+    assert read_lock(lock.read_text()).pins == {"torch": "2.13.0+cpu"}
+    r = torchpin("verify", "--python", str(python), "--lock", str(lock), "--json", environ=env())
+    assert r.returncode == 0, r.stdout + r.stderr
+    report = json.loads(r.stdout)
+    status = {c["id"]: c["status"] for c in report["checks"]}
+    assert report["ok"] is True
+    assert status["installed-set"] == "pass" and status["build-identity"] == "pass"
+    assert status["import"] in ("pass", "warn")  # warn: NumPy is not a torch dependency
+    assert status["cpu-half"] == "warn"  # stft in half precision fails on CPU in 2.13: advise float32
+    for gpu_check in ("arch-coverage", "gpu-half", "cudnn-rnn", "gpu-compute"):
+        assert status[gpu_check] == "skip"
+    assert [c["id"] for c in report["checks"]] == [
+        "interpreter",
+        "installed-set",
+        "import",
+        "build-identity",
+        "arch-coverage",
+        "companions",
+        "audio-io",
+        "cpu-half",
+        "gpu-half",
+        "cudnn-rnn",
+        "gpu-compute",
+    ]
+
+
+def test_pypi_torchvision_beside_cpu_torch_is_diagnosed(
+    installed: dict[str, tuple[Path, Path]], tmp_path: Path
+) -> None:
+    python, lock = installed["pip"]
+    wheels = tmp_path / "wheels"
+    got = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--python-version",
+            "3.11",
+            "--platform",
+            "manylinux_2_28_x86_64",
+            "-d",
+            str(wheels),
+            "torchvision==0.28.0",
+        ],
+        capture_output=True,
+        text=True,
+        env=env(),
+        timeout=600,
+        check=False,
+    )
+    if got.returncode != 0:
+        pytest.skip(f"cannot download torchvision 0.28.0 from PyPI: {got.stderr.strip()[-200:]}")
+    (wheel,) = wheels.glob("torchvision-0.28.0-*.whl")
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--no-deps", "-q", str(wheel)], check=True, env=env(), timeout=600
+    )
+    try:
+        verify = torchpin("verify", "--python", str(python), "--lock", str(lock), "--json", environ=env())
+        assert verify.returncode == 6
+        checks = {c["id"]: c for c in json.loads(verify.stdout)["checks"]}
+        assert checks["installed-set"]["status"] == "fail"
+        assert (
+            "torchvision 0.28.0 is a cu130 build but torch 2.13.0+cpu is a cpu build [FM-04]"
+            in checks["installed-set"]["detail"]
+        )
+        assert checks["companions"]["status"] == "fail"
+        assert "operator torchvision::nms does not exist" in checks["companions"]["detail"]
+        doctor = torchpin("doctor", "--python", str(python), environ=env())
+        assert doctor.returncode == 6
+        last = doctor.stderr.strip().splitlines()[-1]
+        assert "to fix: torchpin install torch==2.13.0+cpu torchvision==0.28.0+cpu --backend cpu" in last
+    finally:
+        subprocess.run(
+            [str(python), "-m", "pip", "uninstall", "-y", "-q", "torchvision"], check=True, env=env(), timeout=300
+        )
+
+
+# ---- failures midway (made-up wheels from the fake index; no PyPI needed)
+
+
+@pytest.fixture
+def empty_pypi(tmp_path: Path) -> Iterator[str]:
+    write_simple_index(tmp_path / "pypi" / "simple", [])
+    with StaticServer(tmp_path / "pypi") as srv:
+        yield f"{srv.url}/simple"
+
+
+def install_torch_2_14_1(
+    tmp_path: Path, pypi: str, knobs: Knobs
+) -> tuple[subprocess.CompletedProcess[str], Path, Path]:
+    """`torchpin install torch==2.14.1` (cpu, pip) into a fresh venv from a fake index with ``knobs``."""
+    with FakeIndexServer(FakePytorchIndex(knobs=knobs)) as srv:
+        python = venv(tmp_path / "venv")
+        lock = tmp_path / "lock.txt"
+        r = torchpin(
+            "install",
+            "--backend",
+            "cpu",
+            "torch==2.14.1",
+            "--python",
+            str(python),
+            "--installer",
+            "pip",
+            "--index-url",
+            srv.base,
+            "--no-fallback",
+            "-o",
+            str(lock),
+            environ=env(TORCHPIN_CACHE_DIR=str(tmp_path / "c"), TORCHPIN_PYPI_URL=pypi),
+        )
+    return r, python, lock
+
+
+def test_bad_hash_installs_nothing_and_keeps_the_lock(tmp_path: Path, empty_pypi: str) -> None:
+    bad = "torch-2.14.1+cpu-cp311-cp311-manylinux_2_28_x86_64.whl"
+    r, python, lock = install_torch_2_14_1(tmp_path, empty_pypi, Knobs(corrupt={bad}))
+    assert r.returncode == 5, r.stderr
+    assert f"sha256 mismatch for {bad}" in r.stderr and "nothing was installed" in r.stderr
+    assert read_lock(lock.read_text()).pins == {"torch": "2.14.1+cpu"}  # the lock is whole
+    listed = subprocess.run(
+        [str(python), "-m", "pip", "list", "--format=json"], capture_output=True, text=True, check=True
+    )
+    assert "torch" not in {p["name"] for p in json.loads(listed.stdout)}
+
+
+def test_unresolvable_dependency_reports_the_state(tmp_path: Path, empty_pypi: str) -> None:
+    knobs = Knobs(torch_requires=("torchpin-no-such-dependency==1.0",))
+    r, _, lock = install_torch_2_14_1(tmp_path, empty_pypi, knobs)
+    assert r.returncode == 5, r.stderr
+    last = r.stderr.strip().splitlines()[-1]
+    assert "pip failed (exit 1); now installed: no torch-family package; nothing changed" in last
+    assert f"the lock {lock} is intact" in last
+    assert read_lock(lock.read_text()).pins == {"torch": "2.14.1+cpu"}
+
+
+def test_dry_run_changes_nothing(tmp_path: Path, empty_pypi: str) -> None:
+    with FakeIndexServer(FakePytorchIndex()) as srv:
+        python = venv(tmp_path / "venv")
+        lock = tmp_path / "lock.txt"
+        r = torchpin(
+            "install",
+            "--dry-run",
+            "--backend",
+            "cpu",
+            "--python",
+            str(python),
+            "--installer",
+            "pip",
+            "--index-url",
+            srv.base,
+            "-o",
+            str(lock),
+            environ=env(TORCHPIN_CACHE_DIR=str(tmp_path / "c"), TORCHPIN_PYPI_URL=empty_pypi),
+        )
+    assert r.returncode == 0, r.stderr
+    assert f"would run: {python} -m pip install --disable-pip-version-check --index-url {empty_pypi}" in r.stderr
+    assert "torch==2.15.0+cpu torchvision==0.29.2+cpu torchaudio==2.11.0+cpu" in r.stderr
+    assert not lock.exists() and r.stdout == ""
+
+
+def test_a_mixed_family_is_replaced(tmp_path: Path, empty_pypi: str) -> None:
+    # A cu126 torchaudio sits in the venv; locking torch alone on cpu must not leave it beside torch.
+    index = FakePytorchIndex()
+    stale = tmp_path / "torchaudio-2.11.0+cu126-cp311-cp311-manylinux_2_28_x86_64.whl"
+    stale.write_bytes(index.wheel(stale.name))
+    python = venv(tmp_path / "venv")
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "--no-deps", str(stale)], check=True, env=env(), timeout=300
+    )
+    with FakeIndexServer(index) as srv:
+        r = torchpin(
+            "install",
+            "--backend",
+            "cpu",
+            "torch",
+            "--python",
+            str(python),
+            "--installer",
+            "pip",
+            "--no-verify",
+            "--index-url",
+            srv.base,
+            "-o",
+            str(tmp_path / "lock.txt"),
+            environ=env(TORCHPIN_CACHE_DIR=str(tmp_path / "c"), TORCHPIN_PYPI_URL=empty_pypi),
+        )
+    assert r.returncode == 0, r.stderr
+    assert "removing torchaudio: other builds than cpu would be left mixed" in r.stderr
+    listed = subprocess.run(
+        [str(python), "-m", "pip", "list", "--format=json"], capture_output=True, text=True, check=True
+    )
+    names = {p["name"]: p["version"] for p in json.loads(listed.stdout)}
+    assert names.get("torch") == "2.15.0+cpu" and "torchaudio" not in names

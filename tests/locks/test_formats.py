@@ -1,0 +1,234 @@
+"""Lock formats other than the requirements file, accepted by the real clients against the fake index."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.cli import installer_env, pip_dry_run
+from tests.support.cli import run as run_cli
+from tests.support.fake_index import FakeIndexServer
+from tests.support.local_index import write_simple_index
+from tests.support.static_server import StaticServer
+from tests.support.wheelmaker import make_wheel
+
+TAG = "cp311-cp311-manylinux_2_28_x86_64"
+PINS = {"torch": "2.14.1", "torchvision": "0.29.1"}
+
+
+@pytest.fixture(scope="module")
+def constraints(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str, str, Path]]:
+    """A constraints lock from the fake index, a PyPI stand-in with a decoy untagged torch."""
+    tmp = tmp_path_factory.mktemp("constraints")
+    decoy = make_wheel(tmp / "build", "torch", "2.14.1", TAG)
+    write_simple_index(tmp / "pypi" / "simple", [decoy])
+    with FakeIndexServer() as index, StaticServer(tmp / "pypi") as pypi:
+        r = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "torchpin",
+                "lock",
+                "--no-detect",
+                "--backend",
+                "cpu",
+                "--python-version",
+                "3.11",
+                "--python-platform",
+                "x86_64-manylinux_2_28",
+                "--index-url",
+                index.base,
+                "--no-fallback",
+                "--format",
+                "constraints",
+                *(f"{p}=={v}" for p, v in PINS.items()),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            env=installer_env(TORCHPIN_CACHE_DIR=str(tmp / "cache")),
+            timeout=120,
+        )
+        assert r.returncode == 0, r.stderr
+        assert not any(line.startswith("--") for line in r.stdout.splitlines())  # pins only
+        path = tmp / "constraints.txt"
+        path.write_text(r.stdout)
+        yield path, f"{pypi.url}/simple", f"{index.base}/cpu", tmp
+
+
+def test_pip_honours_the_constraints(constraints: tuple[Path, str, str, Path]) -> None:
+    path, pypi, variant_index, tmp = constraints
+    chosen = pip_dry_run(
+        tmp,
+        *("--index-url", pypi, "--extra-index-url", variant_index, "-c", str(path), "torch", "torchvision"),
+    )
+    assert chosen == {p: f"{v}+cpu" for p, v in PINS.items()}  # not PyPI's untagged decoy
+
+
+def test_uv_honours_the_constraints(constraints: tuple[Path, str, str, Path]) -> None:
+    uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
+    if uv is None:
+        pytest.skip("uv is not installed (scripts/test installs it with the dev extra)")
+    path, pypi, variant_index, tmp = constraints
+    venv = tmp / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    r = subprocess.run(
+        [
+            uv,
+            "pip",
+            "install",
+            "--dry-run",
+            "--python",
+            str(venv / "bin" / "python"),
+            "--index-url",
+            pypi,
+            "--extra-index-url",
+            variant_index,
+            "--constraint",
+            str(path),
+            "torch",
+            "torchvision",
+        ],
+        capture_output=True,
+        text=True,
+        env=installer_env(UV_CACHE_DIR=str(tmp / "uv-cache")),
+        timeout=300,
+        check=False,
+    )
+    assert r.returncode == 0, r.stderr
+    for project, version in PINS.items():
+        assert f"+ {project}=={version}+cpu" in r.stderr
+
+
+def test_full_lock_installs_with_require_hashes(tmp_path: Path) -> None:
+    uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
+    if uv is None:
+        pytest.skip("uv is not installed (scripts/test installs it with the dev extra)")
+    from tests.support.fake_index import FakePytorchIndex, Knobs
+
+    deps = [
+        make_wheel(tmp_path / "build", "filelock", "3.16.1", "py3-none-any"),
+        make_wheel(tmp_path / "build", "numpy", "2.1.0", "py3-none-any"),
+        make_wheel(tmp_path / "build", "torch", "2.14.1", TAG),  # the last one: a decoy
+    ]
+    write_simple_index(tmp_path / "pypi" / "simple", deps)
+    (tmp_path / "requirements.in").write_text("numpy>=2  # from PyPI\ntorch\n")
+    env = installer_env(TORCHPIN_CACHE_DIR=str(tmp_path / "cache"), UV_CACHE_DIR=str(tmp_path / "uv-cache"))
+    with (
+        FakeIndexServer(FakePytorchIndex(knobs=Knobs(torch_requires=("filelock",)))) as index,
+        StaticServer(tmp_path / "pypi") as pypi,
+    ):
+        env["TORCHPIN_PYPI_URL"] = f"{pypi.url}/simple"
+        r = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "torchpin",
+                "lock",
+                "--full",
+                "-r",
+                str(tmp_path / "requirements.in"),
+                "--no-detect",
+                "--backend",
+                "cpu",
+                "--python-version",
+                "3.11",
+                "--python-platform",
+                "x86_64-manylinux_2_28",
+                "--index-url",
+                index.base,
+                "--no-fallback",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+            check=False,
+        )
+        assert r.returncode == 0, r.stderr
+        lock = tmp_path / "full.txt"
+        lock.write_text(r.stdout)
+        pins = {
+            line.split("==")[0]: line.split("==")[1].split()[0]
+            for line in r.stdout.splitlines()
+            if "==" in line and not line.startswith("#")
+        }
+        assert pins == {"filelock": "3.16.1", "numpy": "2.1.0", "torch": "2.15.0+cpu"}
+        assert r.stdout.count("--hash=sha256:") >= 3
+        chosen = pip_dry_run(tmp_path, "--require-hashes", "-r", str(lock))
+    assert chosen == pins
+
+
+def test_install_from_a_requirements_lock(tmp_path: Path) -> None:
+    uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
+    if uv is None:
+        pytest.skip("uv is not installed (scripts/test installs it with the dev extra)")
+    decoy = make_wheel(tmp_path / "build", "torch", "2.14.1", TAG)
+    write_simple_index(tmp_path / "pypi" / "simple", [decoy])
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    env = installer_env(TORCHPIN_CACHE_DIR=str(tmp_path / "cache"), UV_CACHE_DIR=str(tmp_path / "uv-cache"))
+    with FakeIndexServer() as index, StaticServer(tmp_path / "pypi") as pypi:
+        env["TORCHPIN_PYPI_URL"] = f"{pypi.url}/simple"
+        made = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "torchpin",
+                "lock",
+                "torch==2.14.1",
+                "--no-detect",
+                "--backend",
+                "cpu",
+                "--python-version",
+                "3.11",
+                "--python-platform",
+                "x86_64-manylinux_2_28",
+                "--index-url",
+                index.base,
+                "--no-fallback",
+                "-o",
+                str(tmp_path / "lock.txt"),
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            check=False,
+        )
+        assert made.returncode == 0, made.stderr
+        r = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "torchpin",
+                "install",
+                "--lock",
+                str(tmp_path / "lock.txt"),
+                "--python",
+                str(venv / "bin" / "python"),
+                "--installer",
+                "uv",
+                "--no-verify",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+            check=False,
+        )
+        wrong = run_cli("install", "--lock", str(tmp_path / "lock.txt"), "torch", env=env, timeout=60)
+    assert r.returncode == 0, r.stderr
+    listed = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", "import importlib.metadata as m; print(m.version('torch'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert listed.stdout.strip() == "2.14.1+cpu"  # the lock's build, not PyPI's decoy
+    assert wrong.returncode == 2 and "give no REQ" in wrong.stderr
