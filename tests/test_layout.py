@@ -223,7 +223,10 @@ def test_each_face_member_loads_and_none_shadows_a_module(package: str) -> None:
     members: dict[str, str] = getattr(getattr(face, "__getattr__", None), "members", {})
     for name, module in members.items():
         assert (PKG / package / f"{module}.py").exists(), (package, name, module)
-        # Importing a submodule sets the attribute of its name: a member of that name must be it.
+        # Importing a submodule sets the attribute of its name: a member of that name must be it,
+        # and then no function in it may share the name (mypy would read the one, Python the other).
         assert not (PKG / package / f"{name}.py").exists() or module == name, (package, name)
+        if name == module:
+            assert not hasattr(importlib.import_module(f"torchpin.{package}.{module}"), name), (package, name)
         assert getattr(face, name) is not None
     assert set(members) <= set(getattr(face, "__all__", ())), package

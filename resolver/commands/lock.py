@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from torchpin import envs, locks, net
-from torchpin.decide.specs import check_shared, parse_spec
+from torchpin import decide, envs, locks, net
 from torchpin.decide.targets import TargetFlags
 from torchpin.errors import UsageError
 from torchpin.locks.formats import Labeled, LockFormat, LockInput, write
@@ -73,9 +72,9 @@ def _plans(
     """One plan per ``--target`` (or one for the single target), each made as a single lock makes it."""
     if not targets:
         return [(None, make_plan(ctx, requirements, flags, index))]
-    check_shared(flags)
+    decide.check_shared(flags)
     plans: list[Labeled] = []
     for spec in targets:
-        named = parse_spec(spec, flags)
+        named = decide.parse_spec(spec, flags)
         plans.append((named.label, make_plan(ctx, requirements, named.flags, index)))
     return plans

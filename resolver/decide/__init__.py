@@ -11,20 +11,35 @@ from typing import TYPE_CHECKING
 from torchpin.lazy import face
 
 if TYPE_CHECKING:
-    from .select import live_candidates, requirement_map, select
+    from .nobuild import no_build
+    from .select import live_candidates, requirement_map
     from .sources import Sources
+    from .specs import check_shared, parse_spec
     from .targets import TargetFlags, applicable, build_target
 
 __getattr__ = face(
     __name__,
     {
+        "no_build": "nobuild",
         "live_candidates": "select",
         "requirement_map": "select",
-        "select": "select",
         "Sources": "sources",
         "TargetFlags": "targets",
+        "check_shared": "specs",
+        "parse_spec": "specs",
         "applicable": "targets",
         "build_target": "targets",
     },
 )
-__all__ = ["Sources", "TargetFlags", "applicable", "build_target", "live_candidates", "requirement_map", "select"]
+__all__ = [
+    "Sources",
+    "TargetFlags",
+    "applicable",
+    "build_target",
+    "check_shared",
+    "live_candidates",
+    "no_build",
+    "parse_spec",
+    "requirement_map",
+    "select",
+]

@@ -12,13 +12,13 @@ from dataclasses import replace
 
 from packaging.version import Version
 
+from torchpin import decide
 from torchpin.errors import NoCompatibleBuild, UsageError
 from torchpin.facts.snapshot import Build, Catalog, Release
 from torchpin.facts.wheels import python_accepts
 from torchpin.models import DriverVersion, Family, Pin, Plan, Requirement, Target, Variant
 
 from . import compat
-from .nobuild import no_build
 from .pairing import companion_problem
 from .pins import pins_for
 from .search import (
@@ -87,7 +87,7 @@ def _select(
             variant, why = _prefer(s, [b.variant for b in fitting])
             return _plan(s, release, variant, why, sources)
 
-    raise no_build(s)
+    raise decide.no_build(s)  # only a failed search loads the message's module
 
 
 def _check_plausible_gpus(s: Search) -> None:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 from torchpin.lazy import face
 
 if TYPE_CHECKING:
-    from . import pylock, pyproject
+    from . import multi, pylock, pyproject
     from .explain import explain_plan
     from .formats import CHOICES, Labeled, LockFormat, LockInput, write
     from .full import full_lock
@@ -22,6 +22,7 @@ __getattr__ = face(
         "LockFormat": "formats",
         "LockInput": "formats",
         "write": "formats",
+        "multi": "multi",
         "pylock": "pylock",
         "pyproject": "pyproject",
         "explain_plan": "explain",
@@ -43,6 +44,7 @@ __all__ = [
     "explain_plan",
     "full_lock",
     "index_lines",
+    "multi",
     "pylock",
     "pyproject",
     "read_lock",

@@ -19,7 +19,6 @@ from torchpin import locks
 from torchpin.errors import UsageError
 from torchpin.models import Plan
 
-from . import multi
 from . import requirements as single_lock
 
 if TYPE_CHECKING:
@@ -85,11 +84,11 @@ def write(fmt: LockFormat, given: LockInput) -> tuple[str, list[str]]:
         case LockFormat.REQUIREMENTS:
             if given.resolved is not None:
                 return locks.full_lock(single, given.resolved), []
-            return (multi.requirements(labeled) if given.multi else single_lock.requirements(single)), []
+            return (locks.multi.requirements(labeled) if given.multi else single_lock.requirements(single)), []
         case LockFormat.CONSTRAINTS:
-            return (multi.constraints(labeled) if given.multi else single_lock.constraints(single)), []
+            return (locks.multi.constraints(labeled) if given.multi else single_lock.constraints(single)), []
         case LockFormat.JSON:
-            text = multi.json_lock(labeled) if given.multi else json.dumps(single_lock.as_json(single), indent=2)
+            text = locks.multi.json_lock(labeled) if given.multi else json.dumps(single_lock.as_json(single), indent=2)
             return text.rstrip("\n") + "\n", []
         case LockFormat.PYPROJECT:
             return locks.pyproject.edit(given.existing, given.plans, add=given.add), []

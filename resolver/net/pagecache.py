@@ -16,6 +16,8 @@ from dataclasses import astuple
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from torchpin.files import write_atomic_bytes
+
 from .urls import strip_credentials
 
 if TYPE_CHECKING:
@@ -25,8 +27,6 @@ if TYPE_CHECKING:
 
 
 def _write_private(path: Path, data: bytes) -> None:
-    from torchpin.files import write_atomic_bytes  # tempfile & co.: only a run that writes pays for them
-
     write_atomic_bytes(path, data, mode=0o600)
 
 

@@ -7,7 +7,7 @@ and ``scrub`` are the second line of defence for text that still might.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import functools
 import ipaddress
 import re
@@ -241,7 +241,8 @@ class NetPolicy:
 
 
 def _basic(user: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+    # binascii, not base64: base64's own imports cost a millisecond on every offline lock.
+    return "Basic " + binascii.b2a_base64(f"{user}:{password}".encode(), newline=False).decode("ascii")
 
 
 def _netrc_lookup(environ: Mapping[str, str], here: Origin) -> tuple[str, str] | None:
