@@ -15,10 +15,11 @@ from torchpin import machine, net
 from torchpin.decide.sources import DEFAULT_PYPI_INDEX, DEFAULT_PYTORCH_INDEX, Sources
 from torchpin.errors import UsageError
 from torchpin.facts.snapshot import Catalog, load_catalog
-from torchpin.net.urls import Credential, NetPolicy, check_scheme, split_credentials, validate_url
+from torchpin.net.urls import Credential, check_scheme, split_credentials, validate_url
 
 if TYPE_CHECKING:
     from torchpin.machine.host import Host
+    from torchpin.net.policy import NetPolicy
 
 
 @dataclass(frozen=True)
@@ -37,11 +38,17 @@ class IndexOptions:
 
 
 class Endpoints(NamedTuple):
-    """The user's index URLs, credential-free, with the credentials apart and the network policy."""
+    """The user's index URLs, credential-free, with the credentials apart."""
 
     sources: Sources
     credentials: tuple[Credential, ...]
-    net: NetPolicy
+    options: IndexOptions
+    environ: Mapping[str, str]
+
+    def net(self) -> NetPolicy:
+        """The network policy for these endpoints (built when a request or an installer needs it)."""
+        ix = self.options
+        return net.NetPolicy(ix.trusted_hosts, ix.cert, self.credentials, timeout=ix.timeout, environ=self.environ)
 
     @property
     def shown(self) -> str:
@@ -139,5 +146,4 @@ def _endpoints(index: IndexOptions, environ: Mapping[str, str]) -> Endpoints:
         clean["--find-links"],
         clean["TORCHPIN_PYPI_URL"] or DEFAULT_PYPI_INDEX,
     )
-    policy = NetPolicy(index.trusted_hosts, index.cert, tuple(creds), timeout=index.timeout, environ=dict(environ))
-    return Endpoints(sources, tuple(creds), policy)
+    return Endpoints(sources, tuple(creds), index, environ)

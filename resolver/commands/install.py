@@ -74,7 +74,7 @@ def run_install(
     lock_text = requirements_lock(plan)
     installer, uv = inst.choose_installer(opts.installer, python)
     before = inst.installed_family(python)
-    policy = ctx.endpoints(index).net
+    policy = ctx.endpoints(index).net()
     options, index_env = inst.installer_index_args(installer, inst.index_args(plan), policy.credentials)
     job = _Job(
         python,

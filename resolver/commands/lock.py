@@ -45,7 +45,7 @@ def run_lock(
     elif others is not None:
         if targets:
             raise UsageError("--full resolves one target", hint="use --format pylock for several targets")
-        given["resolved"] = envs.compile_lock(plans[0][1], others, ctx.endpoints(index).net)
+        given["resolved"] = envs.compile_lock(plans[0][1], others, ctx.endpoints(index).net())
     text, notes = write(fmt, LockInput(plans, multi=bool(targets), existing=existing, add=add, **given))
     for note in notes:
         ctx.note(note)
@@ -56,7 +56,7 @@ def _pylock(ctx: Context, plans: list[Labeled], others: Sequence[str], index: In
     """Each target's complete set from uv, merged; the sizes its files don't state, from HEAD."""
     if index.offline:
         locks.pylock.check_offline(plans)
-    policy = ctx.endpoints(index).net
+    policy = ctx.endpoints(index).net()
     docs = [
         locks.toml_values(envs.compile_lock(plan, others, policy, fmt="pylock.toml", offline=index.offline))
         for _, plan in plans

@@ -76,7 +76,7 @@ def _live_catalog(
     config = net.IndexConfig(
         base_url=ends.sources.pytorch,
         find_links=ends.sources.find_links,
-        policy=ends.net,
+        policy=ends.net(),
         cache_dir=net.default_cache_dir(ctx.environ),
         refresh=index.refresh,
         deadline=index.deadline,

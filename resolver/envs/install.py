@@ -16,7 +16,8 @@ from torchpin import net, proc
 from torchpin.errors import IndexUnavailable, InstallFailed, UsageError
 from torchpin.locks.requirements import index_lines
 from torchpin.models import PROJECTS, Installer, Pin, Plan
-from torchpin.net.urls import Credential, NetPolicy, mask, origin, scrub, with_credential
+from torchpin.net.policy import NetPolicy
+from torchpin.net.urls import Credential, mask, origin, scrub, with_credential
 
 
 def find_uv() -> str | None:

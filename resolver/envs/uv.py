@@ -15,7 +15,8 @@ from torchpin.decide.platforms import uv_platform
 from torchpin.errors import InstallFailed, UsageError
 from torchpin.locks.requirements import index_lines
 from torchpin.models import Plan
-from torchpin.net.urls import NetPolicy, scrub, strip_credentials
+from torchpin.net.policy import NetPolicy
+from torchpin.net.urls import scrub, strip_credentials
 
 from .install import find_uv, installer_index_args
 

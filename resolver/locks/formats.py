@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING, NoReturn
+from types import MappingProxyType
+from typing import TYPE_CHECKING, NamedTuple, NoReturn
 
 from torchpin import locks
 from torchpin.errors import UsageError
@@ -63,8 +63,7 @@ def assert_never(value: NoReturn) -> NoReturn:
 CHOICES: tuple[str, ...] = tuple(f.value for f in LockFormat)
 
 
-@dataclass(frozen=True)
-class LockInput:
+class LockInput(NamedTuple):
     """Everything a writer needs besides the plans: what the command read or ran for it."""
 
     plans: Sequence[Labeled]
@@ -73,7 +72,7 @@ class LockInput:
     add: bool = False  # pyproject: also pin the builds in [project.dependencies]
     resolved: str | None = None  # --full: uv's hash-pinned requirements for the one target
     merged: Merged | None = None  # pylock: every target's uv lock, merged
-    sizes: Mapping[str, int] = field(default_factory=dict)  # pylock: sizes HEAD stated
+    sizes: Mapping[str, int] = MappingProxyType({})  # pylock: sizes HEAD stated
 
 
 def write(fmt: LockFormat, given: LockInput) -> tuple[str, list[str]]:

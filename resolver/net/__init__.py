@@ -12,10 +12,6 @@ from torchpin.lazy import face
 
 from .urls import (
     Credential,
-    DeadlineExceeded,
-    NetPolicy,
-    PolicyRefused,
-    TlsFailure,
     allowed,
     check_scheme,
     mask,
@@ -44,6 +40,7 @@ if TYPE_CHECKING:
     )
     from .index import IndexClient, IndexConfig, listed_variants
     from .pagecache import default_cache_dir
+    from .policy import DeadlineExceeded, NetPolicy, PolicyRefused, TlsFailure
 
 _HTTP = (
     "ConnectError",
@@ -63,6 +60,10 @@ _HTTP = (
 __getattr__ = face(
     __name__,
     {
+        "DeadlineExceeded": "policy",
+        "NetPolicy": "policy",
+        "PolicyRefused": "policy",
+        "TlsFailure": "policy",
         **dict.fromkeys(_HTTP, "http"),
         "fetch_pages": "fetch",
         "fetch_bodies": "fetch",

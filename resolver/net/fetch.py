@@ -13,7 +13,8 @@ from torchpin.errors import IndexFormatError, IndexUnavailable
 from . import http as net
 from .index import ACCEPT, Page
 from .pagecache import PageCache, max_age
-from .urls import DeadlineExceeded, TlsFailure, mask
+from .policy import DeadlineExceeded, TlsFailure
+from .urls import mask
 
 if TYPE_CHECKING:
     from .http import AsyncClient, Response

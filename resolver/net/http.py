@@ -19,7 +19,8 @@ from urllib.parse import urljoin
 
 from torchpin.errors import IndexUnavailable, UsageError
 
-from .urls import DeadlineExceeded, NetPolicy, mask, split_credentials
+from .policy import DeadlineExceeded, NetPolicy
+from .urls import mask, split_credentials
 
 
 def _skip_httpx_cli() -> None:

@@ -17,7 +17,8 @@ from torchpin.errors import IndexFormatError, IndexUnavailable, UsageError
 from torchpin.facts.wheels import parse_variant
 
 from .pagecache import PageCache, fresh
-from .urls import NetPolicy, mask, refusals, strip_credentials
+from .policy import NetPolicy
+from .urls import mask, refusals, strip_credentials
 
 if TYPE_CHECKING:
     from torchpin.facts.simple import Link
