@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
@@ -249,3 +249,30 @@ class Plan:
     source_detail: str = ""
     find_links: bool = False  # index_url is a flat --find-links page, PyPI the index
     pypi_url: str = "https://pypi.org/simple"  # where everything else comes from
+
+
+# Where a plan's files come from: the value the policy is handed, validated once by the caller.
+# The catalog says what exists; Sources says where to fetch it, so one catalog serves every mirror.
+DEFAULT_PYTORCH_INDEX = "https://download.pytorch.org/whl"
+DEFAULT_PYPI_INDEX = "https://pypi.org/simple"
+
+SourceLabel = Literal["snapshot", "live"]
+
+
+class Sources(NamedTuple):
+    """Credential-free index roots, and where the facts the policy read came from."""
+
+    pytorch: str = DEFAULT_PYTORCH_INDEX  # pages at <pytorch>/<variant>/<project>/
+    find_links: str | None = None  # a flat mirror: <find_links>/<variant>/ lists every wheel
+    pypi: str = DEFAULT_PYPI_INDEX  # everything else (or a PyPI proxy: Artifactory, devpi …)
+    label: SourceLabel = "snapshot"
+    detail: str = ""
+
+    def variant_index(self, variant: Variant) -> str:
+        """The index (or flat page) a variant's wheels come from."""
+        if self.find_links is not None:
+            return f"{self.find_links.rstrip('/')}/{variant.name}/"
+        return f"{self.pytorch.rstrip('/')}/{variant.name}"
+
+
+DEFAULT_SOURCES = Sources()

@@ -1,5 +1,17 @@
-"""The click face: commands, options, output, human rendering. The only package that exits."""
+"""cli (face): click. ``app`` holds the commands and is the only module that reads ``os.environ``;
+``options`` the shared option groups, ``output`` where words go, ``render`` the human tables (loaded
+by the commands that print them)."""
 
-from .app import cli, main
+from typing import TYPE_CHECKING
 
-__all__ = ["cli", "main"]
+from torchpin import face
+
+if TYPE_CHECKING:
+    from .app import cli, main
+    from .render import detect_text, finish_report
+
+__getattr__ = face(
+    __name__,
+    {"cli": "app", "main": "app", "finish_report": "render", "detect_text": "render"},
+)
+__all__ = ["cli", "detect_text", "finish_report", "main"]

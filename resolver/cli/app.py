@@ -13,9 +13,9 @@ from typing import Any
 import click
 
 from torchpin import __version__, commands, locks, net
+from torchpin import cli as ui  # this package's own face: its tables load only for the commands that print them
 from torchpin.commands import Context
 from torchpin.errors import SnapshotError, TorchpinError, UsageError
-from torchpin.files import write_user_file
 from torchpin.locks import CHOICES, LockFormat
 from torchpin.models import Installer
 
@@ -28,8 +28,7 @@ from .options import (
     target_flags,
     target_options,
 )
-from .output import Interrupted, echo_err, finish_report, on_signal, say, usage_line, write_stdout
-from .render import detect_text
+from .output import Interrupted, echo_err, on_signal, say, usage_line, write_stdout
 
 EPILOG_LOCK = """\b
 Examples:
@@ -121,6 +120,8 @@ def lock(
     )
     ctx.flush()
     if output:
+        from torchpin.files import write_user_file  # tempfile & co.: only a lock written to a file pays
+
         written = write_user_file(output, text)
         through = f" (through the link to {written})" if written != output else ""
         ctx.say(f"torchpin: wrote {output}{through}\n")
@@ -153,7 +154,7 @@ def detect(as_json: bool, **given: Any) -> None:
     if as_json:
         click.echo(json.dumps(doc, indent=2))
     else:
-        ctx.say(detect_text(doc))
+        ctx.say(ui.detect_text(doc))
 
 
 EPILOG_INSTALL = """\b
@@ -228,7 +229,7 @@ def install(
         reqs = collect_requirements(requirements, req_files, ctx.environ, ctx.say)
         report = commands.run_install(ctx, reqs, target_flags(given), index, opts)
     if report is not None:
-        finish_report(report, False, "verify")
+        ui.finish_report(report, False, "verify")
 
 
 EPILOG_VERIFY = """\b
@@ -252,7 +253,7 @@ def verify(python: str | None, lock_file: str | None, as_json: bool, timeout: fl
     torch is imported only in that interpreter, in a subprocess. Checks run cheapest
     first; GPU checks are skipped (with the reason) when no GPU is visible.
     """
-    finish_report(commands.run_verify(context(), python, lock_file, timeout=timeout), as_json, "verify")
+    ui.finish_report(commands.run_verify(context(), python, lock_file, timeout=timeout), as_json, "verify")
 
 
 @cli.command()
@@ -267,7 +268,7 @@ def doctor(python: str | None, as_json: bool) -> None:
     too old for the installed CUDA build, companions from another index or variant.
     """
     report, fix = commands.run_doctor(context(), python)
-    finish_report(report, as_json, "doctor", extra={"fix": fix}, closing=f"torchpin: to fix: {fix}" if fix else None)
+    ui.finish_report(report, as_json, "doctor", extra={"fix": fix}, closing=f"torchpin: to fix: {fix}" if fix else None)
 
 
 def context() -> Context:

@@ -4,17 +4,13 @@ signals turned into a clean exit."""
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sys
-from typing import Any
 
 import click
 
-from torchpin.errors import UsageError, VerifyFailed
+from torchpin.errors import UsageError
 from torchpin.net.urls import scrub
-
-from .render import report_table
 
 
 class OutputError(UsageError):
@@ -70,18 +66,3 @@ def echo_err(text: str) -> None:
 def usage_line(e: click.UsageError) -> str:
     hint = f" (try '{e.ctx.command_path} --help')" if e.ctx else ""
     return f"torchpin: error: {e.format_message()}{hint}"
-
-
-def finish_report(
-    report: Any, as_json: bool, title: str, extra: dict[str, Any] | None = None, closing: str | None = None
-) -> None:
-    if as_json:
-        click.echo(json.dumps({**report.as_json(), **(extra or {})}, indent=2))
-    else:
-        report_table(report, title)
-        if closing and report.ok:
-            click.echo(closing, err=True)
-    if not report.ok:
-        failed = [c.id for c in report.checks if c.status == "fail"]
-        tail = f"; {closing.removeprefix('torchpin: ')}" if closing else ""
-        raise VerifyFailed(f"{len(failed)} check(s) failed: {', '.join(failed)}{tail}")

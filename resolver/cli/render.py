@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+import click
+
+from torchpin.errors import VerifyFailed
 
 
 def detect_rows(doc: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -76,3 +81,18 @@ def report_table(report: Any, title: str) -> None:
         color = colors.get(c.status, "")
         table.add_row(c.id, f"[{color}]{c.status}[/{color}]", c.detail, c.fix or "")
     console.print(table)
+
+
+def finish_report(
+    report: Any, as_json: bool, title: str, extra: dict[str, Any] | None = None, closing: str | None = None
+) -> None:
+    if as_json:
+        click.echo(json.dumps({**report.as_json(), **(extra or {})}, indent=2))
+    else:
+        report_table(report, title)
+        if closing and report.ok:
+            click.echo(closing, err=True)
+    if not report.ok:
+        failed = [c.id for c in report.checks if c.status == "fail"]
+        tail = f"; {closing.removeprefix('torchpin: ')}" if closing else ""
+        raise VerifyFailed(f"{len(failed)} check(s) failed: {', '.join(failed)}{tail}")

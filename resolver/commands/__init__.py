@@ -3,7 +3,7 @@ module per command that the CLI calls: ``lock``, ``install``, ``verify`` (and do
 
 from typing import TYPE_CHECKING
 
-from torchpin.lazy import face
+from torchpin import face
 
 from .context import Context, IndexOptions
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
 from torchpin import machine, net
-from torchpin.decide.sources import DEFAULT_PYPI_INDEX, DEFAULT_PYTORCH_INDEX, Sources
 from torchpin.errors import UsageError
 from torchpin.facts.snapshot import Catalog, load_catalog
+from torchpin.models import DEFAULT_PYPI_INDEX, DEFAULT_PYTORCH_INDEX, Sources
 from torchpin.net.urls import Credential, check_scheme, split_credentials, validate_url
 
 if TYPE_CHECKING:

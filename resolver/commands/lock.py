@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from torchpin import decide, envs, locks, net
+from torchpin import decide, locks, net
 from torchpin.decide.targets import TargetFlags
 from torchpin.errors import UsageError
 from torchpin.locks.formats import Labeled, LockFormat, LockInput, write
-from torchpin.models import Requirement
+from torchpin.models import Plan, Requirement
 
 from .context import Context, IndexOptions
 from .plan import make_plan
+
+if TYPE_CHECKING:
+    from torchpin.net.policy import NetPolicy
 
 
 def run_lock(
@@ -45,7 +48,7 @@ def run_lock(
     elif others is not None:
         if targets:
             raise UsageError("--full resolves one target", hint="use --format pylock for several targets")
-        given["resolved"] = envs.compile_lock(plans[0][1], others, ctx.endpoints(index).net())
+        given["resolved"] = _compile(plans[0][1], others, ctx.endpoints(index).net())
     text, notes = write(fmt, LockInput(plans, multi=bool(targets), existing=existing, add=add, **given))
     for note in notes:
         ctx.note(note)
@@ -58,8 +61,7 @@ def _pylock(ctx: Context, plans: list[Labeled], others: Sequence[str], index: In
         locks.pylock.check_offline(plans)
     policy = ctx.endpoints(index).net()
     docs = [
-        locks.toml_values(envs.compile_lock(plan, others, policy, fmt="pylock.toml", offline=index.offline))
-        for _, plan in plans
+        locks.toml_values(_compile(plan, others, policy, fmt="pylock.toml", offline=index.offline)) for _, plan in plans
     ]
     merged = locks.pylock.merge(plans, docs)
     missing = locks.pylock.unsized(merged)
@@ -78,3 +80,9 @@ def _plans(
         named = decide.parse_spec(spec, flags)
         plans.append((named.label, make_plan(ctx, requirements, named.flags, index)))
     return plans
+
+
+def _compile(plan: Plan, others: Sequence[str], policy: NetPolicy, **kw: Any) -> str:
+    from torchpin.envs.uv import compile_lock  # the envs package loads only for a lock that runs uv
+
+    return compile_lock(plan, others, policy, **kw)

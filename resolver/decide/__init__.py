@@ -8,12 +8,11 @@
 
 from typing import TYPE_CHECKING
 
-from torchpin.lazy import face
+from torchpin import face
 
 if TYPE_CHECKING:
     from .nobuild import no_build
     from .select import live_candidates, requirement_map
-    from .sources import Sources
     from .specs import check_shared, parse_spec
     from .targets import TargetFlags, applicable, build_target
 
@@ -23,7 +22,6 @@ __getattr__ = face(
         "no_build": "nobuild",
         "live_candidates": "select",
         "requirement_map": "select",
-        "Sources": "sources",
         "TargetFlags": "targets",
         "check_shared": "specs",
         "parse_spec": "specs",
@@ -32,7 +30,6 @@ __getattr__ = face(
     },
 )
 __all__ = [
-    "Sources",
     "TargetFlags",
     "applicable",
     "build_target",

@@ -16,7 +16,7 @@ from torchpin import decide
 from torchpin.errors import NoCompatibleBuild, UsageError
 from torchpin.facts.snapshot import Build, Catalog, Release
 from torchpin.facts.wheels import python_accepts
-from torchpin.models import DriverVersion, Family, Pin, Plan, Requirement, Target, Variant
+from torchpin.models import DEFAULT_SOURCES, DriverVersion, Family, Pin, Plan, Requirement, Sources, Target, Variant
 
 from . import compat
 from .pairing import companion_problem
@@ -32,7 +32,6 @@ from .search import (
     requirement_map,
     untagged,
 )
-from .sources import DEFAULT_SOURCES, Sources
 
 __all__ = ["live_candidates", "requirement_map", "select"]
 _FAMILY_FOR = {"cuda": Family.CUDA, "rocm": Family.ROCM, "xpu": Family.XPU}

@@ -4,7 +4,7 @@ against the ``failures`` table). Every member loads on first use."""
 
 from typing import TYPE_CHECKING
 
-from torchpin.lazy import face
+from torchpin import face
 
 if TYPE_CHECKING:
     from . import install

@@ -4,7 +4,7 @@
 
 from typing import TYPE_CHECKING
 
-from torchpin.lazy import face
+from torchpin import face
 
 if TYPE_CHECKING:
     from .catalog import Catalog

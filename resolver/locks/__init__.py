@@ -3,7 +3,7 @@ its writer and reader); each format's module loads when its member is used."""
 
 from typing import TYPE_CHECKING
 
-from torchpin.lazy import face
+from torchpin import face
 
 if TYPE_CHECKING:
     from . import multi, pylock, pyproject

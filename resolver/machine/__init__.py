@@ -3,7 +3,7 @@ is the cheap part (this Python and OS) that ``--no-detect`` still reads."""
 
 from typing import TYPE_CHECKING
 
-from torchpin.lazy import face
+from torchpin import face
 
 if TYPE_CHECKING:
     from .detect import detect_host

@@ -8,7 +8,7 @@ members load on first use.
 
 from typing import TYPE_CHECKING
 
-from torchpin.lazy import face
+from torchpin import face
 
 from .urls import (
     Credential,

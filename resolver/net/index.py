@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from torchpin import net
-from torchpin.decide.sources import DEFAULT_PYTORCH_INDEX
 from torchpin.errors import IndexFormatError, IndexUnavailable, UsageError
 from torchpin.facts.wheels import parse_variant
+from torchpin.models import DEFAULT_PYTORCH_INDEX
 
 from .pagecache import PageCache, fresh
 from .policy import NetPolicy

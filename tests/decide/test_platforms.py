@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from torchpin.decide.platforms import ARCHES, OS_TRIPLES, PLATFORM_CHOICES, parse_python_platform, uv_platform
-from torchpin.decide.sources import Sources
 from torchpin.decide.specs import parse_spec
 from torchpin.decide.targets import TargetFlags
 from torchpin.errors import UsageError
 from torchpin.facts.wheels import parse_variant
+from torchpin.models import Sources
 
 
 @pytest.mark.parametrize("name", [c for c in PLATFORM_CHOICES if "-" in c], ids=str)
