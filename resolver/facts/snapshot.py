@@ -33,6 +33,8 @@ class _Reader:
 
     def __init__(self, origin: str) -> None:
         self.origin = origin
+        # Most builds of a variant carry the same arch list: each distinct one is read once.
+        self.arch_lists: dict[tuple[Any, ...], ArchList] = {}
 
     def fail(self, path: str, expected: str) -> SnapshotError:
         return SnapshotError(
@@ -157,13 +159,7 @@ def _release(rd: _Reader, ver: str, body: dict[str, Any]) -> Release:
             fact = rd.obj(raw_fact, fpath)
             arch = None
             if "arch" in fact:
-                a = rd.obj(fact["arch"], fpath + ".arch")
-                arch = ArchList(
-                    sass=tuple(rd.cc(x, fpath + ".arch.sass") for x in rd.list_(a.get("sass"), fpath + ".arch.sass")),
-                    ptx=rd.cc(a["ptx"], fpath + ".arch.ptx") if a.get("ptx") else None,
-                    status=rd.status(a.get("status"), fpath + ".arch.status"),
-                    source=rd.str_(a.get("source"), fpath + ".arch.source"),
-                )
+                arch = _arch(rd, fact["arch"], fpath + ".arch")
             builds.append(
                 Build(
                     variant,
@@ -205,6 +201,22 @@ def _release(rd: _Reader, ver: str, body: dict[str, Any]) -> Release:
         },
         extra_python_status=rd.status(extra.get("status"), path + ".extra_python_tags.status"),
     )
+
+
+def _arch(rd: _Reader, raw: Any, path: str) -> ArchList:
+    a = rd.obj(raw, path)
+    sass = rd.list_(a.get("sass"), path + ".sass")
+    key = (*sass, a.get("ptx"), a.get("status"), a.get("source"))
+    if all(isinstance(k, str | None) for k in key) and key in rd.arch_lists:
+        return rd.arch_lists[key]
+    arch = ArchList(
+        sass=tuple(rd.cc(x, path + ".sass") for x in sass),
+        ptx=rd.cc(a["ptx"], path + ".ptx") if a.get("ptx") else None,
+        status=rd.status(a.get("status"), path + ".status"),
+        source=rd.str_(a.get("source"), path + ".source"),
+    )
+    rd.arch_lists[key] = arch  # every part was a string (or None), or reading it raised
+    return arch
 
 
 def _project_release(rd: _Reader, project: str, ver: str, body: dict[str, Any]) -> ProjectRelease:

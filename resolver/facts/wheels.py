@@ -30,6 +30,7 @@ def wheel_parts(filename: str) -> tuple[NormalizedName, Version, BuildTag, froze
     return parse_wheel_filename(filename)
 
 
+@functools.lru_cache(maxsize=256)
 def parse_variant(name: str) -> Variant:
     """``cu128`` → CUDA 12.8, ``rocm6.2.4`` → ROCm 6.2.4; raise ``UsageError`` otherwise."""
     m = _VARIANT.match(name.strip().lower())
