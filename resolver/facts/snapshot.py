@@ -35,6 +35,7 @@ class _Reader:
         self.origin = origin
         # Most builds of a variant carry the same arch list: each distinct one is read once.
         self.arch_lists: dict[tuple[Any, ...], ArchList] = {}
+        self.specifiers: dict[str, SpecifierSet] = {}
 
     def fail(self, path: str, expected: str) -> SnapshotError:
         return SnapshotError(
@@ -224,14 +225,22 @@ def _project_release(rd: _Reader, project: str, ver: str, body: dict[str, Any]) 
     files = rd.list_(body.get("files"), path + ".files")
     for i, f in enumerate(files):
         # Names are parsed lazily (only for releases a lock looks at); tests check every one.
-        rd.str_(rd.obj(f, f"{path}.files[{i}]").get("filename"), f"{path}.files[{i}].filename")
+        if not (isinstance(f, dict) and isinstance(f.get("filename"), str)):  # the message's path only when wrong
+            rd.str_(rd.obj(f, f"{path}.files[{i}]").get("filename"), f"{path}.files[{i}].filename")
     specs: dict[str, SpecifierSet | None] = {}
     for key in ("requires_python", "requires_torch"):
         raw = body.get(key)
-        try:
-            specs[key] = SpecifierSet(raw) if raw else None
-        except InvalidSpecifier:
-            raise rd.fail(f"{path}.{key}", "a version specifier") from None
+        if not raw:
+            specs[key] = None
+        elif not isinstance(raw, str):
+            raise rd.fail(f"{path}.{key}", "a version specifier")
+        elif raw in rd.specifiers:  # a few ranges recur across a hundred releases: each parsed once
+            specs[key] = rd.specifiers[raw]
+        else:
+            try:
+                specs[key] = rd.specifiers[raw] = SpecifierSet(raw)
+            except InvalidSpecifier:
+                raise rd.fail(f"{path}.{key}", "a version specifier") from None
     return ProjectRelease(
         project, ver, specs["requires_python"], bool(body.get("yanked", False)), tuple(files), specs["requires_torch"]
     )
