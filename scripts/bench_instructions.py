@@ -18,7 +18,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from pathlib import Path
 
 from bench_lock import EIGHT, TARGET
 from benchutil import Case, other_revision
