@@ -111,10 +111,12 @@ def _libraries(path: Path) -> set[str]:
 
 def _reads_environ(path: Path) -> bool:
     return any(
-        isinstance(node, ast.Attribute) and node.attr == "environ" and isinstance(node.value, ast.Name)
+        isinstance(node, ast.Attribute)
+        and node.attr == "environ"
+        and isinstance(node.value, ast.Name)
         and node.value.id == "os"
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
-    )  # fmt: skip
+    )
 
 
 def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
@@ -230,3 +232,15 @@ def test_each_face_member_loads_and_none_shadows_a_module(package: str) -> None:
             assert not hasattr(importlib.import_module(f"torchpin.{package}.{module}"), name), (package, name)
         assert getattr(face, name) is not None
     assert set(members) <= set(getattr(face, "__all__", ())), package
+
+
+def test_no_format_skips() -> None:
+    """ruff format decides the layout everywhere; a skip that squeezes lines is not kept."""
+    root = PKG.parent
+    found = [
+        f"{p.relative_to(root)}:{n}"
+        for p in [*PKG.rglob("*.py"), *(root / "tests").rglob("*.py"), *(root / "scripts").glob("*.py")]
+        for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+        if line.rstrip().endswith("# fmt: " + "skip")
+    ]
+    assert found == []

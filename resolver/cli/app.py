@@ -15,6 +15,7 @@ import click
 from torchpin import __version__, commands, locks, net
 from torchpin import cli as ui  # this package's own face: its tables load only for the commands that print them
 from torchpin.commands import Context
+from torchpin.decide.options import TARGET
 from torchpin.errors import SnapshotError, TorchpinError, UsageError
 from torchpin.locks import CHOICES, LockFormat
 from torchpin.models import Installer
@@ -224,12 +225,35 @@ def install(
     if from_lock:
         if requirements or req_files:
             raise UsageError("--lock installs a lock as it stands: give no REQ or -r with it")
-        report = commands.run_install_lock(ctx, from_lock, opts)
+        _lock_options(index, given)
+        report = commands.run_install_lock(ctx, from_lock, opts, index)
     else:
         reqs = collect_requirements(requirements, req_files, ctx.environ, ctx.say)
         report = commands.run_install(ctx, reqs, target_flags(given), index, opts)
     if report is not None:
         ui.finish_report(report, False, "verify")
+
+
+def _lock_options(index: commands.IndexOptions, target: dict[str, Any]) -> None:
+    """Beside --lock an option is used (--trusted-host, --cert, --timeout, --deadline) or refused:
+    the lock names its own indexes and was made for its own target."""
+    refused = [
+        flag
+        for flag, given in (
+            ("--index-url", index.index_url),
+            ("--find-links", index.find_links),
+            ("--offline", index.offline),
+            ("--refresh", index.refresh),
+            ("--no-fallback", index.no_fallback),
+        )
+        if given
+    ]
+    refused += [o.flag for o in TARGET if target.get(o.field) not in (None, (), False, o.default)]
+    if refused:
+        raise UsageError(
+            f"--lock installs the lock's own indexes and builds; {', '.join(refused)} would be ignored",
+            hint=f"drop {', '.join(refused)}, or lock again with them",
+        )
 
 
 EPILOG_VERIFY = """\b

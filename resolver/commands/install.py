@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from torchpin import envs, locks
 from torchpin.decide.targets import TargetFlags
@@ -22,6 +23,7 @@ from torchpin.locks.requirements import requirements as requirements_lock
 from torchpin.models import PROJECTS, Installer, Requirement
 from torchpin.net.urls import mask
 
+from . import lockinstall
 from .context import Context, IndexOptions
 from .plan import make_plan
 
@@ -35,6 +37,9 @@ class InstallOptions:
     lock_path: str = "torchpin.lock.txt"
     require_hashes: bool = False
     timeout: float = 120.0
+
+
+NO_INDEX_OPTIONS = IndexOptions()
 
 
 @dataclass(frozen=True)
@@ -105,18 +110,25 @@ def run_install(
         return _apply(ctx, job, inst.install_argv(installer, python, uv, options, targets), opts)
 
 
-def run_install_lock(ctx: Context, lock_file: str, opts: InstallOptions) -> envs.Report | None:
+def run_install_lock(
+    ctx: Context, lock_file: str, opts: InstallOptions, index: IndexOptions = NO_INDEX_OPTIONS
+) -> envs.Report | None:
     """Install a lock as it stands, then verify against it. The lock's own index lines, URLs and
-    hashes decide; nothing is re-planned."""
+    hashes decide; nothing is re-planned. Every URL in it meets the URL policy (``index`` brings
+    the user's --trusted-host and --cert), a single-target lock must be for this interpreter, and
+    every hash it carries binds: the installer checks them, or torchpin does before it runs."""
     text = locks.read_text(Path(lock_file))
-    view = locks.read_lock(text)
+    python = envs.target_python(opts.python, ctx.environ)
+    here = inst.marker_environment(python)
+    view = locks.read_lock(text, here)
+    lockinstall.check_urls(lock_file, view, index.trusted_hosts)
+    lockinstall.check_target(lock_file, view, here)
     family = {k: v for k, v in view.pins.items() if k in PROJECTS}
     if not family:
         raise UsageError(
             f"{lock_file} pins no torch-family package for this machine",
             hint="pass a lock written by `torchpin lock` (with --add for a pyproject)",
         )
-    python = envs.target_python(opts.python, ctx.environ)
     installer, uv = inst.choose_installer(opts.installer, python)
     if view.kind.installs_with_uv_only and installer != "uv":
         raise UsageError(
@@ -124,6 +136,7 @@ def run_install_lock(ctx: Context, lock_file: str, opts: InstallOptions) -> envs
             hint="pip install uv, or drop --installer pip",
         )
     before = inst.installed_family(python)
+    policy = ctx.endpoints(index).net()
     job = _Job(
         python,
         installer,
@@ -134,13 +147,35 @@ def run_install_lock(ctx: Context, lock_file: str, opts: InstallOptions) -> envs
         text,
         f"{lock_file} ({view.kind}) ",
         f"{installer} install -r {lock_file}",
+        _installer_env(index),
     )
+    options = _trust(installer, view, index.trusted_hosts) + (["--require-hashes"] if view.hashed else [])
     with tempfile.TemporaryDirectory(prefix="torchpin-lock-") as tmp:
-        argv = inst.install_argv(installer, python, uv, [], ["-r", _installable(lock_file, text, view, Path(tmp))])
+        pins = lockinstall.verified_pins(view)
         if opts.dry_run:
-            _show(ctx, job, " ".join(argv))
+            source = _installable(
+                lock_file, text, view, Path(tmp), {p.project: Path(p.wheel.filename) for p in pins if p.wheel}
+            )
+            _show(ctx, job, " ".join(inst.install_argv(installer, python, uv, options, ["-r", source])))
+            if source != lock_file:
+                ctx.say("".join(f"  {line}\n" for line in Path(source).read_text().splitlines()))
             return None
-        return _apply(ctx, job, argv, opts)
+        checked = inst.download_verified(pins, Path(tmp), policy, ctx.say, tty=ctx.tty) if pins else {}
+        source = _installable(lock_file, text, view, Path(tmp), checked)
+        return _apply(ctx, job, inst.install_argv(installer, python, uv, options, ["-r", source]), opts)
+
+
+def _trust(installer: str, view: locks.LockView, trusted: Sequence[str]) -> list[str]:
+    """pip refuses a plain-http index it wasn't told to trust; the user's --trusted-host tells it."""
+    if installer != "pip":
+        return []
+    hosts = {urlsplit(u).hostname for u in view.urls if u.startswith("http:")}
+    return [part for host in sorted(h for h in hosts if h and h in trusted) for part in ("--trusted-host", host)]
+
+
+def _installer_env(index: IndexOptions) -> dict[str, str]:
+    """The user's --cert for the installer too (pip and uv read these variables)."""
+    return {"PIP_CERT": index.cert, "SSL_CERT_FILE": index.cert} if index.cert else {}
 
 
 def _show(ctx: Context, job: _Job, install_line: str) -> None:
@@ -177,10 +212,11 @@ def _apply(ctx: Context, job: _Job, argv: list[str], opts: InstallOptions) -> en
     )
 
 
-def _installable(lock_file: str, text: str, view: locks.LockView, tmp: Path) -> str:
-    """What the installer's ``-r`` takes: the lock itself, or (JSON, constraints) a requirements file
-    with its pins and index options; uv knows pylock and pyproject files by their names."""
-    if view.kind is LockFormat.REQUIREMENTS:
+def _installable(lock_file: str, text: str, view: locks.LockView, tmp: Path, checked: Mapping[str, Path]) -> str:
+    """What the installer's ``-r`` takes: the lock itself, or a requirements file for this machine
+    with the lock's pins and index options, where each wheel torchpin checked is its local file.
+    uv knows pylock and pyproject files by their names."""
+    if view.kind is LockFormat.REQUIREMENTS and not checked:
         return lock_file
     if view.kind.installs_with_uv_only:
         name = Path(lock_file).name
@@ -190,6 +226,7 @@ def _installable(lock_file: str, text: str, view: locks.LockView, tmp: Path) -> 
         (tmp / wanted).write_text(text)
         return str(tmp / wanted)
     options = list(view.index_lines) or ([("--extra-index-url", view.index_url)] if view.index_url else [])
-    lines = [f"{flag} {url}" for flag, url in options] + [f"{k}=={v}" for k, v in view.pins.items()]
+    lines = [f"{flag} {url}" for flag, url in options]
+    lines += [str(checked[k]) if k in checked else f"{k}=={v}" for k, v in view.pins.items()]
     (tmp / "requirements.txt").write_text("\n".join(lines) + "\n")
     return str(tmp / "requirements.txt")

@@ -15,6 +15,10 @@ from torchpin.models import Arch, PlatformTarget
 ARCHES: dict[str, Arch] = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}
 # --target OS word -> uv's triple (with the arch filled in).
 OS_TRIPLES = {"linux": "{arch}-unknown-linux-gnu", "macos": "{arch}-apple-darwin", "windows": "{arch}-pc-windows-msvc"}
+# The snapshot's platform keys (``PlatformTarget.key``) back to (OS, arch): derived, not restated.
+KEYS: dict[str, tuple[str, str]] = {
+    PlatformTarget(os, arch).key: (os, arch) for os in ("linux", "windows", "macos") for arch in ("x86_64", "aarch64")
+}
 # uv's bare OS names mean what uv means by them.
 _ALIASES = {
     "linux": "x86_64-unknown-linux-gnu",
