@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -48,7 +49,9 @@ def run_lock(
     elif others is not None:
         if targets:
             raise UsageError("--full resolves one target", hint="use --format pylock for several targets")
-        given["resolved"] = _compile(plans[0][1], others, ctx.endpoints(index).net())
+        policy = ctx.endpoints(index).net()
+        given["resolved"] = resolved = _compile(plans[0][1], others, policy)
+        _check_resolved(list(locks.read_lock(resolved).urls), policy)
     text, notes = write(fmt, LockInput(plans, multi=bool(targets), existing=existing, add=add, **given))
     for note in notes:
         ctx.note(note)
@@ -56,16 +59,17 @@ def run_lock(
 
 
 def _pylock(ctx: Context, plans: list[Labeled], others: Sequence[str], index: IndexOptions) -> dict[str, Any]:
-    """Each target's complete set from uv, merged; the sizes its files don't state, from HEAD."""
+    """Each target's complete set from uv, merged; every file URL uv chose meets the URL policy."""
     if index.offline:
         locks.pylock.check_offline(plans)
     policy = ctx.endpoints(index).net()
-    docs = [
-        locks.toml_values(_compile(plan, others, policy, fmt="pylock.toml", offline=index.offline)) for _, plan in plans
-    ]
-    merged = locks.pylock.merge(plans, docs)
-    missing = locks.pylock.unsized(merged)
-    return {"merged": merged, "sizes": net.content_lengths(policy, missing) if missing else {}}
+    docs = []
+    for _, plan in plans:
+        doc = locks.toml_values(_compile(plan, others, policy, fmt="pylock.toml", offline=index.offline))
+        packages = doc.get("packages", [])
+        _check_resolved([u for p in packages if isinstance(p, dict) for u in locks.pylock_urls(p)], policy)
+        docs.append(doc)
+    return {"merged": locks.pylock.merge(plans, docs)}
 
 
 def _plans(
@@ -83,6 +87,27 @@ def _plans(
 
 
 def _compile(plan: Plan, others: Sequence[str], policy: NetPolicy, **kw: Any) -> str:
+    """uv's resolution, after the URL policy has read every URL the -r lines hand it."""
     from torchpin.envs.uv import compile_lock  # the envs package loads only for a lock that runs uv
 
+    for line in others:
+        for url in _URL.findall(line):
+            if why := net.allowed(url, policy.trusted_hosts):
+                hint = "use https, or pass --trusted-host for that host" if url.startswith("http:") else "use https"
+                raise UsageError(f"-r line {line[:80]!r} names {net.mask(url)[:120]}: {why}; refused", hint=hint)
     return compile_lock(plan, others, policy, **kw)
+
+
+def _check_resolved(urls: Sequence[str], policy: NetPolicy) -> None:
+    """What uv resolved meets the same policy before a byte is written: uv itself fetches plain
+    http from any host."""
+    for url in urls:
+        if why := net.allowed(url, policy.trusted_hosts):
+            raise net.PolicyRefused(
+                f"uv resolved a file at {net.mask(url)[:160]}: {why}; refused, nothing written",
+                hint="point the index options at https mirrors, or --trusted-host for that host",
+            )
+
+
+# Anything with a scheme in a requirement line (`name @ URL`, a bare URL, `git+https://…`).
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s;]+")

@@ -23,7 +23,7 @@ from torchpin.errors import UsageError
 from torchpin.facts.wheels import parse_variant
 
 from .options import TARGET
-from .platforms import ARCHES, OS_TRIPLES
+from .platforms import ARCHES, OS_TRIPLES, parse_python_platform
 from .targets import TargetFlags
 
 _KEYS = {o.flag.removeprefix("--"): o for o in TARGET if not o.is_flag and o.field not in ("backend",)}
@@ -39,17 +39,17 @@ def parse_spec(spec: str, base: TargetFlags) -> NamedTarget:
     """One ``--target`` value over the TARGET options given beside it."""
     head, _, tail = spec.strip().partition(":")
     shown = spec if len(spec) <= 80 else spec[:77] + "..."
-    if head == "this":
-        return NamedTarget("this", base)
+    if head == "this":  # this machine, detected; its KEYs override what the probes find
+        return NamedTarget("this", replace(base, **_keys(tail, shown)))
     parts = head.split("-")
     os_name = parts.pop(0).lower()
     if os_name not in OS_TRIPLES:
         raise UsageError(
             f"--target {shown!r}: unknown OS {os_name[:20]!r}", hint=f"start with linux, macos or windows: {HINT}"
         )
-    arch = "aarch64" if os_name == "macos" else "x86_64"
+    arch, named_arch = ("aarch64" if os_name == "macos" else "x86_64"), False
     if parts and parts[0].lower() in ARCHES:
-        arch = ARCHES[parts.pop(0).lower()]
+        arch, named_arch = ARCHES[parts.pop(0).lower()], True
     fields: dict[str, Any] = {"no_detect": True, "python_platform": OS_TRIPLES[os_name].format(arch=arch)}
     if parts:
         backend = "-".join(parts)
@@ -60,6 +60,21 @@ def parse_spec(spec: str, base: TargetFlags) -> NamedTarget:
                 why = f"--target {shown!r}: {backend[:20]!r} is not an arch or a backend"
                 raise UsageError(why, hint=HINT) from None
         fields["backend"] = backend
+    keys = _keys(tail, shown)
+    if "python_platform" in keys:  # may say more (a glibc floor), never another machine
+        platform = parse_python_platform(keys["python_platform"])
+        if platform.os != os_name or (named_arch and platform.arch != arch):
+            raise UsageError(
+                f"--target {shown!r}: python-platform={keys['python_platform'][:40]} is not {os_name}"
+                + (f" {arch}" if named_arch else ""),
+                hint="give the OS and arch once, in the SPEC",
+            )
+    return NamedTarget(head, replace(base, **{**fields, **keys}))
+
+
+def _keys(tail: str, shown: str) -> dict[str, Any]:
+    """The KEY=VALUE part: each key known, each single-valued key given once."""
+    found: dict[str, Any] = {}
     repeated: dict[str, list[str]] = {}
     for item in filter(None, tail.split(",")):
         key, eq, value = item.partition("=")
@@ -70,10 +85,11 @@ def parse_spec(spec: str, base: TargetFlags) -> NamedTarget:
             )
         if option.multiple:
             repeated.setdefault(option.field, []).append(value.strip())
+        elif option.field in found:
+            raise UsageError(f"--target {shown!r}: {key.strip()[:40]} is given twice", hint="give each KEY once")
         else:
-            fields[option.field] = value.strip()
-    fields.update({k: tuple(v) for k, v in repeated.items()})
-    return NamedTarget(head, replace(base, **fields))
+            found[option.field] = value.strip()
+    return {**found, **{k: tuple(v) for k, v in repeated.items()}}
 
 
 def check_shared(base: TargetFlags) -> None:

@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from .explain import explain_plan
     from .formats import CHOICES, Labeled, LockFormat, LockInput, write
     from .full import full_lock
-    from .read import LockView, read_lock, toml_values
+    from .read import LockView, pylock_urls, read_lock, toml_values
     from .reqfile import read_requirement_files, read_text
     from .requirements import index_lines
 
@@ -29,6 +29,7 @@ __getattr__ = face(
         "full_lock": "full",
         "LockView": "read",
         "read_lock": "read",
+        "pylock_urls": "read",
         "toml_values": "read",
         "read_requirement_files": "reqfile",
         "read_text": "reqfile",
@@ -46,6 +47,7 @@ __all__ = [
     "index_lines",
     "multi",
     "pylock",
+    "pylock_urls",
     "pyproject",
     "read_lock",
     "read_requirement_files",

@@ -10,9 +10,8 @@ when their member is written.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from enum import Enum
-from types import MappingProxyType
 from typing import TYPE_CHECKING, NamedTuple, NoReturn
 
 from torchpin import locks
@@ -72,7 +71,6 @@ class LockInput(NamedTuple):
     add: bool = False  # pyproject: also pin the builds in [project.dependencies]
     resolved: str | None = None  # --full: uv's hash-pinned requirements for the one target
     merged: Merged | None = None  # pylock: every target's uv lock, merged
-    sizes: Mapping[str, int] = MappingProxyType({})  # pylock: sizes HEAD stated
 
 
 def write(fmt: LockFormat, given: LockInput) -> tuple[str, list[str]]:
@@ -94,6 +92,6 @@ def write(fmt: LockFormat, given: LockInput) -> tuple[str, list[str]]:
         case LockFormat.PYLOCK:
             if given.merged is None:
                 raise UsageError("a pylock needs uv's resolution of every target")
-            return locks.pylock.write(given.merged, given.sizes)
+            return locks.pylock.write(given.merged)
         case _:
             assert_never(fmt)

@@ -4,8 +4,7 @@ Each target's complete set comes from ``uv pip compile --format pylock.toml`` (`
 the torch family pinned to that target's build. ``merge`` folds the targets package by package:
 one entry per name and version, the wheels of every target, and a marker naming the targets that
 need it. ``write`` then checks what PEP 751 asks of a lock torchpin can stand behind (every file
-has an absolute URL and a sha256; the torch family is the chosen build) and fills in the sizes
-the command read with HEAD (PyTorch's HTML pages carry none).
+has an absolute URL and a sha256; the torch family is the chosen build).
 """
 
 from __future__ import annotations
@@ -73,18 +72,10 @@ def merge(plans: Sequence[Labeled], resolved: Sequence[Mapping[str, Any]]) -> Me
     return Merged(envs, f">={pythons[0][0]}.{pythons[0][1]}", list(merged.values()))
 
 
-def unsized(merged: Merged) -> list[str]:
-    """URLs of the files whose size uv's lock doesn't state (the command asks the servers)."""
-    return [f["url"] for f in _files(merged.packages) if "size" not in f and "url" in f]
-
-
-def write(merged: Merged, sizes: Mapping[str, int]) -> tuple[str, list[str]]:
-    """The pylock.toml text and stderr notes; ``sizes`` are what HEAD stated for ``unsized`` URLs."""
-    missing = [f for f in _files(merged.packages) if "size" not in f and "url" in f]
-    for f in missing:
-        if f["url"] in sizes:
-            f["size"] = sizes[f["url"]]
-    unknown = [f["url"].rsplit("/", 1)[-1] for f in missing if "size" not in f]
+def write(merged: Merged) -> tuple[str, list[str]]:
+    """The pylock.toml text and stderr notes. A size is written only where uv's lock states it: a
+    server's Content-Length is a claim nobody checked, and uv refuses a lock whose size is wrong."""
+    unknown = [f["url"].rsplit("/", 1)[-1] for f in _files(merged.packages) if "size" not in f and "url" in f]
     notes = (
         [f"torchpin: no size known for {len(unknown)} file(s), e.g. {unknown[0]} (PEP 751 makes size optional)\n"]
         if unknown

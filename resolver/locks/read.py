@@ -272,17 +272,17 @@ def _toml(text: str, kind: LockFormat, env: Mapping[str, str]) -> LockView:
         packages = doc.get("packages", [])
         if not isinstance(packages, list):
             raise UsageError("the pylock's packages is not an array of tables", hint=NOT_OURS)
-        urls = [u for p in packages if isinstance(p, dict) for u in _pylock_urls(p)]
+        urls = [u for p in packages if isinstance(p, dict) for u in pylock_urls(p)]
         for p in packages:
             if isinstance(p, dict) and p.get("name") in PROJECTS and _applies(_str(p.get("marker")), env):
                 pins[str(p["name"])] = _version(p.get("version"), str(p["name"]))
-                first = (_pylock_urls(p) or [""])[0]
+                first = (pylock_urls(p) or [""])[0]
                 index = index or first.rsplit("/", 1)[0] or None
         return LockView(kind, pins, index, _variant(pins), urls=tuple(urls))
     return _pyproject(doc, env)
 
 
-def _pylock_urls(package: dict[str, Any]) -> list[str]:
+def pylock_urls(package: dict[str, Any]) -> list[str]:
     """Every file and index URL of one pylock package entry."""
     wheels = package.get("wheels")
     files = [*(wheels if isinstance(wheels, list) else []), package.get("sdist"), package.get("archive")]

@@ -12,7 +12,7 @@ import asyncio
 import ssl
 import sys
 import types
-from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Mapping
 from contextlib import asynccontextmanager
 from typing import TypeVar
 from urllib.parse import urljoin
@@ -144,28 +144,6 @@ def fetch_bytes(policy: NetPolicy, url: str, *, max_bytes: int = 64 << 20, deadl
         return asyncio.run(within(deadline, get(), mask(url)))
     except httpx.HTTPError as e:
         raise IndexUnavailable(f"{mask(url)}: {describe(e)}") from None
-
-
-def content_lengths(policy: NetPolicy, urls: Sequence[str], *, deadline: float = 60.0) -> dict[str, int]:
-    """HEAD each URL under the policy: the sizes the servers state (a URL that fails is left out)."""
-
-    async def one(http: httpx.AsyncClient, url: str) -> tuple[str, int | None]:
-        try:
-            async with open_url(http, policy, url, method="HEAD") as (response, _):
-                length = response.headers.get("content-length", "")
-                return url, int(length) if response.status_code == 200 and length.isdigit() else None
-        except (httpx.HTTPError, IndexUnavailable):
-            return url, None
-
-    async def all_of() -> dict[str, int]:
-        async with client(policy) as http:
-            found = await asyncio.gather(*(one(http, u) for u in urls))
-        return {u: n for u, n in found if n is not None}
-
-    try:
-        return asyncio.run(within(deadline, all_of(), "file sizes"))
-    except IndexUnavailable:
-        return {}
 
 
 async def within(seconds: float, work: Awaitable[T], what: str) -> T:

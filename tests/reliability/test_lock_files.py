@@ -268,3 +268,47 @@ def test_the_lint_of_this_file_sees_every_format() -> None:
     seen.add(read_lock(HEAD + "# use: pip install -c THIS_FILE --index-url https://x <packages>\n" + PINS).kind)
     assert seen == set(LockFormat)
     assert Path(__file__).name == "test_lock_files.py"
+
+
+# ---- what --full and pylock hand uv, and what uv hands back (issue 16, items 3 and 13)
+
+HOSTILE_INPUTS = [
+    "foo @ http://evil.example/foo-1.0-py3-none-any.whl",
+    "http://evil.example/foo-1.0.tar.gz",
+    "foo @ file:///etc/foo-1.0-py3-none-any.whl",
+    "foo @ git+http://evil.example/foo.git",
+    "foo @ git+https://example.com/foo.git",  # no other scheme than http(s): uv would run git
+]
+
+
+@pytest.mark.parametrize("line", HOSTILE_INPUTS)
+def test_full_refuses_r_lines_that_send_uv_off_policy(line: str, tmp_path: Path) -> None:
+    from tests.support.cli import run
+
+    reqs = tmp_path / "requirements.in"
+    reqs.write_text(f"torch\n{line}\n")
+    r = run("lock", "--offline", "--no-detect", "--full", "-r", str(reqs), home=tmp_path)
+    assert r.returncode == 2 and r.stdout == "" and "refused" in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_what_uv_resolved_meets_the_policy_before_anything_is_written() -> None:
+    from torchpin.commands.lock import _check_resolved
+    from torchpin.net import NetPolicy, PolicyRefused
+
+    policy = NetPolicy()
+    _check_resolved(["https://files.example/x.whl", "http://127.0.0.1:9/x.whl"], policy)
+    with pytest.raises(PolicyRefused, match=r"plain http to mirror\.lan"):
+        _check_resolved(["http://mirror.lan/simple/x.whl"], policy)
+    _check_resolved(["http://mirror.lan/simple/x.whl"], NetPolicy(trusted_hosts=("mirror.lan",)))
+
+
+def test_a_pylock_writes_only_the_sizes_uv_stated() -> None:
+    from torchpin.locks.pylock import Merged, write
+
+    wheel = {"url": "https://files.example/foo-1-py3-none-any.whl", "hashes": {"sha256": SHA}}
+    text, notes = write(Merged(["true"], ">=3.12", [{"name": "foo", "version": "1", "wheels": [wheel]}]))
+    assert "size" not in text and "no size known for 1 file" in notes[0]
+    sized = {**wheel, "size": 123}
+    text, notes = write(Merged(["true"], ">=3.12", [{"name": "foo", "version": "1", "wheels": [sized]}]))
+    assert "size = 123" in text and notes == []
