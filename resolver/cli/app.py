@@ -181,7 +181,10 @@ Examples:
     help="auto: uv when found, else pip.",
 )
 @click.option(
-    "--python", "python", metavar="PATH", help="Interpreter (or venv) to install into; default: the active venv."
+    "--python",
+    "python",
+    metavar="PATH",
+    help="Interpreter (or venv) to install into; default: VIRTUAL_ENV, CONDA_PREFIX, or .venv here or above.",
 )
 @click.option(
     "-o",
@@ -266,7 +269,10 @@ Examples:
 
 @cli.command(epilog=EPILOG_VERIFY)
 @click.option(
-    "--python", "python", metavar="PATH", help="Interpreter (or venv folder) to check; default: the active venv."
+    "--python",
+    "python",
+    metavar="PATH",
+    help="Interpreter (or venv folder) to check; default: VIRTUAL_ENV, CONDA_PREFIX, or .venv here or above.",
 )
 @click.option("--lock", "lock_file", type=click.Path(dir_okay=False, exists=True), help="Compare with this lock.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON to stdout.")
@@ -282,7 +288,10 @@ def verify(python: str | None, lock_file: str | None, as_json: bool, timeout: fl
 
 @cli.command()
 @click.option(
-    "--python", "python", metavar="PATH", help="Interpreter (or venv folder) to check; default: the active venv."
+    "--python",
+    "python",
+    metavar="PATH",
+    help="Interpreter (or venv folder) to check; default: VIRTUAL_ENV, CONDA_PREFIX, or .venv here or above.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON to stdout.")
 def doctor(python: str | None, as_json: bool) -> None:

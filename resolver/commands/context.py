@@ -86,6 +86,10 @@ class Context:
         if text not in self._notes:
             self._notes.append(text)
 
+    def pending(self) -> list[str]:
+        """The notes kept so far, not yet said."""
+        return list(self._notes)
+
     def flush(self) -> None:
         """Say the notes kept so far."""
         notes, self._notes = self._notes, []

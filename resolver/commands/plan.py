@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from torchpin import facts, machine, net
 from torchpin.decide.select import live_candidates, requirement_map, select
 from torchpin.decide.targets import TargetFlags, applicable, build_target
-from torchpin.errors import IndexFormatError, IndexUnavailable
+from torchpin.errors import IndexFormatError, IndexUnavailable, NoCompatibleBuild
 from torchpin.facts.catalog import Catalog
 from torchpin.models import Plan, Requirement, Target
 
@@ -56,7 +56,16 @@ def make_plan(ctx: Context, requirements: Sequence[Requirement], flags: TargetFl
             ctx.note(f"torchpin: {e.message}{hint}; locking from the embedded snapshot ({catalog.snapshot_date})\n")
     if ends.credentials:
         ctx.note("torchpin: credentials are not written into the lock; pip and uv read them from netrc or keyring\n")
-    plan = select(target, catalog, requirements, sources)
+    try:
+        plan = select(target, catalog, requirements, sources)
+    except NoCompatibleBuild as e:
+        # Links the URL policy refused may be the very builds that were missing: say so in the
+        # one line a failure has, since the notes are said only on success.
+        refused = [n for n in ctx.pending() if " link(s) on " in n]
+        if not refused:
+            raise
+        why = refused[0].removeprefix("torchpin: ").strip()
+        raise NoCompatibleBuild(f"{e.message}; the index offered files torchpin refused ({why})", hint=e.hint) from None
     return replace(plan, notes=(*detected, *plan.notes))
 
 

@@ -50,8 +50,15 @@ def venv_python(folder: Path) -> Path:
     return folder / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
-def target_python(explicit: str | None, environ: Mapping[str, str]) -> str:
-    """--python, else the active virtual environment, else the interpreter running torchpin."""
+# Files a tool installer leaves in the environment it made for one tool (uv tool, pipx).
+TOOL_MARKERS = ("uv-receipt.toml", "pipx_metadata.json")
+
+
+def target_python(explicit: str | None, environ: Mapping[str, str], cwd: Path | None = None) -> str:
+    """The interpreter to install into or check, found as uv finds it: --python, then VIRTUAL_ENV,
+    then CONDA_PREFIX, then a ``.venv`` in this folder or a parent; then the interpreter running
+    torchpin, unless that is torchpin's own tool environment (uv tool, pipx): installing there
+    would put torch beside torchpin and nowhere the user's code runs."""
     if explicit:
         path = Path(explicit)
         if path.is_dir():
@@ -61,11 +68,23 @@ def target_python(explicit: str | None, environ: Mapping[str, str]) -> str:
                 f"--python {explicit}: no such interpreter", hint="give a python executable or a venv folder"
             )
         return str(path)
-    venv = environ.get("VIRTUAL_ENV")
-    if venv:
-        candidate = venv_python(Path(venv))
-        if candidate.exists():
+    for variable in ("VIRTUAL_ENV", "CONDA_PREFIX"):
+        if folder := environ.get(variable):
+            candidate = venv_python(Path(folder))
+            if variable == "CONDA_PREFIX" and os.name == "nt":
+                candidate = Path(folder) / "python.exe"  # conda on Windows keeps it at the root
+            if candidate.exists():
+                return str(candidate)
+    here = (cwd or Path.cwd()).resolve()
+    for parent in (here, *here.parents):
+        if (candidate := venv_python(parent / ".venv")).exists():
             return str(candidate)
+    if any((Path(sys.prefix) / name).exists() for name in TOOL_MARKERS):
+        raise UsageError(
+            f"no environment to use: torchpin runs from its own tool environment ({sys.prefix}), "
+            "and no virtual environment is active or in this folder",
+            hint="activate one, pass --python PATH, or create one: python -m venv .venv",
+        )
     return sys.executable
 
 

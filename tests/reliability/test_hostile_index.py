@@ -171,7 +171,8 @@ def test_a_page_of_only_lies_locks_nothing_from_it(hostile: Hostile, tmp_path: P
     hostile.routes[PATH] = html(page([f'<a href="/whl/cpu/{REAL.replace("+", "%2B")}">{LIAR}</a>']))
     r = lock(hostile, tmp_path)
     fails(r, 3)  # the page is the truth for cpu, and it lists no trustworthy torch file
-    assert "2.99" not in r.stderr
+    assert "torch 2.99" not in r.stderr  # the lie is never a candidate
+    assert "the index offered files torchpin refused" in r.stderr  # the refusal that decided it is said
 
 
 def test_userinfo_in_a_link_is_never_used(hostile: Hostile, fake: FakePytorchIndex, tmp_path: Path) -> None:
