@@ -13,6 +13,7 @@ from pathlib import Path
 from torchpin import proc
 from torchpin.decide.platforms import uv_platform
 from torchpin.errors import InstallFailed, UsageError
+from torchpin.facts.wheels import platform_floor
 from torchpin.locks.requirements import index_lines
 from torchpin.models import Plan
 from torchpin.net.policy import NetPolicy
@@ -64,15 +65,47 @@ def compile_lock(
             *options,
         ]
         try:
-            done = proc.run(argv, timeout=timeout, env={**net.environ, **env})
+            done = proc.run(argv, timeout=timeout, env={**net.environ, **env, **_os_floor(plan)})
         except (proc.NotStarted, proc.TimedOut) as e:
             raise InstallFailed(f"uv pip compile: {e}") from None
     if done.returncode != 0:
-        tail = scrub(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "no output")
-        raise UsageError(f"uv could not resolve the full lock: {tail[:300]}", hint="check the other requirements")
+        raise UsageError(
+            f"uv could not resolve the full lock for {plan.target.platform}: {_uv_error(done.stderr)}",
+            hint="uv's reason is above; loosen the requirement it names",
+        )
     lines = []
     for line in done.stdout.replace(str(source), "requirements.in").splitlines():
         flag, _, url = line.partition(" ")
         # The credential went to uv through its environment; it never comes back into the file.
         lines.append(f"{flag} {strip_credentials(url)}" if flag.startswith("--") and "://" in url else scrub(line))
     return "\n".join(lines) + "\n"
+
+
+def _os_floor(plan: Plan) -> dict[str, str]:
+    """The macOS the target runs, for uv: ``--python-platform`` names no macOS version, and uv
+    then assumes an old one that the chosen torch's wheels don't support. The target's own
+    version, else the newest floor among the chosen wheels (the Mac must run them anyway)."""
+    platform = plan.target.platform
+    if platform.os != "macos":
+        return {}
+    floors = [
+        floor
+        for pin in plan.pins
+        if pin.wheel
+        for tag in pin.wheel.filename.removesuffix(".whl").split("-")[-1].split(".")
+        if (floor := platform_floor(tag))
+    ]
+    version = platform.macos or (max(floors) if floors else None)
+    return {"MACOSX_DEPLOYMENT_TARGET": f"{version.major}.{version.minor}"} if version else {}
+
+
+_ERROR = "\u00d7"  # the multiplication sign uv starts its error with
+_TREE = "\u2502\u2570\u2500\u25b6"  # the box-drawing of its explanation tree
+
+
+def _uv_error(stderr: str) -> str:
+    """uv's reason in one line: from its error mark on, joined (the last line alone is a fragment)."""
+    lines = [line.strip(" " + _TREE) for line in stderr.strip().splitlines() if line.strip()]
+    start = next((i for i, line in enumerate(lines) if line.startswith(_ERROR)), 0)
+    reason = " ".join(lines[start:]).removeprefix(_ERROR).strip() or "no output"
+    return scrub(reason)[:400]

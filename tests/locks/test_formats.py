@@ -10,12 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import target
 from tests.support.cli import installer_env, pip_dry_run
 from tests.support.cli import run as run_cli
 from tests.support.fake_index import FakeIndexServer
 from tests.support.local_index import write_simple_index
 from tests.support.static_server import StaticServer
 from tests.support.wheelmaker import make_wheel
+from torchpin.facts.catalog import Catalog
 
 TAG = "cp311-cp311-manylinux_2_28_x86_64"
 PINS = {"torch": "2.14.1", "torchvision": "0.29.1"}
@@ -232,3 +234,23 @@ def test_install_from_a_requirements_lock(tmp_path: Path) -> None:
     )
     assert listed.stdout.strip() == "2.14.1+cpu"  # the lock's build, not PyPI's decoy
     assert wrong.returncode == 2 and "give no REQ" in wrong.stderr
+
+
+def test_full_for_a_mac_tells_uv_the_macos_the_chosen_wheels_need(tmp_path: Path, catalog: Catalog) -> None:
+    """uv assumes an older macOS than torch's macosx_14_0 wheels unless told (issue 16, item 7)."""
+    from torchpin.decide.select import select
+    from torchpin.envs.uv import compile_lock
+    from torchpin.models import Requirement, Sources
+    from torchpin.net import NetPolicy
+
+    wheel = make_wheel(tmp_path / "w", "torch", "2.15.0", "cp312-cp312-macosx_14_0_arm64")
+    write_simple_index(tmp_path / "pypi" / "simple", [wheel])
+    with StaticServer(tmp_path / "pypi") as pypi:
+        plan = select(
+            target("3.12", "macos", "aarch64"),
+            catalog,
+            [Requirement("torch")],
+            Sources(pypi=f"{pypi.url}/simple"),
+        )
+        resolved = compile_lock(plan, [], NetPolicy(environ=installer_env(UV_CACHE_DIR=str(tmp_path / "uvc"))))
+    assert "torch==2.15.0" in resolved and "--hash=sha256:" in resolved
