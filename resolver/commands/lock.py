@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from torchpin import decide, locks, net
-from torchpin.decide.targets import TargetFlags
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+from torchpin import decide, locks, machine, net
+from torchpin.decide.targets import TargetFlags, parse_requirement
 from torchpin.errors import UsageError
 from torchpin.locks.formats import Labeled, LockFormat, LockInput, write
 from torchpin.models import Plan, Requirement
@@ -39,6 +42,8 @@ def run_lock(
     """
     if others is not None and not fmt.complete and fmt is not LockFormat.REQUIREMENTS:
         raise UsageError(f"--full writes a requirements file, not --format {fmt}", hint="drop --format or --full")
+    if fmt.edits_file and not requirements:
+        requirements, flags = _project_decides(ctx, existing, flags)
     plans = _plans(ctx, requirements, flags, index, targets)
     if explain:
         for label, plan in plans:
@@ -70,6 +75,28 @@ def _pylock(ctx: Context, plans: list[Labeled], others: Sequence[str], index: In
         _check_resolved([u for p in packages if isinstance(p, dict) for u in locks.pylock_urls(p)], policy)
         docs.append(doc)
     return {"merged": locks.pylock.merge(plans, docs)}
+
+
+def _project_decides(ctx: Context, text: str, flags: TargetFlags) -> tuple[list[Requirement], TargetFlags]:
+    """A pyproject lock with no REQ decides from the project's own requirements, and for a Python
+    its ``requires-python`` admits (this one if it does, else the oldest PyTorch supports)."""
+    lines, requires_python = locks.pyproject.declared(text)
+    requirements = [parse_requirement(line, where="pyproject.toml: ") for line in lines]
+    if lines:
+        ctx.note(f"torchpin: the project's own requirements decide: {', '.join(lines)}\n")
+    if requires_python and flags.python_version is None:
+        try:
+            allowed = SpecifierSet(requires_python)
+        except InvalidSpecifier:
+            raise UsageError(f"pyproject.toml: requires-python {requires_python[:60]!r} is not a specifier") from None
+        here = machine.host_python()
+        if not allowed.contains(f"{here.major}.{here.minor}", prereleases=True):
+            fits = [f"3.{m}" for m in range(9, 21) if allowed.contains(f"3.{m}", prereleases=True)]
+            if not fits:
+                raise UsageError(f"pyproject.toml: requires-python {requires_python!r} admits no CPython 3.9 or newer")
+            ctx.note(f"torchpin: locking for Python {fits[0]}: requires-python is {requires_python}\n")
+            flags = replace(flags, python_version=fits[0])
+    return requirements, flags
 
 
 def _plans(

@@ -173,3 +173,41 @@ def _add_pins(project: Any, plans: Sequence[tuple[str | None, Plan]], markers: S
         if name not in placed:
             for line in pins:
                 deps.append(line)
+
+
+def declared(text: str) -> tuple[list[str], str | None]:
+    """The project's own torch-family requirements ([project.dependencies], optional dependencies,
+    [dependency-groups]) and its ``requires-python``: what a pyproject lock decides from unless
+    REQ overrides them. A key of the wrong type is exit 2 naming it."""
+    try:
+        doc = tomlkit.parse(text).unwrap()
+    except TOMLKitError as e:
+        raise UsageError(f"pyproject.toml is not valid TOML: {str(e).splitlines()[0]}") from None
+    project = doc.get("project", {})
+    if not isinstance(project, dict):
+        raise UsageError("pyproject.toml: [project] is not a table")
+    lists: list[tuple[str, Any]] = [("project.dependencies", project.get("dependencies", []))]
+    for table, where in (
+        (project.get("optional-dependencies", {}), "project.optional-dependencies"),
+        (doc.get("dependency-groups", {}), "dependency-groups"),
+    ):
+        if not isinstance(table, dict):
+            raise UsageError(f"pyproject.toml: [{where}] is not a table")
+        lists += [(f"{where}.{name}", entries) for name, entries in table.items()]
+    found = []
+    for where, entries in lists:
+        if not isinstance(entries, list):
+            raise UsageError(f"pyproject.toml: {where} is not an array of requirement strings")
+        for entry in entries:
+            if not isinstance(entry, str):
+                continue  # a dependency group's {include-group = …} table
+            try:
+                name = Requirement(entry).name.lower()
+            except InvalidRequirement:
+                raise UsageError(f"pyproject.toml: {where}: {entry[:80]!r} is not a requirement") from None
+            if name in PROJECTS:
+                found.append(entry)
+    requires_python = project.get("requires-python")
+    if requires_python is not None and not isinstance(requires_python, str):
+        raise UsageError("pyproject.toml: project.requires-python is not a string")
+    return found, requires_python

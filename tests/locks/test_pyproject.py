@@ -142,3 +142,44 @@ def test_uv_lock_installs_the_chosen_build(tmp_path: Path) -> None:
     lock = (project / "uv.lock").read_text()
     block = lock[lock.index('[[package]]\nname = "torch"\n') :].split("\n\n")[0]
     assert 'version = "2.14.1+cpu"' in block and f'registry = "{index.base}/cpu"' in block  # not PyPI's decoy
+
+
+PROJECT_RANGE = (
+    '[project]\nname = "demo"\nversion = "0"\nrequires-python = ">=3.13"\ndependencies = ["torch>=2.4,<2.9"]\n'
+)
+RTX_50 = ("--no-detect", "--driver", "580.65.06", "--gpu-cc", "12.0", "--offline", "--format", "pyproject")
+
+
+def test_the_projects_own_range_decides_a_pyproject_lock(tmp_path: Path) -> None:
+    """torch>=2.4,<2.9 in [project.dependencies] on an RTX 50xx: cu129 (2.8.0), not cu132 (issue 16, item 8)."""
+    from tests.support.cli import run
+
+    path = tmp_path / "pyproject.toml"
+    path.write_text(PROJECT_RANGE)
+    r = run("lock", *RTX_50, "-o", str(path), "--add", home=tmp_path)
+    assert r.returncode == 0, r.stderr
+    text = path.read_text()
+    assert 'index = "torchpin-cu129"' in text and "torch==2.8.0+cu129" in text
+    assert "the project's own requirements decide: torch>=2.4,<2.9" in r.stderr
+    assert "locking for Python 3.13: requires-python is >=3.13" in r.stderr  # this interpreter is older
+    path.write_text(PROJECT_RANGE)
+    given = run("lock", *RTX_50, "-o", str(path), "torch>=2.9", home=tmp_path)  # REQ overrides the project
+    assert given.returncode == 0 and 'index = "torchpin-cu129"' not in path.read_text(), given.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ('[project]\nname = "d"\ndependencies = "torch"\n', "project.dependencies is not an array"),
+        ('[project]\nname = "d"\ndependencies = []\n[dependency-groups]\ndev = 5\n', "dependency-groups.dev is not"),
+        ('[project]\nname = "d"\nrequires-python = 3\n', "requires-python is not a string"),
+        ('[project]\nname = "d"\ndependencies = ["torch>=="]\n', "is not a requirement"),
+    ],
+)
+def test_wrongly_typed_project_tables_are_exit_2_naming_the_key(text: str, why: str, tmp_path: Path) -> None:
+    from tests.support.cli import run
+
+    path = tmp_path / "pyproject.toml"
+    path.write_text(text)
+    r = run("lock", *RTX_50, "-o", str(path), home=tmp_path)
+    assert r.returncode == 2 and why in r.stderr and path.read_text() == text, r.stderr
