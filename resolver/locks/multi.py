@@ -64,12 +64,28 @@ def constraints(plans: Sequence[tuple[str, Plan]]) -> str:
 def requirements(plans: Sequence[tuple[str, Plan]]) -> str:
     """One requirements file for every target."""
     ms = markers(plans)
-    indexes = {tuple(index_lines(plan)) for _, plan in plans}
-    if len(indexes) == 1:  # one set of indexes serves every target: plain pins, each behind its marker
-        body = [f"{flag} {url}" for flag, url in next(iter(indexes))]
+    indexes = _shared_indexes(plans)
+    if indexes is not None:  # one set of indexes serves every target: plain pins, each behind its marker
+        body = [f"{flag} {url}" for flag, url in indexes]
         body += [f"{p.project}=={p.version} ; {m}" for (_, plan), m in zip(plans, ms, strict=True) for p in plan.pins]
         return "\n".join([*_head(plans), *body]) + "\n"
     return "\n".join([*_head(plans), *_url_form(plans, ms)]) + "\n"
+
+
+def _shared_indexes(plans: Sequence[tuple[str, Plan]]) -> tuple[tuple[str, str], ...] | None:
+    """The index lines every target can install from, if there are such.
+
+    A PyPI build (macOS, untagged CPU) is listed on every PyTorch variant page too, untagged: the
+    variant's index lines serve it as well, so a Linux CUDA target and a Mac share one file. A
+    flat mirror lists only what it copied, so there each target keeps its own lines."""
+    indexes = {tuple(index_lines(plan)) for _, plan in plans}
+    if len(indexes) == 1:
+        return next(iter(indexes))
+    variant = {tuple(index_lines(plan)) for _, plan in plans if not plan.on_pypi}
+    pypi = {plan.pypi_url for _, plan in plans}
+    if len(variant) == 1 and len(pypi) == 1 and not any(plan.find_links for _, plan in plans):
+        return next(iter(variant))
+    return None
 
 
 def _head(plans: Sequence[tuple[str, Plan]]) -> list[str]:

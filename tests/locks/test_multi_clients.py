@@ -56,6 +56,14 @@ LINUX_CPU = (
 )
 
 
+MAC = (
+    "macos-arm64:macos-version=15.0",
+    ["--python-platform", "aarch64-apple-darwin", "--macos-version", "15.0"],
+    "aarch64-apple-darwin",
+    PlatformTarget("macos", "aarch64"),
+)
+
+
 def env_of(platform: PlatformTarget) -> dict[str, str]:
     return marker_environment(Target(PythonTarget(3, 11), platform))
 
@@ -96,7 +104,8 @@ class Lab(NamedTuple):
             ],
             capture_output=True,
             text=True,
-            env=self.env,
+            # uv assumes an old macOS unless told; the lab's Mac runs macOS 15.
+            env={**self.env, **({"MACOSX_DEPLOYMENT_TARGET": "15.0"} if "apple" in platform else {})},
             timeout=300,
             check=False,
         )
@@ -246,3 +255,18 @@ def test_install_lock_takes_every_format(lab: Lab, fmt: str) -> None:
         check=True,
     ).stdout.strip()
     assert version == lab.single(LINUX_CPU[1], "torch")["torch"]  # the lock's build for this machine, not a decoy
+
+
+def test_a_cuda_linux_box_and_a_mac_share_one_plain_requirements_file(lab: Lab) -> None:
+    """Every variant page lists PyTorch's macOS wheels too: one index list, pins behind markers,
+    each client installs its own build (issue 16, item 11)."""
+    targets = (LINUX, MAC)
+    r = lab.torchpin("lock", "torch", "torchvision", *(a for t in targets for a in ("--target", t[0])))
+    assert r.returncode == 0, r.stderr
+    assert " @ " not in r.stdout and r.stdout.count("--extra-index-url") == 1
+    path = lab.tmp / "linux-mac.txt"
+    path.write_text(r.stdout)
+    for spec, argv, uv_platform, platform in targets:
+        expected = lab.single(argv, "torch", "torchvision")
+        assert lab.uv_dry_run(uv_platform, "-r", str(path)) == expected, spec
+        assert read_lock(r.stdout, env_of(platform)).pins == expected

@@ -109,6 +109,34 @@ class FakePytorchIndex:
                             pair.version,
                             release,
                         )
+        # PyTorch lists its macOS wheels (PyPI's, untagged) on every variant page of the release,
+        # not only on cpu's: one requirements file then serves a CUDA Linux box and a Mac.
+        for release in self.catalog.releases:
+            macs = [b for b in release.builds if b.platform.startswith("macos_")]
+            variants = {b.variant.name for b in release.builds} - set(self.knobs.missing_variants)
+            for mac in macs:
+                for variant in sorted(variants - {mac.variant.name}):
+                    self._add(
+                        pages,
+                        release.version,
+                        variant,
+                        mac.platform,
+                        "torch",
+                        str(release.version),
+                        release,
+                        untagged=True,
+                    )
+                    for pair in release.companions.values():
+                        self._add(
+                            pages,
+                            release.version,
+                            variant,
+                            mac.platform,
+                            pair.project,
+                            pair.version,
+                            release,
+                            untagged=True,
+                        )
         return {k: sorted(v) for k, v in pages.items()}
 
     def _add(
@@ -120,11 +148,13 @@ class FakePytorchIndex:
         project: str,
         version: str,
         release: Any,
+        *,
+        untagged: bool = False,
     ) -> None:
         pypi = self.catalog.project(project, version)
         if pypi is None:
             return
-        untagged = variant == "cpu" and plat in release.untagged_cpu
+        untagged = untagged or (variant == "cpu" and plat in release.untagged_cpu)
         local = version if untagged else f"{version}+{variant}"
         arm = plat == "macos_arm64"
         pypi_platform_tags = sorted(
