@@ -51,6 +51,7 @@ def make_plan(ctx: Context, requirements: Sequence[Requirement], flags: TargetFl
             sources = ends.sources._replace(label="live", detail=f"live index {ends.shown}")
         except (IndexUnavailable, IndexFormatError) as e:
             if index.no_fallback:
+                e.hint = e.hint or "drop --no-fallback to lock from the embedded snapshot, or check the index"
                 raise
             hint = f" ({e.hint})" if isinstance(e, net.TlsFailure) and e.hint else ""
             ctx.note(f"torchpin: {e.message}{hint}; locking from the embedded snapshot ({catalog.snapshot_date})\n")

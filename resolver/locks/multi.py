@@ -113,7 +113,8 @@ def _url_form(plans: Sequence[tuple[str, Plan]], ms: Sequence[str]) -> list[str]
                 f"--target {label} needs {plan.index_url} and another target needs another index; one "
                 f"requirements file then names each wheel by URL, and {', '.join(unknown)} has no known URL "
                 "and hash (the snapshot doesn't list download.pytorch.org files)",
-                hint="drop --offline so the index is read, or use --format pyproject (uv) for these targets",
+                hint="lock from the live index (without --offline, or once the index answers), "
+                "or use --format pyproject (uv) for these targets",
             )
         body += [
             f"{p.project} @ {p.wheel.url.split('#')[0]}#sha256={p.wheel.sha256} ; {m}"

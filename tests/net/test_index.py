@@ -76,6 +76,7 @@ def test_faults_that_persist_exit_4_in_one_line(
     assert r.returncode == 4, r.stderr
     assert r.stdout == ""  # never a partial lock
     assert fragment in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "drop --no-fallback" in r.stderr or "check --index-url" in r.stderr  # the way out is named
     assert time.monotonic() - start < 20  # bounded by timeouts x tries, never a hang
 
 
