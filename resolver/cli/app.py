@@ -104,7 +104,7 @@ def lock(
     existing = ""
     if form.edits_file:  # edited in place: ./pyproject.toml, or the file -o names
         output = output or Path("pyproject.toml")
-        existing = locks.read_text(output)
+        existing = locks.read_text(output, keep_bom=True)
     elif add:
         raise UsageError("--add goes with --format pyproject", hint="drop --add, or add --format pyproject")
     text = commands.run_lock(

@@ -80,7 +80,7 @@ def run_install(
     installer, uv = inst.choose_installer(opts.installer, python)
     before = inst.installed_family(python)
     policy = ctx.endpoints(index).net()
-    options, index_env = inst.installer_index_args(installer, inst.index_args(plan), policy.credentials)
+    options, index_env = inst.installer_index_args(installer, inst.index_args(plan, installer), policy.credentials)
     job = _Job(
         python,
         installer,

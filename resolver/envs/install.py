@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from torchpin import net, proc
 from torchpin.errors import IndexUnavailable, InstallFailed, UsageError
-from torchpin.locks.requirements import index_lines
+from torchpin.locks.requirements import index_lines, routed_index_lines
 from torchpin.models import PROJECTS, Installer, Pin, Plan
 from torchpin.net.policy import NetPolicy
 from torchpin.net.urls import Credential, mask, origin, scrub, with_credential
@@ -25,9 +25,12 @@ def find_uv() -> str | None:
     return shutil.which("uv") or shutil.which("uv", path=str(Path(sys.executable).parent))
 
 
-def index_args(plan: Plan) -> list[str]:
-    """The lock's index lines as installer options: one function writes both."""
-    return [part for line in index_lines(plan) for part in line]
+def index_args(plan: Plan, installer: str = "pip") -> list[str]:
+    """The plan's index options for the installer: the lock's own lines for pip, which merges
+    indexes; for uv, which takes each project from the first index that lists it, the variant
+    index serves the torch family alone (``routed_index_lines``)."""
+    lines = routed_index_lines(plan) if installer == "uv" else index_lines(plan)
+    return [part for line in lines for part in line]
 
 
 def _env_name(installer: str, flag: str) -> str:
@@ -47,7 +50,11 @@ def installer_index_args(
         if cred is None:
             argv += [flag, url]
         else:
-            env[_env_name(installer, flag)] = with_credential(url, cred)
+            name = _env_name(installer, flag)
+            # Several pages of one private mirror share the variable: uv splits UV_FIND_LINKS on
+            # commas, pip and uv split the other list options on spaces.
+            sep = "," if name == "UV_FIND_LINKS" else " "
+            env[name] = sep.join([*filter(None, [env.get(name)]), with_credential(url, cred)])
     return argv, env
 
 

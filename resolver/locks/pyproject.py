@@ -18,6 +18,7 @@ from torchpin.errors import UsageError
 from torchpin.models import PROJECTS, Plan
 
 from .multi import markers as target_markers
+from .requirements import TRITON_PROJECTS, variant_projects
 
 PREFIX = "torchpin-"
 
@@ -26,66 +27,116 @@ def index_name(plan: Plan) -> str:
     return PREFIX + plan.variant.name
 
 
-def routed(plan: Plan) -> list[str]:
-    """Projects uv must take from the variant index: the pins, and ROCm's triton (only there)."""
-    names = [p.project for p in plan.pins]
-    if plan.variant.family.value == "rocm" and "torch" in names:
-        names.append("pytorch-triton-rocm")
-    return names
-
-
 def edit(text: str, plans: Sequence[tuple[str | None, Plan]], *, add: bool = False) -> str:
     """The pyproject text with torchpin's indexes and sources for the plans (one per target; with
-    several, each source carries its target's marker) and, with ``add``, the pins in
-    ``[project.dependencies]``. A file that can't take them is a ``UsageError``."""
+    several, each source carries its target's marker) and, with ``add``, the pins where the project
+    already requires them. A file that can't take them is a ``UsageError``. A BOM and CRLF line
+    ends stay as they were, on the lines torchpin writes too."""
+    bom = "\ufeff" if text.startswith("\ufeff") else ""
+    body = text[len(bom) :]
+    crlf = "\r\n" in body and body.count("\r\n") == body.count("\n")
+    out = _edit(body.replace("\r\n", "\n") if crlf else body, plans, add=add)
+    return bom + (out.replace("\n", "\r\n") if crlf else out)
 
-    try:
-        doc = tomlkit.parse(text)
-    except TOMLKitError as e:
-        raise UsageError(f"pyproject.toml is not valid TOML: {str(e).splitlines()[0]}") from None
+
+def _edit(text: str, plans: Sequence[tuple[str | None, Plan]], *, add: bool) -> str:
+    doc = _parse(text)
     if not isinstance(doc.get("project"), dict):
         raise UsageError(
             "pyproject.toml has no [project] table: uv's index sources apply to a project",
             hint="run `uv init` first, or use --format requirements",
         )
-    uv = _table(_table(doc, "tool"), "uv")
+    uv = _uv_settings(doc)
+    for _, plan in plans:
+        _check_conflicts(uv, plan.index_url)
+    # torchpin's earlier entries go first, and the rest is added to that text: a re-run then
+    # writes what the first run wrote, and a run that routes nothing gives back the user's bytes.
+    if _strip(uv):
+        doc = _parse(_ending(tomlkit.dumps(doc), text))
     markers: list[str | None] = [None] * len(plans)
     if len(plans) > 1:
         markers = list(target_markers([(label or "", plan) for label, plan in plans]))
-    for _, plan in plans:
-        _check_conflicts(uv, plan.index_url)
-    indexes = [i for i in uv.get("index", []) if not str(i.get("name", "")).startswith(PREFIX)]
-    sources = uv.get("sources")
-    if sources is not None:
-        for project in [k for k, v in sources.items() if _ours(v)]:
-            del sources[project]
+    ours: list[Any] = []
     routes: dict[str, list[dict[str, str]]] = {}
-    named: set[str] = set()
     for (_, plan), marker in zip(plans, markers, strict=True):
         if plan.on_pypi:  # no source matches on that target: uv takes PyPI, its default index
             continue
         name = index_name(plan)
-        if name not in named:
-            named.add(name)
+        if name not in {str(t["name"]) for t in ours}:
             entry = tomlkit.table()
             entry.update({"name": name, "url": plan.index_url.rstrip("/"), "explicit": True})
             if plan.find_links:
                 entry["format"] = "flat"
-            indexes.append(entry)
-        for project in routed(plan):
+            ours.append(entry)
+        for project in variant_projects(plan):
             routes.setdefault(project, []).append({"index": name} | ({"marker": marker} if marker else {}))
-    if routes:
-        sources = sources if sources is not None else _table(uv, "sources")
+    if ours:
+        uv = _table(_table(doc, "tool", "tool"), "uv", "tool.uv")
+        # The indexes first, at the end of the user's own array of them, then the sources: the
+        # user's tables keep their order, and what torchpin adds follows them.
+        if "index" in uv:
+            uv["index"].extend(ours)
+        else:
+            aot = tomlkit.aot()
+            aot.extend(ours)
+            uv["index"] = aot
+        new = "sources" not in uv
+        sources = _table(uv, "sources", "tool.uv.sources")
         for project, entries in routes.items():
             sources[project] = _inline(entries[0]) if len(plans) == 1 else _array([_inline(e) for e in entries])
-    _set_indexes(uv, indexes)
-    if sources is not None and not sources and "sources" in uv:
-        del uv["sources"]
+        if new:  # a blank line before whatever table follows, as between the user's own tables
+            sources.add(tomlkit.nl())
     if add:
-        _add_pins(doc["project"], plans, markers)
-    out = tomlkit.dumps(doc)
-    # Removing a table can leave its blank line behind at the end: the file ends as it did.
+        _add_pins(doc, plans, markers)
+    return _ending(tomlkit.dumps(doc), text)
+
+
+def _parse(text: str) -> Any:
+    try:
+        return tomlkit.parse(text)
+    except TOMLKitError as e:
+        raise UsageError(f"pyproject.toml is not valid TOML: {str(e).splitlines()[0]}") from None
+
+
+def _ending(out: str, text: str) -> str:
+    """Removing a table can leave its blank line behind at the end: the file ends as it did."""
     return out.rstrip("\n") + "\n" if text.endswith("\n") and not text.endswith("\n\n") else out
+
+
+def _uv_settings(doc: Any) -> Any:
+    """``[tool.uv]`` as it is (empty when absent), every key torchpin edits of the right type."""
+    tool = doc.get("tool", {})
+    if not isinstance(tool, dict):
+        raise UsageError("pyproject.toml: tool is not a table")
+    uv = tool.get("uv", {})
+    if not isinstance(uv, dict):
+        raise UsageError("pyproject.toml: tool.uv is not a table")
+    if not isinstance(uv.get("sources", {}), dict):
+        raise UsageError("pyproject.toml: tool.uv.sources is not a table")
+    if not isinstance(uv.get("index", []), list) or not all(isinstance(i, dict) for i in uv.get("index", [])):
+        raise UsageError("pyproject.toml: tool.uv.index is not an array of tables ([[tool.uv.index]])")
+    return uv
+
+
+def _strip(uv: Any) -> bool:
+    """Remove torchpin's indexes and sources; whether there were any."""
+    found = False
+    sources = uv.get("sources")
+    if sources is not None:
+        for project in [k for k, v in sources.items() if _ours(v)]:
+            del sources[project]
+            found = True
+        if found and not sources:
+            del uv["sources"]
+    aot = uv.get("index")
+    if aot is not None:
+        for i in reversed(range(len(aot))):
+            if str(aot[i].get("name", "")).startswith(PREFIX):
+                del aot[i]
+                found = True
+        if not len(aot):
+            del uv["index"]
+    return found
 
 
 def _inline(values: dict[str, str]) -> Any:
@@ -103,10 +154,11 @@ def _array(items: list[Any]) -> Any:
     return array
 
 
-def _table(parent: Any, key: str) -> Any:
-
+def _table(parent: Any, key: str, where: str) -> Any:
     if key not in parent:
         parent[key] = tomlkit.table(is_super_table=True) if key == "tool" else tomlkit.table()
+    elif not isinstance(parent[key], dict):
+        raise UsageError(f"pyproject.toml: {where} is not a table")
     return parent[key]
 
 
@@ -119,7 +171,7 @@ def _check_conflicts(uv: Any, url: str) -> None:
     """The user's own routing of the torch family, or their own index for the same URL, is
     theirs: torchpin says so rather than overwrite it."""
     for project, source in (uv.get("sources") or {}).items():
-        if project in PROJECTS and not _ours(source):
+        if (project in PROJECTS or project in TRITON_PROJECTS) and not _ours(source):
             raise UsageError(
                 f"[tool.uv.sources] already routes {project} ({source}); torchpin would replace it",
                 hint="remove that entry and run again, or use --format requirements",
@@ -133,46 +185,66 @@ def _check_conflicts(uv: Any, url: str) -> None:
             )
 
 
-def _set_indexes(uv: Any, indexes: list[Any]) -> None:
-
-    if "index" in uv:
-        del uv["index"]
-    if indexes:
-        aot = tomlkit.aot()
-        for index in indexes:
-            aot.append(index)
-        uv["index"] = aot
-
-
-def _add_pins(project: Any, plans: Sequence[tuple[str | None, Plan]], markers: Sequence[str | None]) -> None:
-    """Each pin replaces the user's line for that project (all targets' pins, each behind its marker)."""
-
+def _add_pins(doc: Any, plans: Sequence[tuple[str | None, Plan]], markers: Sequence[str | None]) -> None:
+    """Each pin goes where the project already requires it: in every requirement array (project
+    dependencies, optional dependencies, dependency groups) that names it, the first line for it
+    becomes the pins (its comment kept) and later lines for it go. A project required nowhere is
+    added to ``[project.dependencies]``."""
     lines: dict[str, list[str]] = {}
     for (_, plan), marker in zip(plans, markers, strict=True):
         for p in plan.pins:
             lines.setdefault(p.project, []).append(f"{p.project}=={p.version}" + (f" ; {marker}" if marker else ""))
-    deps = project.get("dependencies")
-    if deps is None:
+    project = doc["project"]
+    if "dependencies" not in project:
         deps = tomlkit.array()
         deps.multiline(True)
         project["dependencies"] = deps
     placed: set[str] = set()
-    for dep in list(deps):
-        try:
-            name = Requirement(str(dep)).name.lower()
-        except InvalidRequirement:
-            continue
-        if name in lines:
-            index = list(deps).index(dep)
-            del deps[index]
-            if name not in placed:  # the pins take the place of the user's first line for the project
-                for offset, line in enumerate(lines[name]):
-                    deps.insert(index + offset, line)
-                placed.add(name)
+    for where, array in _requirement_arrays(doc):
+        if not isinstance(array, list):
+            raise UsageError(f"pyproject.toml: {where} is not an array of requirement strings")
+        firsts: dict[str, int] = {}
+        for i, entry in enumerate(array):
+            name = _name(entry)
+            if name in lines:
+                firsts.setdefault(name, i)
+        for i in reversed(range(len(array))):
+            name = _name(array[i])
+            if name in lines and firsts[name] != i:
+                del array[i]
+        for name, i in sorted(firsts.items(), key=lambda kv: -kv[1]):
+            array[i] = lines[name][0]
+            for offset, line in enumerate(lines[name][1:], start=1):
+                array.insert(i + offset, line)
+            placed.add(name)
     for name, pins in lines.items():
         if name not in placed:
             for line in pins:
-                deps.append(line)
+                project["dependencies"].append(line)
+
+
+def _requirement_arrays(doc: Any) -> list[tuple[str, Any]]:
+    project = doc["project"]
+    arrays = [("project.dependencies", project["dependencies"])]
+    for key, where in (
+        (project.get("optional-dependencies"), "project.optional-dependencies"),
+        (doc.get("dependency-groups"), "dependency-groups"),
+    ):
+        if key is None:
+            continue
+        if not isinstance(key, dict):
+            raise UsageError(f"pyproject.toml: [{where}] is not a table")
+        arrays += [(f"{where}.{name}", entries) for name, entries in key.items()]
+    return arrays
+
+
+def _name(entry: Any) -> str | None:
+    if not isinstance(entry, str):
+        return None  # a dependency group's {include-group = …}
+    try:
+        return Requirement(str(entry)).name.lower()
+    except InvalidRequirement:
+        return None
 
 
 def declared(text: str) -> tuple[list[str], str | None]:
@@ -180,7 +252,7 @@ def declared(text: str) -> tuple[list[str], str | None]:
     [dependency-groups]) and its ``requires-python``: what a pyproject lock decides from unless
     REQ overrides them. A key of the wrong type is exit 2 naming it."""
     try:
-        doc = tomlkit.parse(text).unwrap()
+        doc = tomlkit.parse(text.removeprefix("\ufeff")).unwrap()
     except TOMLKitError as e:
         raise UsageError(f"pyproject.toml is not valid TOML: {str(e).splitlines()[0]}") from None
     project = doc.get("project", {})

@@ -272,14 +272,44 @@ def _toml(text: str, kind: LockFormat, env: Mapping[str, str]) -> LockView:
         packages = doc.get("packages", [])
         if not isinstance(packages, list):
             raise UsageError("the pylock's packages is not an array of tables", hint=NOT_OURS)
-        urls = [u for p in packages if isinstance(p, dict) for u in pylock_urls(p)]
+        for i, p in enumerate(packages):
+            _check_pylock_entry(p, f"packages[{i}]")
+        urls = [u for p in packages for u in pylock_urls(p)]
         for p in packages:
-            if isinstance(p, dict) and p.get("name") in PROJECTS and _applies(_str(p.get("marker")), env):
+            if p.get("name") in PROJECTS and _applies(_str(p.get("marker")), env):
                 pins[str(p["name"])] = _version(p.get("version"), str(p["name"]))
                 first = (pylock_urls(p) or [""])[0]
                 index = index or first.rsplit("/", 1)[0] or None
         return LockView(kind, pins, index, _variant(pins), urls=tuple(urls))
     return _pyproject(doc, env)
+
+
+def _check_pylock_entry(p: Any, where: str) -> None:
+    """One ``[[packages]]`` entry has the PEP 751 types torchpin reads: a wrong one is exit 2
+    naming the key, not a crash or an entry silently skipped."""
+
+    def refuse(key: str, what: str) -> None:
+        raise UsageError(f"the pylock's {where}{key} is not {what}", hint=NOT_OURS)
+
+    if not isinstance(p, dict):
+        refuse("", "a table")
+    if not isinstance(p.get("name"), str):
+        refuse(".name", "a string")
+    for key in ("marker", "index", "version"):
+        if key in p and not isinstance(p[key], str):
+            refuse(f".{key}", "a string")
+    files = p.get("wheels", [])
+    if not isinstance(files, list):
+        refuse(".wheels", "an array of tables")
+    named = [(f".wheels[{i}]", f) for i, f in enumerate(files)]
+    named += [(f".{key}", p[key]) for key in ("sdist", "archive") if key in p]
+    for key, f in named:
+        if not isinstance(f, dict):
+            refuse(key, "a table")
+        if "url" in f and not isinstance(f["url"], str):
+            refuse(f"{key}.url", "a string")
+        if "hashes" in f and not isinstance(f["hashes"], dict):
+            refuse(f"{key}.hashes", "a table")
 
 
 def pylock_urls(package: dict[str, Any]) -> list[str]:

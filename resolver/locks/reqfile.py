@@ -83,8 +83,9 @@ def _read(
     )
 
 
-def read_text(path: Path) -> str:
-    """A requirements file's text: capped, and refused when it is not UTF-8 text."""
+def read_text(path: Path, *, keep_bom: bool = False) -> str:
+    """A requirements file's text: capped, and refused when it is not UTF-8 text. ``keep_bom``
+    for a file torchpin edits in place, whose BOM must survive the edit."""
     try:
         with path.open("rb") as f:
             data = f.read(MAX_BYTES + 1)
@@ -95,7 +96,7 @@ def read_text(path: Path) -> str:
     if b"\0" in data:
         raise UsageError(f"{path} is a binary file, not a requirements file")
     try:
-        return data.decode("utf-8-sig")
+        return data.decode("utf-8" if keep_bom else "utf-8-sig")
     except UnicodeDecodeError:
         raise UsageError(f"{path} is not UTF-8 text", hint="save it as UTF-8") from None
 

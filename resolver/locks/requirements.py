@@ -66,6 +66,32 @@ def index_lines(plan: Plan) -> list[tuple[str, str]]:
     return [("--index-url", plan.pypi_url), ("--extra-index-url", plan.index_url)]
 
 
+# The triton build a ROCm or XPU torch requires is published for that build on its variant index.
+_TRITON = {"rocm": "pytorch-triton-rocm", "xpu": "pytorch-triton-xpu"}
+TRITON_PROJECTS = frozenset(_TRITON.values())
+
+
+def variant_projects(plan: Plan) -> list[str]:
+    """The projects that come from the variant index: the pins, and the triton a ROCm or XPU torch
+    requires. Everything else comes from PyPI: variant pages also carry stale copies of torch's
+    dependencies (filelock, sympy, nvidia-* …), and a mirror answers 403 for what it lacks."""
+    names = [p.project for p in plan.pins]
+    triton = _TRITON.get(plan.variant.family.value)
+    if triton and "torch" in names:
+        names.append(triton)
+    return names
+
+
+def routed_index_lines(plan: Plan) -> list[tuple[str, str]]:
+    """Index options that give a resolver (uv, which takes each project from the first index that
+    lists it) only ``variant_projects`` from the variant index: PyPI is the index, and each of those
+    projects' pages is a ``--find-links`` page. pip and uv both read such a file."""
+    if plan.on_pypi or plan.find_links:
+        return index_lines(plan)
+    base = plan.index_url.rstrip("/")
+    return [("--index-url", plan.pypi_url), *(("--find-links", f"{base}/{name}/") for name in variant_projects(plan))]
+
+
 def as_json(plan: Plan) -> dict[str, Any]:
     """The design's ``--format json`` shape (schema 1)."""
     t = plan.target

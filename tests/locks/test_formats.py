@@ -254,3 +254,69 @@ def test_full_for_a_mac_tells_uv_the_macos_the_chosen_wheels_need(tmp_path: Path
         )
         resolved = compile_lock(plan, [], NetPolicy(environ=installer_env(UV_CACHE_DIR=str(tmp_path / "uvc"))))
     assert "torch==2.15.0" in resolved and "--hash=sha256:" in resolved
+
+
+@pytest.mark.parametrize("fmt", ["full", "pylock"])
+def test_only_the_torch_family_comes_from_the_variant_index(tmp_path: Path, fmt: str) -> None:
+    """The variant pages carry stale copies of torch's dependencies and answer 403 for what they
+    lack: uv must take everything but the torch family from PyPI (issue 16, item 4)."""
+    uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
+    if uv is None:
+        pytest.skip("uv is not installed (scripts/test installs it with the dev extra)")
+    from tests.support.fake_index import DEPENDENCY_COPIES, FakePytorchIndex, Knobs
+
+    assert max(DEPENDENCY_COPIES["filelock"]) < "3.17" and "numpy" in DEPENDENCY_COPIES
+    deps = [
+        make_wheel(tmp_path / "build", "filelock", "3.20.0", "py3-none-any"),
+        make_wheel(tmp_path / "build", "numpy", "2.3.0", "py3-none-any"),
+        make_wheel(tmp_path / "build", "jinja2", "3.1.6", "py3-none-any"),  # not on the variant page: 403 there
+        make_wheel(tmp_path / "build", "typing_extensions", "4.15.0", "py3-none-any"),
+        make_wheel(tmp_path / "build", "torch", "2.15.0", TAG),  # PyPI's own torch: a decoy
+    ]
+    write_simple_index(tmp_path / "pypi" / "simple", deps)
+    (tmp_path / "requirements.in").write_text("filelock>=3.17\nnumpy\ntorch\n")
+    env = installer_env(TORCHPIN_CACHE_DIR=str(tmp_path / "cache"), UV_CACHE_DIR=str(tmp_path / "uv-cache"))
+    knobs = Knobs(torch_requires=("filelock", "jinja2", "typing-extensions"))
+    with FakeIndexServer(FakePytorchIndex(knobs=knobs)) as index, StaticServer(tmp_path / "pypi") as pypi:
+        pypi_url = f"{pypi.url}/simple"
+        env["TORCHPIN_PYPI_URL"] = pypi_url
+        r = run_cli(
+            "lock",
+            *(["--full"] if fmt == "full" else ["--format", "pylock"]),
+            "-r",
+            str(tmp_path / "requirements.in"),
+            *("--no-detect", "--backend", "cu130", "--python-version", "3.11"),
+            *("--python-platform", "x86_64-manylinux_2_28", "--index-url", index.base, "--no-fallback"),
+            env=env,
+            timeout=300,
+        )
+        assert r.returncode == 0, r.stderr
+        if fmt == "pylock":
+            import tomllib
+
+            packages = {p["name"]: p for p in tomllib.loads(r.stdout)["packages"]}
+            versions = {name: p["version"] for name, p in packages.items()}
+            assert versions == {
+                "filelock": "3.20.0",
+                "jinja2": "3.1.6",
+                "numpy": "2.3.0",
+                "torch": "2.15.0+cu130",
+                "typing-extensions": "4.15.0",
+            }
+            for name, p in packages.items():
+                urls = [w["url"] for w in p.get("wheels", [])]
+                assert urls and all(u.startswith(pypi_url) != name.startswith("torch") for u in urls), (name, urls)
+            return
+        lines = r.stdout.splitlines()
+        assert f"--index-url {pypi_url}" in lines and f"--find-links {index.base}/cu130/torch/" in lines
+        assert not any(line.startswith("--extra-index-url") for line in lines)
+        lock = tmp_path / "full.txt"
+        lock.write_text(r.stdout)
+        chosen = pip_dry_run(tmp_path, "--require-hashes", "-r", str(lock))
+    assert chosen == {
+        "filelock": "3.20.0",
+        "jinja2": "3.1.6",
+        "numpy": "2.3.0",
+        "torch": "2.15.0+cu130",
+        "typing_extensions": "4.15.0",
+    }

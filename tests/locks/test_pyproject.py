@@ -183,3 +183,123 @@ def test_wrongly_typed_project_tables_are_exit_2_naming_the_key(text: str, why: 
     path.write_text(text)
     r = run("lock", *RTX_50, "-o", str(path), home=tmp_path)
     assert r.returncode == 2 and why in r.stderr and path.read_text() == text, r.stderr
+
+
+# ---- --add keeps the user's file (issue 16, item 9)
+
+GROUPS = """\
+[project]
+name = "demo"
+version = "0.1.0"
+dependencies = [
+    "numpy>=2",  # numerics
+    "torch>=2.4",  # the model
+    "rich",
+]
+
+[project.optional-dependencies]
+vision = ["torchvision"]  # images
+
+[dependency-groups]
+audio = [
+    "torchaudio",  # voice
+    "soundfile",
+]
+
+[tool.uv]
+# our private index
+[[tool.uv.index]]
+name = "corp"
+url = "https://corp.example/simple"
+
+[tool.uv.sources]
+mylib = { path = "../mylib" }  # ours
+
+[tool.ruff]
+line-length = 100
+"""
+
+
+def _subsequence(small: list[str], big: list[str]) -> bool:
+    it = iter(big)
+    return all(line in it for line in small)
+
+
+def test_add_pins_each_project_where_it_is_required_and_keeps_comments(catalog: Catalog) -> None:
+    p = plan(catalog, "cu126", "torch", "torchvision", "torchaudio")
+    pin = {x.project: f"{x.project}=={x.version}" for x in p.pins}
+    out = edit(GROUPS, [(None, p)], add=True)
+    lines = out.splitlines()
+    assert f'    "{pin["torch"]}",  # the model' in lines
+    assert f'vision = ["{pin["torchvision"]}"]  # images' in lines
+    assert f'    "{pin["torchaudio"]}",  # voice' in lines
+    deps = out[out.index("dependencies = [") : out.index("]")]
+    assert "torchvision" not in deps and "torchaudio" not in deps  # not moved into [project.dependencies]
+    unpinned = {"torch>=2.4", "torchvision", "torchaudio"}
+    kept = [line for line in GROUPS.splitlines() if not any(f'"{u}"' in line for u in unpinned)]
+    assert _subsequence(kept, lines)  # every other line of the user's, in its order
+    # torchpin's tables follow the user's: their index, then torchpin's, then the sources.
+    assert lines.index('name = "corp"') < lines.index('name = "torchpin-cu126"') < lines.index("[tool.ruff]")
+    assert lines[lines.index("[tool.ruff]") - 1] == ""
+    assert edit(out, [(None, p)], add=True) == out
+
+
+def test_routing_and_unrouting_gives_back_the_same_bytes(catalog: Catalog) -> None:
+    mac = select(target("3.12", "macos", "aarch64"), catalog, [])
+    for text in (GROUPS, USER, GROUPS.replace("\n", "\r\n"), "\ufeff" + GROUPS):
+        routed = edit(text, [(None, plan(catalog, "cu126"))])
+        assert routed != text and edit(routed, [(None, mac)]) == text
+
+
+def test_a_bom_and_crlf_stay_on_every_line(catalog: Catalog) -> None:
+    text = "\ufeff" + GROUPS.replace("\n", "\r\n")
+    out = edit(text, [(None, plan(catalog, "cu126", "torch"))], add=True)
+    assert out.startswith("\ufeff[project]\r\n")
+    assert out.count("\n") == out.count("\r\n") and 'torch = {index = "torchpin-cu126"}\r\n' in out
+
+
+def test_a_multi_target_add_keeps_the_place_and_reruns_cleanly(catalog: Catalog) -> None:
+    mac = select(target("3.12", "macos", "aarch64"), catalog, [Requirement("torch")])
+    plans = [("linux", plan(catalog, "cu126", "torch")), ("mac", mac)]
+    out = edit(GROUPS, plans, add=True)
+    lines = out.splitlines()
+    at = lines.index('    "numpy>=2",  # numerics')
+    linux, darwin = (f'    "torch=={next(p.version for p in pl.pins if p.project == "torch")} ; ' for _, pl in plans)
+    assert lines[at + 1].startswith(linux) and lines[at + 1].endswith("# the model")
+    assert lines[at + 2].startswith(darwin) and lines[at + 3] == '    "rich",'
+    assert edit(out, plans, add=True) == out
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ('[project]\nname = "d"\n[tool]\nuv = 5\n', "tool.uv is not a table"),
+        ('tool = 5\n[project]\nname = "d"\n', "tool is not a table"),
+        ('[project]\nname = "d"\n[tool.uv]\nsources = 3\n', "tool.uv.sources is not a table"),
+        ('[project]\nname = "d"\n[tool.uv]\nindex = "x"\n', "tool.uv.index is not an array of tables"),
+        ('[project]\nname = "d"\n[project.optional-dependencies]\ncuda = "torch"\n', "optional-dependencies.cuda"),
+        (
+            '[project]\nname = "d"\n[tool.uv.sources]\npytorch-triton-rocm = { index = "mine" }\n',
+            "already routes pytorch-triton-rocm",
+        ),
+    ],
+)
+def test_add_refuses_what_it_cannot_edit_naming_the_key(text: str, why: str, tmp_path: Path) -> None:
+    from tests.support.cli import run
+
+    path = tmp_path / "pyproject.toml"
+    path.write_text(text)
+    r = run("lock", *RTX_50, "torch", "--add", "-o", str(path), home=tmp_path)
+    assert r.returncode == 2 and why in r.stderr and path.read_text() == text, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_the_cli_keeps_a_bom_and_crlf(tmp_path: Path) -> None:
+    from tests.support.cli import run
+
+    path = tmp_path / "pyproject.toml"
+    path.write_bytes(("\ufeff" + GROUPS.replace("\n", "\r\n")).encode())
+    r = run("lock", *RTX_50, "--add", "-o", str(path), home=tmp_path)
+    data = path.read_bytes()
+    assert r.returncode == 0 and data.startswith(b"\xef\xbb\xbf[project]\r\n"), r.stderr
+    assert data.count(b"\n") == data.count(b"\r\n") and b"torchpin-cu1" in data

@@ -167,3 +167,22 @@ def test_a_missing_pip_is_named(tmp_path: Path, pypi: str) -> None:
         2,
         f"pip is not installed in {python}",
     )
+
+
+def test_uv_takes_torchs_dependencies_from_pypi_not_the_variant_pages(tmp_path: Path) -> None:
+    """The variant pages carry stale copies of torch's dependencies and answer 403 for the rest:
+    uv, which stops at the first index listing a project, must see them on PyPI only."""
+    from tests.support.fake_index import DEPENDENCY_COPIES
+    from tests.support.wheelmaker import make_wheel
+
+    assert max(DEPENDENCY_COPIES["filelock"]) < "3.17"
+    deps = [make_wheel(tmp_path / "w", "filelock", "3.20.0", "py3-none-any")]
+    deps.append(make_wheel(tmp_path / "w", "jinja2", "3.1.6", "py3-none-any"))  # on no variant page: 403 there
+    write_simple_index(tmp_path / "pypi" / "simple", deps)
+    python = venv(tmp_path / "venv", pip=False)
+    knobs = Knobs(torch_requires=("filelock>=3.17", "jinja2"))
+    with FakeIndexServer(FakePytorchIndex(knobs=knobs)) as srv, StaticServer(tmp_path / "pypi") as pypi:
+        r = install(tmp_path, python, srv.base, f"{pypi.url}/simple", "--installer", "uv", "--no-fallback")
+    assert r.code == 0, r.stderr
+    got = installed(python)
+    assert got["torch"] == "2.15.0+cpu" and got["filelock"] == "3.20.0" and got["jinja2"] == "3.1.6"

@@ -195,6 +195,19 @@ TOML_CASES = [
         "file URLs",
     ),
     ("pylock packages not tables", 'lock-version = "1.0"\npackages = 7\n', "not an array of tables"),
+    ("pylock entry not a table", 'lock-version = "1.0"\npackages = [7]\n', "packages[0] is not a table"),
+    ("pylock name not a string", 'lock-version = "1.0"\npackages = [{ name = 3 }]\n', "packages[0].name is not"),
+    *(
+        (f"pylock {key} mistyped", 'lock-version = "1.0"\n[[packages]]\nname = "torch"\n' + body, why)
+        for key, body, why in [
+            ("wheels", "wheels = 5\n", "packages[0].wheels is not an array of tables"),
+            ("wheel", "wheels = [5]\n", "packages[0].wheels[0] is not a table"),
+            ("url", "wheels = [{ url = 5 }]\n", "packages[0].wheels[0].url is not a string"),
+            ("hashes", 'wheels = [{ url = "https://x.example/t.whl", hashes = "x" }]\n', ".hashes is not a table"),
+            ("archive", 'archive = "x"\n', "packages[0].archive is not a table"),
+            ("marker", "marker = 1\n", "packages[0].marker is not a string"),
+        ]
+    ),
     (
         "pylock version an option",
         'lock-version = "1.0"\n[[packages]]\nname = "torch"\nversion = "--pre"\n',

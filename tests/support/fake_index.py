@@ -32,7 +32,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from packaging.utils import parse_wheel_filename
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import Version
 
 from torchpin.facts.snapshot import Catalog, load_catalog
@@ -42,6 +42,19 @@ from .wheelmaker import wheel_bytes
 ROOT = Path(__file__).resolve().parents[2]
 REAL_TORCH = Path("/opt/wheels/torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl")
 FOUNDATION = ("torch", "torchvision", "torchaudio", "torchcodec")
+# Every variant page also carries copies of torch's dependencies' pages, older than PyPI's (the
+# "hybrid index"): a resolver that takes them from here gets stale versions.
+DEPENDENCY_COPIES = {
+    "filelock": ("3.13.1", "3.16.1"),
+    "fsspec": ("2024.6.1",),
+    "mpmath": ("1.3.0",),
+    "networkx": ("3.3",),
+    "numpy": ("2.1.2",),
+    "sympy": ("1.13.3",),
+    "typing-extensions": ("4.12.2",),
+}
+# The triton a ROCm or XPU torch requires: published on that variant's page only.
+TRITON = {"rocm": ("pytorch-triton-rocm", "3.5.0"), "xpu": ("pytorch-triton-xpu", "3.5.0")}
 
 
 @dataclass
@@ -137,6 +150,16 @@ class FakePytorchIndex:
                             release,
                             untagged=True,
                         )
+        for variant in {v for v, _ in pages}:
+            for project, versions in DEPENDENCY_COPIES.items():
+                pages[(variant, project)] = {f"{project.replace('-', '_')}-{v}-py3-none-any.whl" for v in versions}
+            family = next((f for f in TRITON if variant.startswith(f)), None)
+            if family:
+                project, version = TRITON[family]
+                tags = {n.split("-")[-3] for n in pages.get((variant, "torch"), ()) if "-cp" in n}
+                pages[(variant, project)] = {
+                    f"{project.replace('-', '_')}-{version}-{t}-{t}-manylinux_2_28_x86_64.whl" for t in tags
+                }
         return {k: sorted(v) for k, v in pages.items()}
 
     def _add(
@@ -181,7 +204,9 @@ class FakePytorchIndex:
         torch; torch itself declares ``torch_requires``."""
         name, version, _, _ = parse_wheel_filename(filename)
         requires = torch_requires
-        if name != "torch":
+        if name not in FOUNDATION:
+            requires = ()
+        elif name != "torch":
             declared = self.torch_requirement(str(name), version.public)
             requires = (declared,) if declared else ()
         tag = filename[len(f"{name}-{version}-") : -len(".whl")]
@@ -318,14 +343,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return
         body, ctype = self._body(path)
         if body is None:
-            parts = [p for p in path.split("/") if p]
-            if len(parts) == 3 and parts[0] == "whl" and parts[2] not in FOUNDATION and "." not in parts[2]:
-                # The real index serves copies of PyPI's pages for torch's dependencies (filelock,
-                # sympy, nvidia-* …); this fake has none, so it says "not here" and installers
-                # go on to PyPI. (uv stops at a 403 except from download.pytorch.org itself.)
-                self._send(404, b"Not Found", "text/plain")
-                return
-            # S3 answers 403 AccessDenied for keys that do not exist.
+            # S3 answers 403 AccessDenied for keys that do not exist, projects it lacks included
+            # (uv stops at a 403 from any host but download.pytorch.org itself).
             self._send(403, b"<Error><Code>AccessDenied</Code></Error>", "application/xml")
             return
         if path in knobs.malformed:
@@ -358,7 +377,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             if leaf.endswith(".whl.metadata"):
                 return idx.metadata(leaf[: -len(".metadata")]), "application/octet-stream"
             if leaf.endswith(".whl"):
-                if leaf not in idx.files.get((variant, leaf.split("-")[0]), []):
+                try:
+                    project = str(parse_wheel_filename(leaf)[0])
+                except InvalidWheelFilename:
+                    return None, ""
+                if leaf not in idx.files.get((variant, project), []):
                     return None, ""
                 if leaf in idx.knobs.corrupt:
                     return idx.wheel(leaf)[::-1], "application/octet-stream"
