@@ -55,8 +55,9 @@ def run_lock(
         if targets:
             raise UsageError("--full resolves one target", hint="use --format pylock for several targets")
         policy = ctx.endpoints(index).net()
-        given["resolved"] = resolved = _compile(plans[0][1], others, policy)
+        resolved = locks.bind_hashes(_compile(plans[0][1], others, policy), locks.user_hashes(others))
         _check_resolved(list(locks.read_lock(resolved).urls), policy)
+        given["resolved"] = resolved
     text, notes = write(fmt, LockInput(plans, multi=bool(targets), existing=existing, add=add, **given))
     for note in notes:
         ctx.note(note)
@@ -72,6 +73,7 @@ def _pylock(ctx: Context, plans: list[Labeled], others: Sequence[str], index: In
     for _, plan in plans:
         doc = locks.toml_values(_compile(plan, others, policy, fmt="pylock.toml", offline=index.offline))
         packages = doc.get("packages", [])
+        locks.pylock.bind_hashes(packages, locks.user_hashes(others))
         _check_resolved([u for p in packages if isinstance(p, dict) for u in locks.pylock_urls(p)], policy)
         docs.append(doc)
     return {"merged": locks.pylock.merge(plans, docs)}

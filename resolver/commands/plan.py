@@ -92,7 +92,7 @@ def _live_catalog(
         deadline=index.deadline,
         max_age=ctx.cache_max_age(),
     )
-    client = net.IndexClient(config)
+    client = net.IndexClient(config, waiting=ctx.say)
     wanted = {(v, p): config.page_url(v, p) for v in variants for p in projects}
     fetched = client.fetch(list(wanted.values()))
     for note in client.notes:

@@ -9,9 +9,9 @@ if TYPE_CHECKING:
     from . import multi, pylock, pyproject
     from .explain import explain_plan
     from .formats import CHOICES, Labeled, LockFormat, LockInput, write
-    from .full import full_lock
+    from .full import bind_hashes, full_lock
     from .read import LockView, pylock_urls, read_lock, toml_values
-    from .reqfile import read_requirement_files, read_text
+    from .reqfile import read_requirement_files, read_text, user_hashes
     from .requirements import index_lines
 
 __getattr__ = face(
@@ -26,6 +26,7 @@ __getattr__ = face(
         "pylock": "pylock",
         "pyproject": "pyproject",
         "explain_plan": "explain",
+        "bind_hashes": "full",
         "full_lock": "full",
         "LockView": "read",
         "read_lock": "read",
@@ -33,6 +34,7 @@ __getattr__ = face(
         "toml_values": "read",
         "read_requirement_files": "reqfile",
         "read_text": "reqfile",
+        "user_hashes": "reqfile",
         "index_lines": "requirements",
     },
 )
@@ -42,6 +44,7 @@ __all__ = [
     "LockFormat",
     "LockInput",
     "LockView",
+    "bind_hashes",
     "explain_plan",
     "full_lock",
     "index_lines",
@@ -53,5 +56,6 @@ __all__ = [
     "read_requirement_files",
     "read_text",
     "toml_values",
+    "user_hashes",
     "write",
 ]

@@ -8,6 +8,9 @@ unpinned extra index can't slip in another package of the same name (the Decembe
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+
+from packaging.utils import canonicalize_name
 
 from torchpin.errors import UsageError
 from torchpin.models import Plan
@@ -16,6 +19,49 @@ from .requirements import header
 
 # A requirement line of uv's output: `name==version`, then ` \` when hash lines follow.
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+?)( \\)?$")
+_HASH = re.compile(r"^\s+--hash=sha256:([0-9a-fA-F]{64})( \\)?$")
+
+
+def bind_hashes(resolved: str, wanted: Mapping[str, set[str]]) -> str:
+    """uv's resolution with each project the user hashed (``--hash`` in ``-r``) pinned to only
+    the files they allow: uv reads no hash from its input. None of them left is a ``UsageError``,
+    not a lock that quietly swapped the user's hashes for uv's."""
+    out: list[str] = []
+    project = ""
+    resolved_as: dict[str, str] = {}
+    kept: dict[str, int] = {}
+    for line in resolved.splitlines():
+        if m := _PIN.match(line):
+            project = canonicalize_name(m[1])
+            resolved_as[project] = m[2]
+            kept.setdefault(project, 0)
+        elif (sha := _HASH.match(line)) and project in wanted:
+            if sha[1].lower() not in wanted[project]:
+                continue
+            kept[project] += 1
+        out.append(line)
+    for name, allowed in wanted.items():
+        if name in resolved_as and not kept[name]:
+            raise hash_refused(name, resolved_as[name], allowed)
+    return _continuations("\n".join(out) + "\n")
+
+
+def hash_refused(name: str, version: str, allowed: set[str]) -> UsageError:
+    return UsageError(
+        f"uv resolved {name} {version}, and none of its files has a sha256 your --hash values allow "
+        f"({', '.join(sorted(h[:12] + '…' for h in allowed))}); nothing written",
+        hint=f"update the --hash values for {name}, or pin the version they were made for",
+    )
+
+
+def _continuations(text: str) -> str:
+    """A hash line dropped last leaves a `\\` before a line that isn't a hash: drop that too."""
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        nxt = lines[i + 1] if i + 1 < len(lines) else ""
+        if line.endswith(" \\") and not nxt.lstrip().startswith("--hash="):
+            lines[i] = line[: -len(" \\")]
+    return "\n".join(lines) + "\n"
 
 
 def full_lock(plan: Plan, resolved: str) -> str:

@@ -13,11 +13,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 import tomlkit
+from packaging.utils import canonicalize_name
 
 from torchpin import __version__
 from torchpin.errors import UsageError
 from torchpin.models import Plan
 
+from .full import hash_refused
 from .multi import marker, markers
 
 Labeled = tuple[str | None, Plan]
@@ -147,3 +149,26 @@ def _inline(values: dict[str, Any]) -> Any:
     for k, v in values.items():
         table[k] = _inline(v) if isinstance(v, dict) else v
     return table
+
+
+def bind_hashes(packages: list[Any], wanted: Mapping[str, set[str]]) -> None:
+    """Keep only the files the user's ``--hash`` values allow for the projects they hashed (uv
+    reads no hash from its input); a project left with none is a ``UsageError``."""
+    for package in packages:
+        name = canonicalize_name(str(package.get("name", "")))
+        if name not in wanted:
+            continue
+        allowed = wanted[name]
+        package["wheels"] = [w for w in package.get("wheels", []) if _sha256(w) in allowed]
+        for key in ("sdist", "archive"):
+            if key in package and _sha256(package[key]) not in allowed:
+                del package[key]
+        if not package["wheels"]:
+            del package["wheels"]
+            if "sdist" not in package and "archive" not in package:
+                raise hash_refused(name, str(package.get("version")), allowed)
+
+
+def _sha256(file: Any) -> str:
+    hashes = file.get("hashes") if isinstance(file, dict) else None
+    return str(hashes.get("sha256", "")).lower() if isinstance(hashes, dict) else ""

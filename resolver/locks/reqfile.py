@@ -8,9 +8,11 @@ would lock some other torch with exit 0. Other projects' lines are reported and 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from packaging.requirements import InvalidRequirement
+from packaging.requirements import Requirement as PackagingRequirement
 from packaging.utils import canonicalize_name
 
 from torchpin.decide.targets import parse_requirement
@@ -151,7 +153,8 @@ def parse_text(
             if others is None:
                 notes.append(f"torchpin: skipped {where}{requirement!r} (not a torch-family project)")
             elif not constraint:
-                others.append(requirement)
+                # The user's hashes go with the line: the lock may only pin a file they allow.
+                others.append(" ".join([requirement, *(o for o in options if o.startswith("--hash"))]))
             continue
         req = parse_requirement(requirement, where=where)
         if any(o.startswith("--hash") for o in options):
@@ -200,3 +203,19 @@ def _pair_options(words: list[str]) -> list[str]:
 def _names_family(text: str) -> bool:
     m = _NAME.match(text)
     return m is not None and canonicalize_name(m[1]) in PROJECTS
+
+
+def user_hashes(lines: Sequence[str]) -> dict[str, set[str]]:
+    """project → the sha256 values the user's ``--hash`` options allow, from ``others`` lines."""
+    out: dict[str, set[str]] = {}
+    for line in lines:
+        requirement, options = _split_options(line)
+        hashes = {o.split("=", 1)[1].removeprefix("sha256:").lower() for o in options if o.startswith("--hash=sha256:")}
+        if not hashes:
+            continue
+        try:
+            name = canonicalize_name(PackagingRequirement(requirement).name)
+        except InvalidRequirement:
+            continue  # a bare URL: uv names it, and the policy has read it
+        out.setdefault(name, set()).update(hashes)
+    return out

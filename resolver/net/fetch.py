@@ -14,7 +14,10 @@ from . import http as net
 from .index import ACCEPT, Page
 from .pagecache import PageCache, max_age
 from .policy import DeadlineExceeded, TlsFailure
-from .urls import mask
+from .urls import mask, origin
+
+# When a slow round is said to still be waiting: a few seconds in, then every 15 s.
+WAIT_NOTICES = (4.0, *([15.0] * 40))
 
 if TYPE_CHECKING:
     from .http import AsyncClient, Response
@@ -48,18 +51,39 @@ class _Fetcher:
         self.config = ix.config
         self.transport = ix.transport
         self.notes = ix.notes
+        self.waiting = ix.waiting
         self._parse = ix._parse
 
     async def _fetch_all(self, urls: list[str]) -> dict[str, Page]:
         async with net.client(self.config.policy, transport=self.transport) as http:
             tasks = [asyncio.ensure_future(self._fetch_one(http, u)) for u in urls]
+            watch = asyncio.ensure_future(self._watch(urls, tasks))
             try:
                 pages = await asyncio.gather(*tasks)
             finally:  # the first failure decides: stop the rest before the client closes
-                for task in tasks:
+                for task in [*tasks, watch]:
                     task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
+                await asyncio.gather(*tasks, watch, return_exceptions=True)
         return dict(zip(urls, pages, strict=True))
+
+    async def _watch(self, urls: list[str], tasks: Sequence[asyncio.Future[Any]]) -> None:
+        """An index that accepts and never answers costs the whole deadline: after a few seconds
+        say what torchpin waits for, and how long it will, then again now and then."""
+        if self.waiting is None:
+            return
+        start = asyncio.get_running_loop().time()
+        for delay in WAIT_NOTICES:
+            await asyncio.sleep(delay)
+            open_urls = [u for u, t in zip(urls, tasks, strict=True) if not t.done()]
+            if not open_urls:
+                return
+            waited = asyncio.get_running_loop().time() - start
+            hosts = sorted({origin(u).host or mask(u) for u in open_urls})
+            self.waiting(
+                f"torchpin: waiting for {', '.join(hosts)}: {len(open_urls)} of {len(urls)} page(s) unanswered "
+                f"after {waited:.0f} s (each try gives up after {self.config.timeout:g} s, all of it after "
+                f"{self.config.deadline:g} s; --offline decides from the snapshot)\n"
+            )
 
     async def _fetch_one(self, http: AsyncClient, url: str) -> Page:
         cache = PageCache(self.config.cache_dir, url) if self.config.cache_dir else None

@@ -6,7 +6,7 @@ credential-free: ``net.NetPolicy`` holds the credentials and sends them to their
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -64,10 +64,17 @@ class Page:
 class IndexClient:
     """Fetches many pages at once; one instance per command."""
 
-    def __init__(self, config: IndexConfig, *, transport: Transport | None = None) -> None:
+    def __init__(
+        self,
+        config: IndexConfig,
+        *,
+        transport: Transport | None = None,
+        waiting: Callable[[str], None] | None = None,
+    ) -> None:
         self.config = config
         self.transport = transport
         self.notes: list[str] = []  # what a human should hear: corrupt cache copies, refused links
+        self.waiting = waiting  # told, while a round is slow, what it still waits for
 
     def fetch(self, urls: Sequence[str]) -> dict[str, Page]:
         """Fetch every URL concurrently; raise IndexUnavailable / IndexFormatError on the first failure."""

@@ -320,3 +320,36 @@ def test_only_the_torch_family_comes_from_the_variant_index(tmp_path: Path, fmt:
         "torch": "2.15.0+cu130",
         "typing_extensions": "4.15.0",
     }
+
+
+@pytest.mark.parametrize("fmt", ["full", "pylock"])
+def test_a_users_hash_binds_the_full_lock(tmp_path: Path, fmt: str) -> None:
+    """uv reads no --hash from its input: torchpin keeps the user's, or refuses (issue 16, item 15)."""
+    import hashlib
+
+    uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
+    if uv is None:
+        pytest.skip("uv is not installed (scripts/test installs it with the dev extra)")
+    numpy = make_wheel(tmp_path / "build", "numpy", "2.1.0", "py3-none-any")
+    good = hashlib.sha256(numpy.read_bytes()).hexdigest()
+    write_simple_index(tmp_path / "pypi" / "simple", [numpy])
+    env = installer_env(TORCHPIN_CACHE_DIR=str(tmp_path / "cache"), UV_CACHE_DIR=str(tmp_path / "uv-cache"))
+    args = ["--full"] if fmt == "full" else ["--format", "pylock"]
+    with FakeIndexServer() as index, StaticServer(tmp_path / "pypi") as pypi:
+        env["TORCHPIN_PYPI_URL"] = f"{pypi.url}/simple"
+        results = {}
+        for sha in (good, "0" * 64):
+            (tmp_path / "requirements.in").write_text(f"numpy==2.1.0 \\\n    --hash=sha256:{sha}\ntorch\n")
+            results[sha] = run_cli(
+                "lock",
+                *args,
+                *("-r", str(tmp_path / "requirements.in"), "--no-detect", "--backend", "cpu"),
+                *("--python-version", "3.11", "--python-platform", "x86_64-manylinux_2_28"),
+                *("--index-url", index.base, "--no-fallback"),
+                env=env,
+                timeout=300,
+            )
+    ok, bad = results[good], results["0" * 64]
+    assert ok.returncode == 0 and good in ok.stdout, ok.stderr
+    assert bad.returncode == 2 and bad.stdout == "", bad.stderr
+    assert "uv resolved numpy 2.1.0, and none of its files has a sha256 your --hash values allow" in bad.stderr

@@ -141,6 +141,11 @@ def drip(body: bytes, every: float = 0.25) -> Route:
     return route
 
 
+def silent(seconds: float = 30.0) -> Route:
+    """Accept the request and never answer (until ``seconds`` pass and the test is long over)."""
+    return lambda h: time.sleep(seconds)
+
+
 def gzip_bomb(size: int) -> Route:
     """``size`` bytes of zeros that travel as a few kB of gzip."""
     packed = gzip.compress(b"\0" * size, compresslevel=9)

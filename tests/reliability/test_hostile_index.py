@@ -16,7 +16,7 @@ import pytest
 from tests.support.fake_index import FakePytorchIndex
 
 from .conftest import CPU_TORCH, WANT, Run, cpu_torch_links, fails, isolated_env, torchpin
-from .hostile import Hostile, drip, gzip_bomb, html, page, raw, redirect, send
+from .hostile import Hostile, drip, gzip_bomb, html, page, raw, redirect, send, silent
 
 LIAR = "torch-2.99.0+cpu-cp312-cp312-manylinux_2_28_x86_64.whl"
 REAL = "torch-2.14.1+cpu-cp312-cp312-manylinux_2_28_x86_64.whl"
@@ -216,6 +216,27 @@ def test_a_dripping_server_meets_the_deadline(hostile: Hostile, fake: FakePytorc
     )
     fails(r, 4, "not done within 3 s")
     assert time.monotonic() - start < 15  # every byte arrived within --timeout; the deadline still held
+
+
+def test_a_silent_index_is_named_while_torchpin_waits(hostile: Hostile, tmp_path: Path) -> None:
+    """It accepts and never answers: after a few seconds the user hears what torchpin waits for
+    and for how long, before the one-line failure (issue 16, item 15)."""
+    hostile.routes[PATH] = silent()
+    r = lock(hostile, tmp_path, "--timeout", "3", "--deadline", "6")
+    assert r.code == 4 and r.stdout == "", r.stderr
+    waiting, error = r.lines[:-1], r.lines[-1]
+    assert len(waiting) == 1, r.stderr
+    assert waiting[0].startswith("torchpin: waiting for 127.0.0.1: 1 of 1 page(s) unanswered after 4 s"), r.stderr
+    assert "gives up after 3 s, all of it after 6 s; --offline decides from the snapshot" in waiting[0]
+    assert "not done within 6 s" in error
+
+
+def test_an_index_that_answers_in_time_says_nothing_of_waiting(
+    hostile: Hostile, fake: FakePytorchIndex, tmp_path: Path
+) -> None:
+    hostile.routes[PATH] = html(good_page(hostile, fake))
+    r = lock(hostile, tmp_path)
+    assert r.code == 0 and "waiting" not in r.stderr, r.stderr
 
 
 def test_a_dripping_server_falls_back_to_the_snapshot(hostile: Hostile, fake: FakePytorchIndex, tmp_path: Path) -> None:
