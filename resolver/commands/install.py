@@ -11,7 +11,6 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from torchpin import envs, locks
 from torchpin.decide.targets import TargetFlags
@@ -21,7 +20,7 @@ from torchpin.files import write_user_file
 from torchpin.locks.formats import LockFormat
 from torchpin.locks.requirements import requirements as requirements_lock
 from torchpin.models import PROJECTS, Installer, Requirement
-from torchpin.net.urls import mask
+from torchpin.net.urls import mask, plain_http_hosts
 
 from . import lockinstall
 from .context import Context, IndexOptions
@@ -80,7 +79,9 @@ def run_install(
     installer, uv = inst.choose_installer(opts.installer, python)
     before = inst.installed_family(python)
     policy = ctx.endpoints(index).net()
-    options, index_env = inst.installer_index_args(installer, inst.index_args(plan, installer), policy.credentials)
+    options, index_env = inst.installer_index_args(
+        installer, inst.index_args(plan, installer), policy.credentials, policy.trusted_hosts
+    )
     job = _Job(
         python,
         installer,
@@ -169,8 +170,8 @@ def _trust(installer: str, view: locks.LockView, trusted: Sequence[str]) -> list
     """pip refuses a plain-http index it wasn't told to trust; the user's --trusted-host tells it."""
     if installer != "pip":
         return []
-    hosts = {urlsplit(u).hostname for u in view.urls if u.startswith("http:")}
-    return [part for host in sorted(h for h in hosts if h and h in trusted) for part in ("--trusted-host", host)]
+    hosts = plain_http_hosts(view.urls)
+    return [part for host in sorted(h for h in hosts if h in trusted) for part in ("--trusted-host", host)]
 
 
 def _installer_env(index: IndexOptions) -> dict[str, str]:

@@ -59,6 +59,7 @@ def run_lock(
         _check_resolved(list(locks.read_lock(resolved).urls), policy)
         given["resolved"] = resolved
     text, notes = write(fmt, LockInput(plans, multi=bool(targets), existing=existing, add=add, **given))
+    _check_written(text, existing, index.trusted_hosts)
     for note in notes:
         ctx.note(note)
     return text
@@ -122,7 +123,7 @@ def _compile(plan: Plan, others: Sequence[str], policy: NetPolicy, **kw: Any) ->
     for line in others:
         for url in _URL.findall(line):
             if why := net.allowed(url, policy.trusted_hosts):
-                hint = "use https, or pass --trusted-host for that host" if url.startswith("http:") else "use https"
+                hint = net.refusal_hint(url)
                 raise UsageError(f"-r line {line[:80]!r} names {net.mask(url)[:120]}: {why}; refused", hint=hint)
     return compile_lock(plan, others, policy, **kw)
 
@@ -136,6 +137,13 @@ def _check_resolved(urls: Sequence[str], policy: NetPolicy) -> None:
                 f"uv resolved a file at {net.mask(url)[:160]}: {why}; refused, nothing written",
                 hint="point the index options at https mirrors, or --trusted-host for that host",
             )
+
+
+def _check_written(text: str, existing: str, trusted_hosts: Sequence[str]) -> None:
+    """The last gate before a lock is written: every URL torchpin puts in it (those of the user's
+    own pyproject stay theirs) meets the URL policy, whichever path produced it."""
+    theirs = set(_URL.findall(existing))
+    net.check_all([u for u in _URL.findall(text) if u not in theirs], trusted_hosts, "the lock would name")
 
 
 # Anything with a scheme in a requirement line (`name @ URL`, a bare URL, `git+https://…`).

@@ -5,7 +5,6 @@ hash it states is checked, by the installer or by torchpin before the installer 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from urllib.parse import urlsplit
 
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
@@ -13,7 +12,7 @@ from torchpin.decide.platforms import ARCHES
 from torchpin.errors import UsageError
 from torchpin.locks.read import LockView
 from torchpin.models import Pin
-from torchpin.net.urls import allowed, mask
+from torchpin.net.urls import allowed, mask, refusal_hint
 
 _OS_OF = {"linux": "linux", "win32": "windows", "darwin": "macos"}
 
@@ -23,8 +22,7 @@ def check_urls(lock_file: str, view: LockView, trusted_hosts: Sequence[str]) -> 
     for url in view.urls:
         why = allowed(url, trusted_hosts)
         if why is not None:
-            host = urlsplit(url).hostname or "HOST"
-            hint = f"use https, or pass --trusted-host {host} to install" if url.startswith("http:") else "use https"
+            hint = refusal_hint(url, " to install")
             raise UsageError(f"{lock_file} names {mask(url)[:200]}: {why}; refused", hint=hint)
 
 

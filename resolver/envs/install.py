@@ -39,10 +39,12 @@ def _env_name(installer: str, flag: str) -> str:
 
 
 def installer_index_args(
-    installer: str, options: Sequence[str], credentials: Sequence[Credential]
+    installer: str, options: Sequence[str], credentials: Sequence[Credential], trusted_hosts: Sequence[str]
 ) -> tuple[list[str], dict[str, str]]:
-    """(argv options, environment) for the installer: an index that needs a credential the user
-    gave in its URL is handed over in the installer's environment, never in argv or a file."""
+    """(argv options, environment) for the installer: every URL meets the URL policy (the one
+    door index options pass to pip and uv), and an index that needs a credential the user gave in
+    its URL is handed over in the installer's environment, never in argv or a file."""
+    net.check_all(options[1::2], trusted_hosts, f"{installer} would be sent to")
     argv: list[str] = []
     env: dict[str, str] = {}
     for flag, url in zip(options[::2], options[1::2], strict=True):

@@ -43,7 +43,7 @@ def compile_lock(
     uv's output, credentials stripped."""
     t = plan.target
     flags = [part for line in routed_index_lines(plan) for part in line]
-    options, env = installer_index_args("uv", flags, net.credentials)
+    options, env = installer_index_args("uv", flags, net.credentials, net.trusted_hosts)
     uv = uv_binary("--full" if fmt == "requirements.txt" else "--format pylock")
     with tempfile.TemporaryDirectory(prefix="torchpin-full-") as tmp:
         source = Path(tmp) / "requirements.in"

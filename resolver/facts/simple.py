@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any, NamedTuple
-from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 from packaging.utils import InvalidWheelFilename
 
@@ -164,7 +164,6 @@ def _link(page_url: str, href: str, text: str, attrs: dict[str, str | None], dro
 
 
 ARCHIVES = (".whl", ".tar.gz", ".zip")
-_SCHEMES = ("http", "https")
 
 
 def _checked_name(where: _Url, claimed: str | None, dropped: list[str]) -> str | None:
@@ -174,10 +173,8 @@ def _checked_name(where: _Url, claimed: str | None, dropped: list[str]) -> str |
     the page lies about what would be installed. Names that could escape a directory, and
     wheel names that don't parse, are dropped too; each drop is described in ``dropped``.
     """
-    scheme = where.scheme.lower()
-    if scheme not in _SCHEMES:
-        dropped.append(f"{scheme or 'scheme-less'}: link refused")
-        return None
+    # Which schemes and hosts may be fetched is the URL policy's to say (net.urls.allowed), for
+    # every link of every page at once: the parser judges names only.
     name = _basename(where.path)
     if name.endswith("/"):  # a folder (root and variant listings)
         return name if _safe(name[:-1]) else None
@@ -206,7 +203,6 @@ class _Url(NamedTuple):
     url: str  # absolute, no fragment, no userinfo
     fragment: str
     path: str
-    scheme: str
 
 
 def _absolute(page_url: str, href: str) -> _Url:
@@ -219,11 +215,9 @@ def _absolute(page_url: str, href: str) -> _Url:
         full = urljoin(page_url, href.strip())
         parts = urlsplit(full)
     except ValueError:  # an unparseable netloc ('http://[x')
-        return _Url("invalid:", "", "", "invalid")
+        return _Url("invalid:", "", "")
     netloc = parts.netloc.rpartition("@")[2]
-    return _Url(
-        urlunsplit((parts.scheme, netloc, parts.path, parts.query, "")), parts.fragment, parts.path, parts.scheme
-    )
+    return _Url(parts._replace(netloc=netloc, fragment="").geturl(), parts.fragment, parts.path)
 
 
 def _basename(path: str) -> str:

@@ -108,7 +108,7 @@ def _check_complete(packages: list[dict[str, Any]]) -> None:
         if not files:
             raise UsageError(f"uv's lock has no file for {p['name']} {p['version']}", hint="lock it with --full")
         for f in files:
-            if not str(f.get("url", "")).startswith(("https://", "http://")) or not f.get("hashes", {}).get("sha256"):
+            if "://" not in str(f.get("url", "")) or not f.get("hashes", {}).get("sha256"):
                 raise UsageError(
                     f"{p['name']} {p['version']}: a file without an absolute URL and sha256 ({f})",
                     hint="lock from an index that lists hashes",

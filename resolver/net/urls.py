@@ -144,6 +144,26 @@ def allowed(url: str, trusted_hosts: Sequence[str]) -> str | None:
     return f"plain http to {host} (not loopback, not a --trusted-host)"
 
 
+def refusal_hint(url: str, where: str = "") -> str:
+    """The way out of a refusal by ``allowed``: https, or trusting a plain-http host."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() == "http" and parts.hostname:
+        return f"use https, or pass --trusted-host {parts.hostname}{where}"
+    return "use https"
+
+
+def plain_http_hosts(urls: Sequence[str]) -> set[str]:
+    """The hosts reached over plain http (which ``allowed`` let through): pip must be told to trust them."""
+    return {h for u in urls if urlsplit(u).scheme.lower() == "http" and (h := urlsplit(u).hostname)}
+
+
+def check_all(urls: Sequence[str], trusted_hosts: Sequence[str], what: str) -> None:
+    """``allowed`` for URLs leaving torchpin (into a lock, to pip or uv): exit 2 naming the first refused."""
+    for url in urls:
+        if why := allowed(url, trusted_hosts):
+            raise UsageError(f"{what} {mask(url)[:200]}: {why}; refused", hint=refusal_hint(url))
+
+
 def refusals(urls: Sequence[str], trusted_hosts: Sequence[str]) -> list[str | None]:
     """``allowed`` for many URLs (a page's links): the policy looks at scheme and host only, so
     each origin is judged once."""

@@ -168,6 +168,35 @@ def test_verify_against_a_full_lock_reads_the_torch_family_only(installed: dict[
     assert r.returncode == 0 and status["installed-set"] == "pass", r.stdout + r.stderr
 
 
+def test_full_lock_then_install_lock_then_verify_lock(index: FakeIndexServer, tmp_path: Path) -> None:
+    """The workflow end to end with real clients: `lock --full` (uv, the real torch's real
+    dependencies from PyPI), `install --lock` (pip in hash-checking mode), `verify --lock`."""
+    if not REAL_TORCH.exists():
+        pytest.skip(f"the real CPU torch wheel is not on this machine ({REAL_TORCH})")
+    if not pypi_reachable():
+        pytest.skip("PyPI is unreachable: the real torch's dependencies (filelock, sympy, ...) come from it")
+    environ = env(TORCHPIN_CACHE_DIR=str(tmp_path / "cache"), UV_CACHE_DIR=str(tmp_path / "uvc"))
+    (tmp_path / "requirements.in").write_text("torch==2.13.0\n")
+    full = tmp_path / "requirements.txt"
+    made = torchpin(
+        *("lock", "--full", "-r", str(tmp_path / "requirements.in"), "--backend", "cpu", "--no-detect"),
+        *("--python-version", "3.11", "--python-platform", "x86_64-manylinux_2_28"),
+        *("--index-url", index.base, "--no-fallback", "-o", str(full)),
+        environ=environ,
+    )
+    assert made.returncode == 0, made.stderr
+    text = full.read_text()
+    assert f"--find-links {index.base}/cpu/torch/" in text and "--extra-index-url" not in text
+    assert "filelock==" in text and "sympy==" in text  # torch's own dependencies, from PyPI
+    python = venv(tmp_path / "venv")
+    done = torchpin("install", "--lock", str(full), "--python", str(python), "--installer", "pip", environ=environ)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "(requirements) with pip" in done.stderr, done.stderr[:400]
+    r = torchpin("verify", "--python", str(python), "--lock", str(full), "--json", environ=environ)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert {c["id"]: c["status"] for c in json.loads(r.stdout)["checks"]}["installed-set"] == "pass"
+
+
 @pytest.mark.parametrize("installer", ["pip", "uv"])
 def test_install_then_verify_passes_every_cpu_check(installed: dict[str, tuple[Path, Path]], installer: str) -> None:
     python, lock = installed[installer]
