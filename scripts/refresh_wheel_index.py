@@ -164,8 +164,9 @@ def refresh(snapshot: dict[str, Any], fetch: Fetch, today: str) -> tuple[dict[st
         gone = sorted(set(old) - set(fresh), key=Version)
         changed = sorted((v for v in set(fresh) & set(old) if _hashes(fresh[v]) != _hashes(old[v])), key=Version)
         for v in set(fresh) & set(old):
-            if "requires_torch" in old[v] and "requires_torch" not in fresh[v]:
-                fresh[v]["requires_torch"] = old[v]["requires_torch"]  # recorded once, kept
+            for key in ("requires_torch", "torch_pairing"):  # recorded once (wheel, publisher's table), kept
+                if key in old[v] and key not in fresh[v]:
+                    fresh[v][key] = old[v][key]
         if gone:
             # A version PyPI no longer lists is kept: locks made from it must stay explainable.
             for v in gone:

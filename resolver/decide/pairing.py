@@ -36,10 +36,7 @@ def companion_problem(s: Search, release: Release, variant: Variant) -> Problem:
         chosen[project] = fits[0].version
         declared = _declared(s, fits[0])
         if declared is not None and not compat.usable(fits[0].status, live=s.ignore_status):
-            s.notes.append(
-                f"{project} {fits[0].version} pairs with torch {release.version} by its own"
-                f" Requires-Dist: torch{declared}"
-            )
+            s.notes.append(f"{project} {fits[0].version} pairs with torch {release.version} {_by(s, fits[0])}")
     s.chosen[(str(release.version), variant.name)] = chosen
     return None
 
@@ -55,7 +52,7 @@ def _companion_candidates(s: Search, release: Release, project: str) -> list[Com
     out = [recorded] if recorded else []
     spec = s.specs.get(project)
     for version, files in s.catalog.projects.get(project, {}).items():
-        if files.requires_torch is None or not files.requires_torch.contains(release.version, prereleases=True):
+        if files.pairs_torch is None or not files.pairs_torch.contains(release.version, prereleases=True):
             continue
         if files.yanked and not exact_pin(spec, Version(version)):
             continue  # pip skips a yanked release unless it is pinned exactly
@@ -76,7 +73,17 @@ def _companion_candidates(s: Search, release: Release, project: str) -> list[Com
 
 def _declared(s: Search, pair: CompanionPair) -> SpecifierSet | None:
     files = s.catalog.project(pair.project, pair.version)
-    return files.requires_torch if files else None
+    return files.pairs_torch if files else None
+
+
+def _by(s: Search, pair: CompanionPair) -> str:
+    """Who says a companion release goes with a torch range: the wheel, or its publisher's table."""
+    files = s.catalog.project(pair.project, pair.version)
+    if files and files.requires_torch is not None:
+        return f"by its own Requires-Dist: torch{files.requires_torch}"
+    if files and files.paired_torch is not None:
+        return f"by {pair.project}'s compatibility table ({files.paired_source}): torch{files.paired_torch}"
+    return f"as recorded ({pair.source})"
 
 
 def _pair_problem(s: Search, release: Release, variant: Variant, spec: SpecifierSet, pair: CompanionPair) -> Problem:

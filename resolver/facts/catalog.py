@@ -84,6 +84,15 @@ class ProjectRelease:
     yanked: bool
     raw_files: tuple[Mapping[str, Any], ...]
     requires_torch: SpecifierSet | None = None  # its Requires-Dist on torch (companions), if it declares one
+    # The torch range its publisher pairs it with where the wheel declares none (torchcodec's
+    # README table), and that fact's source.
+    paired_torch: SpecifierSet | None = None
+    paired_source: str | None = None
+
+    @property
+    def pairs_torch(self) -> SpecifierSet | None:
+        """The torch range this release goes with: its Requires-Dist, else its publisher's table."""
+        return self.requires_torch if self.requires_torch is not None else self.paired_torch
 
     @cached_property
     def _tags(self) -> dict[str, set[str]]:

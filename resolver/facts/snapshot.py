@@ -228,8 +228,14 @@ def _project_release(rd: _Reader, project: str, ver: str, body: dict[str, Any]) 
         if not (isinstance(f, dict) and isinstance(f.get("filename"), str)):  # the message's path only when wrong
             rd.str_(rd.obj(f, f"{path}.files[{i}]").get("filename"), f"{path}.files[{i}].filename")
     specs: dict[str, SpecifierSet | None] = {}
-    for key in ("requires_python", "requires_torch"):
-        raw = body.get(key)
+    pairing = body.get("torch_pairing")
+    if pairing is not None and not (isinstance(pairing, dict) and isinstance(pairing.get("source"), str)):
+        raise rd.fail(f"{path}.torch_pairing", "an object with spec and source")
+    for key, raw in (
+        ("requires_python", body.get("requires_python")),
+        ("requires_torch", body.get("requires_torch")),
+        ("torch_pairing.spec", pairing and pairing.get("spec")),
+    ):
         if not raw:
             specs[key] = None
         elif not isinstance(raw, str):
@@ -242,5 +248,12 @@ def _project_release(rd: _Reader, project: str, ver: str, body: dict[str, Any]) 
             except InvalidSpecifier:
                 raise rd.fail(f"{path}.{key}", "a version specifier") from None
     return ProjectRelease(
-        project, ver, specs["requires_python"], bool(body.get("yanked", False)), tuple(files), specs["requires_torch"]
+        project,
+        ver,
+        specs["requires_python"],
+        bool(body.get("yanked", False)),
+        tuple(files),
+        specs["requires_torch"],
+        specs["torch_pairing.spec"],
+        pairing["source"] if pairing else None,
     )
