@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .models import Rejection
+
 
 class TorchpinError(Exception):
     """Base of every error torchpin reports; ``exit_code`` follows the CLI contract."""
@@ -30,9 +35,11 @@ class SnapshotError(TorchpinError):
 
 
 class NoCompatibleBuild(TorchpinError):
-    """No release/variant satisfies the requirements on the target."""
+    """No release/variant satisfies the requirements on the target; ``rejections`` are what
+    ``--explain`` lists (``models.Rejection``, newest first)."""
 
     exit_code = 3
+    rejections: tuple[Rejection, ...] = ()
 
 
 class IndexUnavailable(TorchpinError):

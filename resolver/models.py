@@ -249,6 +249,7 @@ class Plan:
     source_detail: str = ""
     find_links: bool = False  # index_url is a flat --find-links page, PyPI the index
     pypi_url: str = "https://pypi.org/simple"  # where everything else comes from
+    companions_why: tuple[str, ...] = ()  # why each companion is the version it is
 
 
 # Where a plan's files come from: the value the policy is handed, validated once by the caller.

@@ -11,7 +11,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from torchpin import decide, locks, machine, net
 from torchpin.decide.targets import TargetFlags, parse_requirement
-from torchpin.errors import UsageError
+from torchpin.errors import NoCompatibleBuild, UsageError
 from torchpin.locks.formats import Labeled, LockFormat, LockInput, write
 from torchpin.models import Plan, Requirement
 
@@ -44,7 +44,12 @@ def run_lock(
         raise UsageError(f"--full writes a requirements file, not --format {fmt}", hint="drop --format or --full")
     if fmt.edits_file and not requirements:
         requirements, flags = _project_decides(ctx, existing, flags)
-    plans = _plans(ctx, requirements, flags, index, targets)
+    try:
+        plans = _plans(ctx, requirements, flags, index, targets)
+    except NoCompatibleBuild as e:
+        if explain and e.rejections:  # what the exit-3 message sends the user to
+            ctx.say(locks.explain_failure(e.rejections))
+        raise
     if explain:
         for label, plan in plans:
             ctx.note((f"--target {label}:\n" if label else "") + locks.explain_plan(plan))

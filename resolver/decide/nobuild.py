@@ -7,7 +7,7 @@ GPUs lack, what the driver lacks, what a companion lacks, and last what is merel
 
 from __future__ import annotations
 
-from torchpin.errors import NoCompatibleBuild
+from torchpin.errors import NoCompatibleBuild, UsageError
 from torchpin.facts.wheels import parse_variant
 from torchpin.models import Rejection, RejectionKind
 
@@ -71,18 +71,35 @@ def no_build(s: Search) -> NoCompatibleBuild:
     # A build that has kernels for every GPU but needs a newer driver: the driver is the gap,
     # whatever the builds the driver does allow lack.
     blocked = [r for r in s.rejected if r.kind == "driver" and _covers_gpus(s, r)]
-    decisive = blocked[0] if blocked else min(s.rejected, key=lambda r: _RANK[r.kind])
+    decisive = blocked[0] if blocked else min(_contenders(s), key=lambda r: _RANK[r.kind])
     # A build of the same release kept out only because it is unconfirmed may be the answer.
     pending = [
         r
         for r in s.rejected
         if r.kind == "status" and r.release == decisive.release and r is not decisive and _covers_gpus(s, r)
     ]
-    gap = _gap(s, decisive) + (f"; {pending[0].variant} is unconfirmed" if pending else "")
+    # What is unconfirmed about it, said once: the fix says what would confirm it.
+    gap = _gap(s, decisive) + (f"; {pending[0].reason.removesuffix(s.unconfirmed_tail)}" if pending else "")
     fix = _fix(s, decisive)
-    if pending and not s.catalog.live_pages:
+    if pending and not s.catalog.live_pages and decisive.kind != "status":
         fix = f"drop --offline so the live index can confirm {pending[0].variant}, or {fix}"
-    return NoCompatibleBuild(gap, hint=f"{fix}; --explain lists every rejection")
+    error = NoCompatibleBuild(gap, hint=f"{fix}; --explain lists every rejection")
+    error.rejections = tuple(s.rejected)
+    return error
+
+
+def _contenders(s: Search) -> list[Rejection]:
+    """The rejections that can be the gap. A build that was tried beats a whole release turned
+    away (for its Python, OS or platform: a release without the build asked for says nothing);
+    and the user's own pins excluding the other builds are only the gap when nothing else is."""
+    rejected = s.rejected
+    if (forced := s.target.backend) is not None:  # releases with no such build say nothing of it
+        key = s.target.platform.key
+        having = [r for r in rejected if (rel := s.catalog.release(r.release)) and rel.build(forced.name, key)]
+        rejected = having or rejected
+    tried = [r for r in rejected if r.variant != "*" and r.kind != "platform"]
+    pool = tried or rejected
+    return [r for r in pool if r.kind != "requirement"] or pool
 
 
 def _covers_gpus(s: Search, r: Rejection) -> bool:
@@ -109,23 +126,44 @@ def _gap(s: Search, r: Rejection) -> str:
         gpus = {compat.gpu_label(g) for g in t.accelerator.gpus if g.cc is not None}
         what = "covers every GPU" if len(gpus) > 1 else f"has kernels for {next(iter(gpus), 'the GPU')}"
         return f"no torch {r.release} build {what} on {where}: {'; '.join(lacks.values())}"
+    local = _pinned_local(s)
+    if r.kind == "requirement" and local and t.backend is None:
+        family = _variant_family(local)
+        return (
+            f"'torch{s.specs['torch']}' asks for a {family} build, and this target ({where}) gets {_family(s)} builds"
+        )
     build = "" if r.variant == "*" else f" {r.variant}"
     return f"no torch build fits {where}: newest tried torch {r.release}{build}: {r.reason}"
 
 
+def _variant_family(local: str) -> str:
+    try:
+        return parse_variant(local).family.value
+    except UsageError:  # a local tag that names no variant (a user's own build)
+        return f"+{local}"
+
+
+def _family(s: Search) -> str:
+    kind = s.target.accelerator.kind
+    return {"cuda": "CUDA", "rocm": "ROCm", "xpu": "XPU"}.get(kind, "CPU")
+
+
 def _fix(s: Search, r: Rejection) -> str:
     t = s.target
-    cpu = "or lock a CPU build with --backend cpu"
+    on_cpu = t.accelerator.kind == "none" or (t.backend is not None and t.backend.name == "cpu")
+    cpu = "" if on_cpu else ", or lock a CPU build with --backend cpu"
     if r.kind == "arch":
         if len({g.cc for g in t.accelerator.gpus if g.cc is not None}) > 1:
-            return f"no single build runs on all these GPUs: limit the GPUs with CUDA_VISIBLE_DEVICES, {cpu}"
-        return f"pin an older torch whose builds cover this GPU, {cpu}"
+            return f"no single build runs on all these GPUs: limit the GPUs with CUDA_VISIBLE_DEVICES{cpu}"
+        if local := _pinned_local(s):
+            return f"drop the 'torch{s.specs['torch']}' pin to get the newest torch built for this GPU{cpu}"
+        return f"pin an older torch whose builds cover this GPU{cpu}"
     if r.kind == "gfx":
         missing = sorted({g.gfx for g in t.accelerator.gpus if g.gfx})
         overrides = sorted({v for g in missing for k, v in _GFX_OVERRIDE.items() if g.startswith(k)})
         if overrides:
-            return f"HSA_OVERRIDE_GFX_VERSION={overrides[0]} is a known workaround for {', '.join(missing)}, {cpu}"
-        return f"no ROCm build lists {', '.join(missing)}: pin an older torch whose ROCm did, {cpu}"
+            return f"HSA_OVERRIDE_GFX_VERSION={overrides[0]} is a known workaround for {', '.join(missing)}{cpu}"
+        return f"no ROCm build lists {', '.join(missing)}: pin an older torch whose ROCm did{cpu}"
     if r.kind == "driver":
         floors = [
             floor
@@ -136,11 +174,13 @@ def _fix(s: Search, r: Rejection) -> str:
             and (floor := compat.driver_floor(s.catalog, parse_variant(x.variant), t.platform, t.cuda_compat))
         ]
         to = f" to {min(floors)} or newer" if floors else ""
-        return f"upgrade the NVIDIA driver{to} (for torch {r.release}), pin an older torch, {cpu}"
+        return f"upgrade the NVIDIA driver{to} (for torch {r.release}), pin an older torch{cpu}"
     if r.kind == "companion":
         asked = [p for p in s.specs if p != "torch"]
-        return f"drop {' / '.join(asked)} or pin an older torch, {cpu}"
+        return f"drop {' / '.join(asked)} or pin an older torch{cpu}"
     if r.kind == "requirement":
+        if (local := _pinned_local(s)) and t.backend is None:
+            return f"add --backend {local}: a +{local} pin doesn't switch the build family this target gets"
         return "loosen the version requirement"
     if r.kind == "status":
         if s.catalog.live_pages:
@@ -149,6 +189,14 @@ def _fix(s: Search, r: Rejection) -> str:
     if r.kind in ("python", "os-floor"):
         return "pick another --python-version, a newer OS, or an older torch"
     return "use an older torch, change the target, or refresh the snapshot"
+
+
+def _pinned_local(s: Search) -> str | None:
+    """The variant a torch pin names in its local tag (``==2.5.1+cpu`` → cpu), if any."""
+    for spec in s.specs["torch"]:
+        if "+" in spec.version:
+            return spec.version.split("+", 1)[1]
+    return None
 
 
 def _python_span(s: Search) -> tuple[str, str]:

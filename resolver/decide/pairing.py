@@ -23,6 +23,7 @@ from .search import Problem, Search, exact_pin, not_on_index, pinned_version, py
 def companion_problem(s: Search, release: Release, variant: Variant) -> Problem:
     """Pick each requested companion for (release, variant); the first reason none fits, or None."""
     chosen: dict[str, str] = {}
+    why: list[str] = []
     for project, spec in s.specs.items():
         if project == "torch":
             continue
@@ -34,10 +35,15 @@ def companion_problem(s: Search, release: Release, variant: Variant) -> Problem:
         if not fits:
             return problems[0]
         chosen[project] = fits[0].version
+        newer = [pair.version for pair in candidates if Version(pair.version) > Version(fits[0].version)]
+        first = problems[0]
+        passed = f"; newer {', '.join(newer)} did not fit: {first[0]}" if newer and first else ""
+        why.append(f"{project} {fits[0].version} pairs with torch {release.version} {_by(s, fits[0])}{passed}")
         declared = _declared(s, fits[0])
         if declared is not None and not compat.usable(fits[0].status, live=s.ignore_status):
             s.notes.append(f"{project} {fits[0].version} pairs with torch {release.version} {_by(s, fits[0])}")
     s.chosen[(str(release.version), variant.name)] = chosen
+    s.chosen_why[(str(release.version), variant.name)] = why
     return None
 
 
@@ -115,10 +121,10 @@ def _pair_problem(s: Search, release: Release, variant: Variant, spec: Specifier
         return f"'{project}{spec}' excludes {project} {pair.version} (for torch {release.version})", "requirement"
     files = s.catalog.project(project, pair.version)
     if files and files.requires_python and not files.requires_python.contains(s.target.python.version):
-        return f"{project} {pair.version} requires Python {files.requires_python}", "python"
+        return f"{project} {pair.version} requires Python {files.requires_python}", "companion"
     # A release only the live index knows has no PyPI file list: its page (checked above) decides.
     if files and files.raw_files and not python_accepts(files.python_tags(plat), s.target.python):
-        return f"{project} {pair.version} has no CPython {s.target.python} wheel for {plat}", "python"
+        return f"{project} {pair.version} has no CPython {s.target.python} wheel for {plat}", "companion"
     if files and files.raw_files and untagged(release, variant, plat) and (problem := pypi_file_problem(s, files)):
         return problem, "os-floor"
     return None

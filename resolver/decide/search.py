@@ -29,6 +29,8 @@ class Search:
     notes: list[str] = field(default_factory=list)
     # (torch release, variant) -> the companion versions picked for it
     chosen: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
+    # (torch release, variant) -> why each picked companion is that version
+    chosen_why: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     # True while collecting the pages a live lock needs: statuses are what those pages decide.
     ignore_status: bool = False
 

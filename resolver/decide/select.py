@@ -47,9 +47,32 @@ def select(
     the indexes the plan's lines point at; it never changes which build wins.
     """
     plan = _select(target, catalog, requirements, sources)
-    if hint := _newer_driver_hint(target, catalog, requirements, plan):
-        plan = replace(plan, notes=(*plan.notes, hint))
+    for hint in (_newer_driver_hint(target, catalog, requirements, plan), _blackwell_hint(target, catalog, plan)):
+        if hint:
+            plan = replace(plan, notes=(*plan.notes, hint))
     return plan
+
+
+# Blackwell: the data-centre (sm_100) and consumer (sm_120) parts, as --gpu-cc takes them.
+_BLACKWELL = {(10, 0): "B200", (12, 0): "RTX 50xx"}
+
+
+def _blackwell_hint(target: Target, catalog: Catalog, plan: Plan) -> str | None:
+    """A CUDA target with no GPU named (a CUDA image in a docker build) gets a build chosen for
+    the CUDA version alone: when that build can't run on Blackwell GPUs, say so, and how to
+    target one."""
+    acc = target.accelerator
+    if acc.kind != "cuda" or acc.gpus or plan.variant.family is not Family.CUDA:
+        return None
+    release = catalog.release(plan.release)
+    build = release.build(plan.variant.name, target.platform.key) if release else None
+    if build is None or build.arch is None:
+        return None
+    lacking = [name for cc, name in _BLACKWELL.items() if compat.cc_covered(cc, build.arch) is None]
+    if not lacking:
+        return None
+    flags = " or ".join(f"--gpu-cc {cc[0]}.{cc[1]} ({name})" for cc, name in _BLACKWELL.items() if name in lacking)
+    return f"{plan.variant} has no kernels for Blackwell GPUs ({', '.join(lacking)}); to run on one, pass {flags}"
 
 
 def _newer_driver_hint(target: Target, catalog: Catalog, requirements: Sequence[Requirement], plan: Plan) -> str | None:
@@ -196,12 +219,20 @@ def _variant_problem(s: Search, release: Release, build: Build) -> Problem:
     if v.family is Family.CUDA:
         return _arch_problem(s, build)
     if v.family is Family.ROCM:
-        gfx, status = s.catalog.rocm_gfx.get(v.name, (frozenset(), "unconfirmed"))
-        if not gfx or not compat.usable(status, live=s.ignore_status):
-            return f"the gfx list of {v} is not known", "status"
-        absent = sorted({g.gfx for g in s.target.accelerator.gpus if g.gfx and g.gfx not in gfx})
-        return (f"{v} has no kernels for {', '.join(absent)}", "gfx") if absent else None
+        return _gfx_problem(s, v)
     return None
+
+
+def _gfx_problem(s: Search, v: Variant) -> Problem:
+    """As for CUDA's arch list: with no AMD GPU named there is nothing to check it against."""
+    named = {g.gfx for g in s.target.accelerator.gpus if g.gfx}
+    if not named:
+        return None
+    gfx, status = s.catalog.rocm_gfx.get(v.name, (frozenset(), "unconfirmed"))
+    if not gfx or not compat.usable(status, live=s.ignore_status):
+        return f"the gfx list of {v} is not known", "status"
+    absent = sorted(named - gfx)
+    return (f"{v} has no kernels for {', '.join(absent)}", "gfx") if absent else None
 
 
 def _driver_problem(s: Search, v: Variant) -> Problem:
@@ -281,6 +312,7 @@ def _plan(s: Search, release: Release, variant: Variant, why: str, sources: Sour
         find_links=flat,
         source=sources.label,
         source_detail=sources.detail,
+        companions_why=tuple(s.chosen_why.get((str(release.version), variant.name), ())),
     )
 
 

@@ -7,7 +7,7 @@ from torchpin import face
 
 if TYPE_CHECKING:
     from . import multi, pylock, pyproject
-    from .explain import explain_plan
+    from .explain import explain_failure, explain_plan
     from .formats import CHOICES, Labeled, LockFormat, LockInput, write
     from .full import bind_hashes, full_lock
     from .read import LockView, pylock_urls, read_lock, toml_values
@@ -25,6 +25,7 @@ __getattr__ = face(
         "multi": "multi",
         "pylock": "pylock",
         "pyproject": "pyproject",
+        "explain_failure": "explain",
         "explain_plan": "explain",
         "bind_hashes": "full",
         "full_lock": "full",
@@ -45,6 +46,7 @@ __all__ = [
     "LockInput",
     "LockView",
     "bind_hashes",
+    "explain_failure",
     "explain_plan",
     "full_lock",
     "index_lines",

@@ -15,6 +15,7 @@ def explain_plan(plan: Plan, limit: int = 12) -> str:
         f"chosen:  torch {plan.release} from {plan.index_url}",
         f"why:     {plan.why}",
     ]
+    lines += [f"pairing: {w}" for w in plan.companions_why]
     lines += [f"note:    {n}" for n in plan.notes]
     near = nearest_rejections(plan.rejected, plan.release, limit)
     if near:
@@ -31,3 +32,12 @@ def nearest_rejections(rejected: tuple[Rejection, ...], chosen: str, limit: int)
     floor = Version(chosen)
     near = [r for r in rejected if Version(r.release) >= floor]
     return near[:limit]
+
+
+def explain_failure(rejected: tuple[Rejection, ...], limit: int = 40) -> str:
+    """``--explain`` when no build fits: every rejection the exit-3 message sends the user to."""
+    lines = ["rejected (newest first):"]
+    lines += [f"  torch {r.release:<8} {r.variant:<9} {r.reason}" for r in rejected[:limit]]
+    if len(rejected) > limit:
+        lines.append(f"  … and {len(rejected) - limit} more, older")
+    return "\n".join(lines) + "\n"

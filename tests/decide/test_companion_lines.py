@@ -11,6 +11,7 @@ from torchpin.decide.select import select
 from torchpin.decide.targets import parse_requirement
 from torchpin.errors import NoCompatibleBuild
 from torchpin.facts.snapshot import Catalog
+from torchpin.models import Target
 
 MAC13 = target("3.12", "macos", "aarch64", macos="13.0")
 LINUX = target("3.12", backend="cpu")
@@ -30,7 +31,9 @@ CASES = [
 
 
 @pytest.mark.parametrize(("t", "reqs", "torch", "codec"), CASES, ids=[" ".join(c[1]) for c in CASES])
-def test_every_declared_companion_line_is_tried(catalog: Catalog, t, reqs: list[str], torch: str, codec: str) -> None:  # type: ignore[no-untyped-def]
+def test_every_declared_companion_line_is_tried(
+    catalog: Catalog, t: Target, reqs: list[str], torch: str, codec: str
+) -> None:
     plan = select(t, catalog, [parse_requirement(r) for r in reqs])
     pins = {p.project: p.version.split("+")[0] for p in plan.pins}
     assert (pins["torch"], pins["torchcodec"]) == (torch, codec)

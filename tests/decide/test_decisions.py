@@ -271,7 +271,7 @@ def test_a_companion_build_that_does_not_exist_is_never_locked() -> None:
         ),
         (
             ["torch==2.15.0", "torchvision", "torchaudio", "--driver", "580.95.05", "--gpu-cc", "7.0"],
-            "cu132 has no kernels for sm_70; cu126 is unconfirmed",
+            "cu132 has no kernels for sm_70; cu126 for linux_x86_64 is unconfirmed (INFERRED) (drop --offline",
             "drop --offline so the live index can confirm cu126",
             "upgrade the NVIDIA driver",
         ),
