@@ -59,6 +59,7 @@ def other_revision(rev: str | None) -> Iterator[str | None]:
         try:
             (Path(tmp) / "pkg").mkdir()
             (Path(tmp) / "pkg" / "torchpin").symlink_to(tree / "resolver")
+            (Path(tmp) / "pkg" / "data").symlink_to(tree / "data")  # a checkout's snapshot, beside the package
             yield str(Path(tmp) / "pkg")
         finally:
             subprocess.run(["git", "-C", str(root), "worktree", "remove", "--force", str(tree)], check=False)

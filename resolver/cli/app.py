@@ -311,12 +311,18 @@ def context() -> Context:
 
 
 def snapshot_bytes() -> bytes:
-    # A path beside this file, not importlib.resources (+10 ms of imports): torchpin is never
-    # run from a zip, and the editable checkout's resolver/data/ link resolves the same way.
-    try:
-        return (Path(__file__).parents[1] / "data" / "wheel_index.json").read_bytes()
-    except OSError as e:
-        raise SnapshotError(f"the embedded snapshot is missing ({e.strerror})", hint="reinstall torchpin") from None
+    # A path beside the package, not importlib.resources (+10 ms of imports): torchpin is never
+    # run from a zip. Installed, the snapshot is torchpin/data/; in a checkout (an editable
+    # install), the package is resolver/ and the snapshot data/ beside it.
+    package = Path(__file__).parents[1]
+    error: OSError | None = None
+    for path in (package / "data" / "wheel_index.json", package.parent / "data" / "wheel_index.json"):
+        try:
+            return path.read_bytes()
+        except OSError as e:
+            error = error or e
+    why = error.strerror if error else "not found"
+    raise SnapshotError(f"the embedded snapshot is missing ({why})", hint="reinstall torchpin")
 
 
 def main() -> None:
