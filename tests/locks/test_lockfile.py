@@ -46,7 +46,7 @@ def test_requirements_for_a_variant_index(catalog: Catalog) -> None:
 def test_requirements_for_pypi_builds_use_pypi_only(catalog: Catalog) -> None:
     plan = select(target("3.12", "macos", "aarch64"), catalog, TRIO)
     body = [line for line in render(plan, "requirements").splitlines() if not line.startswith("#")]
-    assert body == ["--index-url https://pypi.org/simple", "torch==2.15.0", "torchvision==0.29.2", "torchaudio==2.11.0"]
+    assert body == ["--index-url https://pypi.org/simple", "torch==2.15.0", "torchvision==0.29.2", "torchaudio==2.11.1"]
 
 
 def test_json_shape(catalog: Catalog) -> None:
