@@ -281,3 +281,26 @@ def test_freshness(age: float, server: float | None, limit: float, fresh: bool) 
 
     assert is_fresh({"fetched": 1000.0, "max_age": server}, limit, now=1000.0 + age) is fresh
     assert not is_fresh({"max_age": server}, limit, now=1000.0)  # an entry from before freshness was kept
+
+
+def test_a_client_that_never_says_hello_does_not_hold_up_the_next(fake_index: FakePytorchIndex, tmp_path: Path) -> None:
+    """The fake index (and the lab built on it) shakes hands per connection, as a real server
+    does: a handshake in accept() made every connection wait for the one before (issue 17, item 11)."""
+    import socket
+    import urllib.request
+
+    trustme = pytest.importorskip("trustme", reason="trustme makes the throw-away CA (dev extra)")
+    ca = trustme.CA()
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1", "localhost").configure_cert(server_ctx)
+    client_ctx = ssl.create_default_context()
+    ca.configure_trust(client_ctx)
+    fake_index.knobs = Knobs()
+    with FakeIndexServer(fake_index, tls=server_ctx) as srv:
+        port = int(srv.url.rsplit(":", 1)[1])
+        # The first client connects and never sends a ClientHello; the second must still be answered.
+        with (
+            socket.create_connection(("127.0.0.1", port), timeout=5),
+            urllib.request.urlopen(f"{srv.base}/cpu/torch/", context=client_ctx, timeout=5) as r,
+        ):
+            assert r.status == 200 and b"torch-" in r.read()

@@ -426,12 +426,26 @@ class _Server(http.server.ThreadingHTTPServer):
         self.is_cdn = False
         self.state_lock = threading.Lock()
 
+    tls: ssl.SSLContext | None = None
+
     def get_request(self) -> tuple[Any, Any]:
         # Headers and body go out as separate writes; without NODELAY, Nagle and the peer's
         # delayed ACK add ~40 ms to every answer, which no real index does.
         conn, addr = super().get_request()
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.tls is not None:  # the handshake runs in the connection's own thread (finish_request)
+            conn = self.tls.wrap_socket(conn, server_side=True, do_handshake_on_connect=False)
         return conn, addr
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        # A real server shakes hands with many clients at once: doing it in accept() would make
+        # every new connection wait for the ones before it.
+        if self.tls is not None:
+            try:
+                request.do_handshake()
+            except (ssl.SSLError, OSError):
+                return
+        super().finish_request(request, client_address)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # Clients that drop the connection (a refused certificate, a deadline) are what the
@@ -460,7 +474,7 @@ class FakeIndexServer:
         scheme = "https" if tls else "http"
         if tls:
             for srv in (self.main, self.cdn):
-                srv.socket = tls.wrap_socket(srv.socket, server_side=True)
+                srv.tls = tls
         # "localhost" for the CDN so the file host differs from the index host by name too
         self.url = f"{scheme}://{host}:{self.main.server_address[1]}"
         self.cdn_url = f"{scheme}://localhost:{self.cdn.server_address[1]}"

@@ -193,7 +193,7 @@ class _PyPIServer(http.server.ThreadingHTTPServer):
 
     def __init__(self, pypi: FakePyPI, tls: ssl.SSLContext) -> None:
         super().__init__(("127.0.0.1", 0), _PyPIHandler)
-        self.socket = tls.wrap_socket(self.socket, server_side=True)
+        self.tls = tls
         self.pypi = pypi
         self.hits: Counter[str] = Counter()
         self.state_lock = threading.Lock()
@@ -201,7 +201,16 @@ class _PyPIServer(http.server.ThreadingHTTPServer):
     def get_request(self) -> tuple[Any, Any]:
         conn, addr = super().get_request()
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no Nagle + delayed-ACK stalls
-        return conn, addr
+        # The handshake runs in the connection's own thread, as a real server's would: done in
+        # accept(), each new connection waited for every one before it.
+        return self.tls.wrap_socket(conn, server_side=True, do_handshake_on_connect=False), addr
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        try:
+            request.do_handshake()
+        except (ssl.SSLError, OSError):
+            return
+        super().finish_request(request, client_address)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass  # clients that hang up mid-answer are not the lab's concern
