@@ -49,6 +49,7 @@ def run_lock(
     except NoCompatibleBuild as e:
         if explain and e.rejections:  # what the exit-3 message sends the user to
             ctx.say(locks.explain_failure(e.rejections))
+            e.hint = (e.hint or "").replace("; --explain lists every rejection", "") or None
         raise
     if explain:
         for label, plan in plans:
