@@ -370,9 +370,13 @@ def main() -> int:
         refused = dict(lab.proxy.refused)
     took = time.time() - started
     rtts = " ".join(f"{r:g}" for r in args.rtt)
-    cmd = f".venv/bin/python scripts/bench.py --runs {args.runs} --install-runs {args.install_runs} --rtt {rtts}"
+    cmd = f"python scripts/bench.py --runs {args.runs} --install-runs {args.install_runs} --rtt {rtts}"
+    import torchpin
+
+    # An editable install starts slower than a plain one and flatters every ratio to the baseline.
+    how = "an editable install" if Path(torchpin.__file__).resolve().is_relative_to(ROOT) else "a `pip install .` venv"
     head = [
-        f"Made by `{cmd}` on {time.strftime('%Y-%m-%d')}, {machine_line()}; {took / 60:.1f} min.",
+        f"Made by `{cmd}` from {how} on {time.strftime('%Y-%m-%d')}, {machine_line()}; {took / 60:.1f} min.",
         f"Requests the proxy refused (hosts outside the lab): {refused or 'none'}.",
     ]
     text = "\n".join(head) + "\n"
