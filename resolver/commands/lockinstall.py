@@ -12,18 +12,14 @@ from torchpin.decide.platforms import ARCHES
 from torchpin.errors import UsageError
 from torchpin.locks.read import LockView
 from torchpin.models import Pin
-from torchpin.net.urls import allowed, mask, refusal_hint
+from torchpin.net.urls import check_all
 
 _OS_OF = {"linux": "linux", "win32": "windows", "darwin": "macos"}
 
 
 def check_urls(lock_file: str, view: LockView, trusted_hosts: Sequence[str]) -> None:
     """The URL policy for every URL the lock would hand pip or uv: exit 2 naming the first it refuses."""
-    for url in view.urls:
-        why = allowed(url, trusted_hosts)
-        if why is not None:
-            hint = refusal_hint(url, " to install")
-            raise UsageError(f"{lock_file} names {mask(url)[:200]}: {why}; refused", hint=hint)
+    check_all(view.urls, trusted_hosts, f"{lock_file} names", " to install")
 
 
 def check_target(lock_file: str, view: LockView, here: Mapping[str, str]) -> None:

@@ -157,11 +157,12 @@ def plain_http_hosts(urls: Sequence[str]) -> set[str]:
     return {h for u in urls if urlsplit(u).scheme.lower() == "http" and (h := urlsplit(u).hostname)}
 
 
-def check_all(urls: Sequence[str], trusted_hosts: Sequence[str], what: str) -> None:
-    """``allowed`` for URLs leaving torchpin (into a lock, to pip or uv): exit 2 naming the first refused."""
+def check_all(urls: Sequence[str], trusted_hosts: Sequence[str], what: str, where: str = "") -> None:
+    """``allowed`` for URLs leaving torchpin (into a lock, to pip or uv): exit 2 naming the first
+    refused; ``where`` says which command's --trusted-host would let it through."""
     for url in urls:
         if why := allowed(url, trusted_hosts):
-            raise UsageError(f"{what} {mask(url)[:200]}: {why}; refused", hint=refusal_hint(url))
+            raise UsageError(f"{what} {mask(url)[:200]}: {why}; refused", hint=refusal_hint(url, where))
 
 
 def refusals(urls: Sequence[str], trusted_hosts: Sequence[str]) -> list[str | None]:
