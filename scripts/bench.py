@@ -187,6 +187,9 @@ def decisions(bench: Bench, judge: Judge) -> list[str]:
 # ---- 2. speed and traffic -------------------------------------------------------------------------
 
 
+DASH = "\u2013"  # the en dash of a min-max range
+
+
 def speed(bench: Bench, runs: int, rtt_ms: float) -> list[str]:
     """The speed table with the lab's network at ``rtt_ms`` round-trip time (0: loopback as is)."""
     bench.lab.proxy.delay = rtt_ms / 2000
@@ -206,9 +209,24 @@ def speed(bench: Bench, runs: int, rtt_ms: float) -> list[str]:
     def pick(tool: str, cache: str) -> Callable[[int], Result]:
         return lambda i: bench.pick(tool, m, caches / cache.format(tool=tool.split(maxsplit=1)[0], i=i))
 
+    def full(cache: str) -> Callable[[int], Result]:
+        """torchpin's decision and uv's resolution of everything else: the like-for-like row for
+        ``uv pip compile --torch-backend auto``, which resolves the trio's dependencies too."""
+
+        def run(i: int) -> Result:
+            folder = caches / cache.format(i=i)
+            env = bench.env(m, TORCHPIN_CACHE_DIR=str(folder / "tp"), UV_CACHE_DIR=str(folder / "uv"))
+            env["PATH"] = f"{bench.bins['uv']}:{env['PATH']}"  # the same uv the uv rows run
+            return bench.run([exe, "lock", "--full", "--python-version", PY], env, lines_pins)
+
+        return run
+
     for tool in TOOLS:
         cases.append((f"{tool}, cold", pick(tool, "{tool}-cold-{i}")))  # a new cache every run
         cases.append((f"{tool}, warm", pick(tool, "{tool}-warm")))
+        if tool == "torchpin":
+            cases.append(("torchpin lock --full, cold", full("full-cold-{i}")))
+            cases.append(("torchpin lock --full, warm", full("full-warm")))
     for _, case in cases:  # warm-up: fills the warm caches, writes bytecode
         case(-1)
     results: dict[str, list[Result]] = {name: [] for name, _ in cases}
@@ -218,15 +236,21 @@ def speed(bench: Bench, runs: int, rtt_ms: float) -> list[str]:
     base = statistics.median(r.wall_ms for r in results[cases[0][0]])
     offline = statistics.median(r.wall_ms for r in results["torchpin lock --offline"])
     rows = [
-        "| what | x torchpin --offline | x baseline | median ms | requests | peak RSS MiB | exit |",
-        "|---|---|---|---|---|---|---|",
+        f"| what | x torchpin --offline | x baseline | median ms (min{DASH}max) | packages locked | requests"
+        " | peak RSS MiB | exit |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for name, rs in results.items():
         ms = statistics.median(r.wall_ms for r in rs)
         req = statistics.median(r.requests for r in rs)
         rss = max(r.max_rss_kb for r in rs) / 1024
         codes = ",".join(sorted({str(r.code) for r in rs}))
-        rows.append(f"| {name} | {ms / offline:.2f} | {ms / base:.1f} | {ms:.0f} | {req:g} | {rss:.0f} | {codes} |")
+        lo, hi = min(r.wall_ms for r in rs), max(r.wall_ms for r in rs)
+        locked = ",".join(sorted({str(len(r.pins)) for r in rs})) if any(r.pins for r in rs) else DASH
+        rows.append(
+            f"| {name} | {ms / offline:.2f} | {ms / base:.1f} | {ms:.0f} ({lo:.0f}{DASH}{hi:.0f}) | {locked} | {req:g}"
+            f" | {rss:.0f} | {codes} |"
+        )
     return rows
 
 
@@ -318,13 +342,18 @@ def install(bench: Bench, runs: int) -> list[str]:
             if i >= 0:
                 results[name].append(r)
             shutil.rmtree(venv, ignore_errors=True)
-    rows = ["| install into a fresh venv | torchpin overhead | median s | installed | exit |", "|---|---|---|---|---|"]
+    rows = [
+        f"| install into a fresh venv | torchpin overhead | median s (min{DASH}max) | installed | exit |",
+        "|---|---|---|---|---|",
+    ]
     med = {n: statistics.median(r.wall_ms for r in rs) / 1000 for n, rs in results.items()}
     for name, rs in results.items():
         bare = med["uv pip install -r (bare)" if "uv" in name else "pip install -r (bare)"]
         over = f"+{med[name] - bare:.2f} s ({med[name] / bare:.2f}x)" if name.startswith("torchpin") else ""
         codes = ",".join(sorted({str(r.code) for r in rs}))
-        rows.append(f"| {name} | {over} | {med[name]:.2f} | {', '.join(sorted({r.note for r in rs}))} | {codes} |")
+        spread = f"{min(r.wall_ms for r in rs) / 1000:.2f}{DASH}{max(r.wall_ms for r in rs) / 1000:.2f}"
+        installed = ", ".join(sorted({r.note for r in rs}))
+        rows.append(f"| {name} | {over} | {med[name]:.2f} ({spread}) | {installed} | {codes} |")
     return rows
 
 

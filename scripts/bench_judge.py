@@ -43,9 +43,15 @@ class Judge:
         build = release["variants"].get(variant, {}).get(plat)
         if build is None:
             return FAILS, f"no {variant} build of torch {public} for {plat}"
-        why = self._companions(public, local, pins)
-        if why:
-            return FAILS, why
+        companions = self._companions(public, local, plat, pins)
+        if companions and companions[0] == FAILS:
+            return companions
+        verdict = self._device(m, variant, build)
+        if companions and verdict[0] == RUNS:  # a companion build nothing has listed: not a fact either
+            return companions
+        return verdict
+
+    def _device(self, m: Machine, variant: str, build: dict[str, Any]) -> tuple[str, str]:
         amd = [g.gfx for g in m.gpus if g.gfx]
         if variant.startswith("cu"):
             if not m.nvidia:
@@ -83,13 +89,17 @@ class Judge:
             return INFERRED, f"runs if {variant}'s GPU list, inferred from older releases ({arch.get('source')}), holds"
         return RUNS, variant
 
-    def _companions(self, public: str, local: str, pins: dict[str, str]) -> str | None:
+    def _companions(self, public: str, local: str, plat: str, pins: dict[str, str]) -> tuple[str, str] | None:
+        """FAILS when a companion is another build or for another torch; INFERRED when its build
+        for this variant is only assumed (a release newer than the recorded pairing, which no
+        index page has listed); None when every companion's build is on record."""
+        inferred = None
         for project in ("torchvision", "torchaudio"):
             if project not in pins:
                 continue
             base, _, clocal = pins[project].partition("+")
             if clocal != local:
-                return f"{project} {pins[project]} is another build than torch {public}+{local or '(untagged)'}"
+                return FAILS, f"{project} {pins[project]} is another build than torch {public}+{local or '(untagged)'}"
             known = self.doc["projects"].get(project, {}).get(base, {})
             spec = known.get("requires_torch")
             paired = any(
@@ -101,12 +111,45 @@ class Judge:
             except InvalidSpecifier:
                 declared_ok = False
             if not (paired or declared_ok):
-                return f"{project} {base} is built for another torch than {public}"
-        return None
+                return FAILS, f"{project} {base} is built for another torch than {public}"
+            if not local:  # PyPI's own file: its file list is the fact
+                continue
+            have = self._companion_build(project, base, local, plat)
+            if have == FAILS:
+                return FAILS, f"{project} {base} has no {local} build for {plat}"
+            if have == INFERRED:
+                inferred = inferred or (INFERRED, f"runs if {project} {base} has a {local} build (not on record)")
+        return inferred
 
-    def newest(self, m: Machine, accept: tuple[str, ...] = (RUNS,)) -> tuple[str, list[str]]:
-        """The newest release with a build that runs (on the GPU, where there is one), and those builds;
-        ``accept=(RUNS, INFERRED)`` also counts builds whose GPU list is only inferred."""
+    def _companion_build(self, project: str, version: str, variant: str, plat: str) -> str:
+        """RUNS if a recorded pairing of this companion release has the build, INFERRED if it is only
+        assumed (a build of unconfirmed status, or a release no pairing records), FAILS if the
+        recorded pairings show it has none."""
+        pairings = [
+            r["companions"][project]
+            for r in self.doc["releases"].values()
+            if r.get("companions", {}).get(project, {}).get("version") == version
+        ]
+        if not pairings:
+            return INFERRED
+        found = INFERRED if any(variant in p.get("extra_variants", []) for p in pairings) else FAILS
+        for pair in pairings:
+            if variant in pair.get("extra_variants", []) and pair.get("status") != "unconfirmed":
+                return RUNS
+            source = self.doc["releases"].get(pair.get("built_with", ""), {})
+            build = source.get("variants", {}).get(variant, {}).get(plat)
+            if build is not None:
+                if build.get("status") != "unconfirmed" and pair.get("status") != "unconfirmed":
+                    return RUNS
+                found = INFERRED
+        return found
+
+    def newest(
+        self, m: Machine, accept: tuple[str, ...] = (RUNS,), companions: tuple[str, ...] = ("torchvision", "torchaudio")
+    ) -> tuple[str, list[str]]:
+        """The newest release whose build runs (on the GPU, where there is one) with its recorded
+        ``companions`` of the same build, and those builds; ``accept=(RUNS, INFERRED)`` also counts
+        builds whose GPU list is only inferred."""
         plat = self.platform(m)
         for public in sorted(self.doc["releases"], key=Version, reverse=True):
             release = self.doc["releases"][public]
@@ -116,6 +159,10 @@ class Judge:
                     continue
                 local = "" if variant == "cpu" and plat in release.get("untagged_cpu", []) else variant
                 pins = {"torch": f"{public}+{local}" if local else public}
+                for project in companions:
+                    pair = release.get("companions", {}).get(project)
+                    if pair:
+                        pins[project] = f"{pair['version']}+{local}" if local else pair["version"]
                 if self.verdict(m, pins)[0] in accept:
                     good.append(variant)
             if good:

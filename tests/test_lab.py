@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from packaging.version import Version
 
 from tests.support.cli import run as run_cli
 
@@ -92,7 +93,7 @@ MAC = Machine("mac", os="macos", arch="arm64")
     [
         # the driver floor of CUDA 13.x (R580) is above 550
         (RTX3090, {"torch": "2.15.0+cu130"}, FAILS, "driver 550.54.15 < 580"),
-        (RTX3090, {"torch": "2.14.1+cu126", "torchvision": "0.29.2+cu126"}, RUNS, "cu126"),
+        (RTX3090, {"torch": "2.14.1+cu126", "torchvision": "0.29.1+cu126"}, RUNS, "cu126"),
         # cu130 carries no sm_6x kernels (Pascal), cu126 has no sm_120 (Blackwell)
         (GTX1080, {"torch": "2.15.0+cu130"}, FAILS, "no kernels for sm_61"),
         (RTX5090, {"torch": "2.14.1+cu126"}, FAILS, "no kernels for sm_120"),
@@ -122,4 +123,37 @@ def test_the_newest_build_that_runs() -> None:
     assert judge.newest(RTX5090) == ("2.11.0", ["cu128"])  # the last release with a CUDA 12 build for sm_120
     assert judge.newest(GTX1080) == ("2.14.1", ["cu126"])  # Pascal: cu126 only
     assert judge.newest(GTX1080, (RUNS, INFERRED))[0] == "2.15.0"  # if 2.15.0 cu126 keeps the old GPU list
-    assert judge.newest(NO_GPU) == ("2.15.0", ["cpu"])
+    # macOS takes PyPI's own files, whose file lists are the facts: the newest release with them
+    newest_mac = max(
+        (v for v, r in judge.doc["releases"].items() if "macos_arm64" in r["variants"].get("cpu", {})), key=Version
+    )
+    assert judge.newest(MAC) == (newest_mac, ["cpu"])
+
+
+H100 = Machine("h100", driver="580.65.06", gpus=(Gpu("H100", "9.0"),))
+
+
+@pytest.mark.parametrize(
+    ("pins", "verdict", "fragment"),
+    [
+        # the recorded pairing's builds are torch 2.11.0's, which had no cu132 (pytorch/pytorch#193651)
+        ({"torch": "2.15.0+cu132", "torchaudio": "2.11.0+cu132"}, FAILS, "torchaudio 2.11.0 has no cu132 build"),
+        # a companion release no pairing records (declared torch>=2.11 only): its variant builds are assumed
+        ({"torch": "2.15.0+cu132", "torchaudio": "2.11.1+cu132"}, INFERRED, "torchaudio 2.11.1 has a cu132 build"),
+        # PyPI's own files are facts: the untagged Linux wheels of both
+        ({"torch": "2.15.0", "torchaudio": "2.11.1"}, RUNS, "cu132"),
+        ({"torch": "2.14.1+cu130", "torchvision": "0.29.1+cu130", "torchaudio": "2.11.0+cu130"}, RUNS, "cu130"),
+    ],
+)
+def test_the_judge_reads_companions_builds_too(pins: dict[str, str], verdict: str, fragment: str) -> None:
+    got, why = Judge().verdict(H100, pins)
+    assert (got, fragment in why) == (verdict, True), why
+
+
+def test_the_newest_that_runs_counts_the_companions_builds() -> None:
+    """torch 2.15.0 alone runs on an H100 as cu132, but no torchaudio of that build is on record."""
+    judge = Judge()
+    alone, alone_variants = judge.newest(H100, companions=())
+    assert "cu132" in alone_variants
+    release, variants = judge.newest(H100, (RUNS, INFERRED))
+    assert Version(release) < Version(alone) or "cu132" not in variants

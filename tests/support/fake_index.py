@@ -44,15 +44,23 @@ REAL_TORCH = Path("/opt/wheels/torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_6
 FOUNDATION = ("torch", "torchvision", "torchaudio", "torchcodec")
 # Every variant page also carries copies of torch's dependencies' pages, older than PyPI's (the
 # "hybrid index"): a resolver that takes them from here gets stale versions.
+# Every dependency of the trio is there: `pip install torch torchvision --index-url <variant>`
+# needs no other index.
 DEPENDENCY_COPIES = {
     "filelock": ("3.13.1", "3.16.1"),
     "fsspec": ("2024.6.1",),
+    "jinja2": ("3.1.4",),
+    "markupsafe": ("2.1.5",),
     "mpmath": ("1.3.0",),
     "networkx": ("3.3",),
     "numpy": ("2.1.2",),
+    "pillow": ("11.0.0",),
+    "setuptools": ("70.2.0",),
     "sympy": ("1.13.3",),
     "typing-extensions": ("4.12.2",),
 }
+# Their own Requires-Dist, so a resolver walking the copies meets what the real files declare.
+DEPENDENCY_REQUIRES = {"sympy": ("mpmath<1.4,>=1.1.0",), "jinja2": ("MarkupSafe>=2.0",)}
 # The triton a ROCm or XPU torch requires: published on that variant's page only.
 TRITON = {"rocm": ("pytorch-triton-rocm", "3.5.0"), "xpu": ("pytorch-triton-xpu", "3.5.0")}
 
@@ -70,6 +78,7 @@ class Knobs:
     etag: bool = True
     corrupt: set[str] = field(default_factory=set)  # file names served with other bytes than their hash
     torch_requires: tuple[str, ...] = ()  # Requires-Dist added to the made-up torch wheels
+    companion_requires: dict[str, tuple[str, ...]] = field(default_factory=dict)  # beside their torch pin
     auth: str | None = None  # "user:password": the index host answers 401 without it (a private mirror)
     cdn: bool = True  # False: file links stay on the index host, as private mirrors serve them
     cache_control: str = "max-age=600, public, must-revalidate"  # prod pages; nightly: no-cache,no-store,...
@@ -205,10 +214,10 @@ class FakePytorchIndex:
         name, version, _, _ = parse_wheel_filename(filename)
         requires = torch_requires
         if name not in FOUNDATION:
-            requires = ()
+            requires = DEPENDENCY_REQUIRES.get(str(name), ())
         elif name != "torch":
             declared = self.torch_requirement(str(name), version.public)
-            requires = (declared,) if declared else ()
+            requires = ((declared,) if declared else ()) + self.knobs.companion_requires.get(str(name), ())
         tag = filename[len(f"{name}-{version}-") : -len(".whl")]
         return wheel_bytes(str(name), str(version), tag, requires=requires)
 
@@ -367,7 +376,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(body[: len(body) // 2])
             self.close_connection = True
             return
-        self._send(200, body, ctype, etag=etag if knobs.etag else None)
+        # Production's Cache-Control is set on the index pages it uploads (test-infra #6188); the
+        # wheels and sidecars are S3 objects stored without one.
+        page = ctype == "text/html"
+        self._send(200, body, ctype, etag=etag if knobs.etag else None, cache=page)
 
     def _body(self, path: str) -> tuple[bytes | None, str]:
         idx = self.server.index
@@ -400,11 +412,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return idx.wheel(parts[2]), "application/octet-stream"
         return None, ""
 
-    def _send(self, code: int, body: bytes, ctype: str, etag: str | None = None) -> None:
+    def _send(self, code: int, body: bytes, ctype: str, etag: str | None = None, cache: bool = False) -> None:
         self.send_response(code)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", self.server.index.knobs.cache_control)
+        if cache:
+            self.send_header("Cache-Control", self.server.index.knobs.cache_control)
         if etag:
             self.send_header("ETag", etag)
         self.end_headers()

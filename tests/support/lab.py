@@ -24,6 +24,7 @@ import ssl
 import subprocess
 import threading
 import urllib.parse
+import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,8 +33,44 @@ from typing import Any
 from packaging.utils import parse_wheel_filename
 
 from .fake_index import FakeIndexServer, FakePytorchIndex, Knobs
+from .wheelmaker import wheel_bytes
 
-HOSTS = ("download.pytorch.org", "pypi.org", "files.pythonhosted.org")
+# The index hosts and the file hosts their pages link to (absolute links, as production's are:
+# download.pytorch.org's pages point at download-r2.pytorch.org, PyPI's at files.pythonhosted.org).
+HOSTS = ("download.pytorch.org", "download-r2.pytorch.org", "pypi.org", "files.pythonhosted.org")
+FILES_HOST = "https://files.pythonhosted.org"
+TORCH_FILES_HOST = "https://download-r2.pytorch.org"
+# PyPI's headers: simple pages are fresh for ten minutes (pulp/pulp_python#1254 quotes
+# `curl -sI https://pypi.org/simple/numpy/`), files forever (pypi/infra#22).
+PYPI_PAGE_CACHE = "max-age=600, public"
+PYPI_FILE_CACHE = "max-age=365000000, immutable, public"
+# torch 2.13's own Requires-Dist (read from the real wheel on this disk), without the CUDA
+# libraries (nvidia-*, triton) its Linux CUDA builds add: the lab serves no stand-ins for those.
+TORCH_REQUIRES = (
+    "filelock",
+    "typing-extensions>=4.10.0",
+    'setuptools; python_version >= "3.12"',
+    "sympy>=1.13.3",
+    "networkx>=2.5.1",
+    "jinja2",
+    "fsspec>=0.8.5",
+)
+COMPANION_REQUIRES: dict[str, tuple[str, ...]] = {"torchvision": ("numpy", "pillow!=8.3.*,>=5.3.0")}
+# The dependencies' own stand-ins (py3-none-any, their real Requires-Dist), at the versions a
+# wheelhouse doesn't bring: any target Python and platform resolves them.
+DEPENDENCIES = {
+    "filelock": ("3.20.0", ()),
+    "typing-extensions": ("4.15.0", ()),
+    "setuptools": ("80.9.0", ()),
+    "sympy": ("1.14.0", ("mpmath<1.4,>=1.1.0",)),
+    "mpmath": ("1.3.0", ()),
+    "networkx": ("3.5", ()),
+    "jinja2": ("3.1.6", ("MarkupSafe>=2.0",)),
+    "markupsafe": ("3.0.3", ()),
+    "fsspec": ("2025.9.0", ()),
+    "numpy": ("2.3.4", ()),
+    "pillow": ("12.0.0", ()),
+}
 
 
 @dataclass
@@ -46,7 +83,9 @@ class Certificates:
         self.ca = self.folder / "ca.pem"
         self.cert = self.folder / "server.pem"
         self.key = self.folder / "server.key"
-        if self.ca.exists() and self.cert.exists() and self.key.exists():
+        hosts = self.folder / "hosts"
+        made = self.ca.exists() and self.cert.exists() and self.key.exists() and hosts.exists()
+        if made and hosts.read_text() == ",".join(HOSTS):
             return
         self.folder.mkdir(parents=True, exist_ok=True)
         ext = self.folder / "ext.cnf"
@@ -107,6 +146,18 @@ class Certificates:
             ],
         ):
             subprocess.run(["openssl", *argv], check=True, capture_output=True, timeout=60)
+        (self.folder / "bundle.pem").unlink(missing_ok=True)
+        hosts.write_text(",".join(HOSTS))
+
+    @property
+    def bundle(self) -> Path:
+        """The system's roots plus the lab's CA, as a client of the real hosts would load them."""
+        path = self.folder / "bundle.pem"
+        if not path.exists():
+            system = Path(ssl.get_default_verify_paths().cafile or "/etc/ssl/certs/ca-certificates.crt")
+            roots = system.read_bytes() if system.exists() else b""
+            path.write_bytes(roots + b"\n" + self.ca.read_bytes())
+        return path
 
     def server_context(self) -> ssl.SSLContext:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -126,19 +177,33 @@ class FakePyPI:
             for release in releases.values():
                 for f in release.raw_files:
                     self.pages.setdefault(project, []).append(f["filename"])
+        self.deps: dict[str, bytes] = {}
+        real_versions: dict[str, set[str]] = {}
         for name in self.real:
-            project = str(parse_wheel_filename(name)[0])
-            self.pages.setdefault(project, []).append(name)
+            project, version, _, _ = parse_wheel_filename(name)
+            self.pages.setdefault(str(project), []).append(name)
+            real_versions.setdefault(str(project), set()).add(str(version))
+        dep_version: str
+        for project, (dep_version, requires) in DEPENDENCIES.items():
+            # Beside a wheelhouse's binary wheel, a pure stand-in of the same version, so a target
+            # of another Python or platform still resolves and an install here takes the real one.
+            for v in sorted(real_versions.get(project, {dep_version})):
+                name = f"{project.replace('-', '_')}-{v}-py3-none-any.whl"
+                if name not in self.real:
+                    self.deps[name] = wheel_bytes(project, v, requires=_real_requires(self.real, project, v, requires))
+                    self.pages.setdefault(project, []).append(name)
         self._bytes: dict[str, bytes] = {}
         self.lock = threading.Lock()
 
     def file(self, filename: str) -> bytes | None:
         if filename in self.real:
             return self.real[filename].read_bytes()
+        if filename in self.deps:
+            return self.deps[filename]
         with self.lock:
             if filename not in self._bytes:
                 try:
-                    self._bytes[filename] = self.index.stand_in(filename)
+                    self._bytes[filename] = self.index.stand_in(filename, self.index.knobs.torch_requires)
                 except ValueError:  # not a wheel name
                     return None
             return self._bytes[filename]
@@ -152,8 +217,22 @@ class FakePyPI:
             body = self.file(name)
             if body is not None:
                 digest = hashlib.sha256(body).hexdigest()
-                rows.append(f'<a href="/packages/{urllib.parse.quote(name)}#sha256={digest}">{name}</a><br/>')
+                href = f"{FILES_HOST}/packages/{urllib.parse.quote(name)}#sha256={digest}"
+                rows.append(f'<a href="{href}">{name}</a><br/>')
         return "<!DOCTYPE html><html><body>\n" + "\n".join(rows) + "\n</body></html>\n"
+
+
+def _real_requires(real: dict[str, Path], project: str, version: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    """The Requires-Dist of a wheelhouse wheel of that project and version, else ``default``."""
+    stem = f"{project.replace('-', '_')}-{version}-".lower()
+    for name, path in real.items():
+        if name.lower().startswith(stem):
+            with zipfile.ZipFile(path) as zf:
+                meta = next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))
+                text = zf.read(meta).decode()
+            lines = text.splitlines()
+            return tuple(line.split(":", 1)[1].strip() for line in lines if line.startswith("Requires-Dist:"))
+    return default
 
 
 class _PyPIHandler(http.server.BaseHTTPRequestHandler):
@@ -183,6 +262,7 @@ class _PyPIHandler(http.server.BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", PYPI_PAGE_CACHE if ctype == "text/html" else PYPI_FILE_CACHE)
         self.end_headers()
         if not head:
             self.wfile.write(body)
@@ -336,7 +416,11 @@ class Lab:
 
     folder: Path
     wheelhouse: Path | None = None
-    index: FakePytorchIndex = field(default_factory=lambda: FakePytorchIndex(knobs=Knobs(cdn=False)))
+    index: FakePytorchIndex = field(
+        default_factory=lambda: FakePytorchIndex(
+            knobs=Knobs(torch_requires=TORCH_REQUIRES, companion_requires=COMPANION_REQUIRES)
+        )
+    )
 
     def __enter__(self) -> Lab:
         self.certs = Certificates(self.folder / "certs")
@@ -344,8 +428,10 @@ class Lab:
         self.pytorch = FakeIndexServer(self.index, tls=tls)
         self.pypi_server = _PyPIServer(FakePyPI(self.index, self.wheelhouse), tls)
         port = self.pytorch.main.server_address[1]
+        self.pytorch.main.cdn_url = self.pytorch.cdn.cdn_url = TORCH_FILES_HOST
         routes = {
             "download.pytorch.org": port,
+            "download-r2.pytorch.org": self.pytorch.cdn.server_address[1],
             "pypi.org": self.pypi_server.server_address[1],
             "files.pythonhosted.org": self.pypi_server.server_address[1],
         }
@@ -363,7 +449,7 @@ class Lab:
 
     def env(self) -> dict[str, str]:
         """What every tool gets: the proxy, the lab's CA, and nothing from this machine's pip setup."""
-        ca = str(self.certs.ca)
+        ca = str(self.certs.bundle)
         return {
             "HTTPS_PROXY": self.proxy.url,
             "https_proxy": self.proxy.url,
