@@ -16,8 +16,10 @@ from torchpin import envs, locks
 from torchpin.decide.targets import TargetFlags
 from torchpin.envs import install as inst
 from torchpin.errors import InstallFailed, NoCompatibleBuild, UsageError
+from torchpin.facts.wheels import parse_variant
 from torchpin.files import write_user_file
 from torchpin.locks.formats import LockFormat
+from torchpin.locks.requirements import family_projects, find_links_lines
 from torchpin.locks.requirements import requirements as requirements_lock
 from torchpin.models import PROJECTS, Installer, Requirement
 from torchpin.net.urls import mask, plain_http_hosts
@@ -91,7 +93,7 @@ def run_install(
         before,
         lock_text,
         "",
-        f"{installer} install -r {opts.lock_path}",
+        f"{_installer_command(installer)} -r {opts.lock_path}",
         index_env,
         policy.secrets(),
         kept=f"; the lock {opts.lock_path} is intact",
@@ -147,23 +149,27 @@ def run_install_lock(
         before,
         text,
         f"{lock_file} ({view.kind}) ",
-        f"{installer} install -r {lock_file}",
+        f"{_installer_command(installer)} -r {lock_file}",
         _installer_env(index),
     )
     options = _trust(installer, view, index.trusted_hosts) + (["--require-hashes"] if view.hashed else [])
     with tempfile.TemporaryDirectory(prefix="torchpin-lock-") as tmp:
         pins = lockinstall.verified_pins(view)
         if opts.dry_run:
-            source = _installable(
-                lock_file, text, view, Path(tmp), {p.project: Path(p.wheel.filename) for p in pins if p.wheel}
-            )
+            wheels = {p.project: Path(p.wheel.filename) for p in pins if p.wheel}
+            source = _installable(lock_file, text, view, Path(tmp), wheels, installer)
             _show(ctx, job, " ".join(inst.install_argv(installer, python, uv, options, ["-r", source])))
             if source != lock_file:
                 ctx.say("".join(f"  {line}\n" for line in Path(source).read_text().splitlines()))
             return None
         checked = inst.download_verified(pins, Path(tmp), policy, ctx.say, tty=ctx.tty) if pins else {}
-        source = _installable(lock_file, text, view, Path(tmp), checked)
+        source = _installable(lock_file, text, view, Path(tmp), checked, installer)
         return _apply(ctx, job, inst.install_argv(installer, python, uv, options, ["-r", source]), opts)
+
+
+def _installer_command(installer: str) -> str:
+    """How a user reruns the install by hand: uv's is a ``pip`` subcommand."""
+    return "uv pip install" if installer == "uv" else "pip install"
 
 
 def _trust(installer: str, view: locks.LockView, trusted: Sequence[str]) -> list[str]:
@@ -213,12 +219,21 @@ def _apply(ctx: Context, job: _Job, argv: list[str], opts: InstallOptions) -> en
     )
 
 
-def _installable(lock_file: str, text: str, view: locks.LockView, tmp: Path, checked: Mapping[str, Path]) -> str:
+def _installable(
+    lock_file: str, text: str, view: locks.LockView, tmp: Path, checked: Mapping[str, Path], installer: str
+) -> str:
     """What the installer's ``-r`` takes: the lock itself, or a requirements file for this machine
     with the lock's pins and index options, where each wheel torchpin checked is its local file.
-    uv knows pylock and pyproject files by their names."""
+    uv knows pylock and pyproject files by their names. For uv, a pip-layout lock's variant
+    ``--extra-index-url`` becomes the family's find-links pages: uv takes each project from the
+    first index listing it, and the variant pages' stale copies (setuptools 70.2.0) can't satisfy
+    torch (vllm-project/vllm#45412)."""
+    routed = _uv_routing(text, view) if installer == "uv" else None
     if view.kind is LockFormat.REQUIREMENTS and not checked:
-        return lock_file
+        if routed is None:
+            return lock_file
+        (tmp / "requirements.txt").write_text(_rerouted(text, view, routed))
+        return str(tmp / "requirements.txt")
     if view.kind.installs_with_uv_only:
         name = Path(lock_file).name
         wanted = "pyproject.toml" if view.kind is LockFormat.PYPROJECT else "pylock.toml"
@@ -227,7 +242,38 @@ def _installable(lock_file: str, text: str, view: locks.LockView, tmp: Path, che
         (tmp / wanted).write_text(text)
         return str(tmp / wanted)
     options = list(view.index_lines) or ([("--extra-index-url", view.index_url)] if view.index_url else [])
+    if routed is not None:
+        options = [line for o in options for line in (routed if _is_variant_line(o, view) else [o])]
     lines = [f"{flag} {url}" for flag, url in options]
     lines += [str(checked[k]) if k in checked else f"{k}=={v}" for k, v in view.pins.items()]
     (tmp / "requirements.txt").write_text("\n".join(lines) + "\n")
     return str(tmp / "requirements.txt")
+
+
+def _is_variant_line(option: tuple[str, str], view: locks.LockView) -> bool:
+    flag, url = option
+    return flag == "--extra-index-url" and view.index_url is not None and url.rstrip("/") == view.index_url.rstrip("/")
+
+
+def _uv_routing(text: str, view: locks.LockView) -> list[tuple[str, str]] | None:
+    """The find-links lines that replace a requirements lock's variant ``--extra-index-url`` for uv
+    (None: the lock has none)."""
+    if view.kind is not LockFormat.REQUIREMENTS or not view.index_url:
+        return None
+    lines = [tuple(line.split()) for line in text.splitlines()] + [tuple(o) for o in view.index_lines]
+    if not any(len(o) == 2 and _is_variant_line((o[0], o[1]), view) for o in lines):
+        return None
+    family = parse_variant(view.variant).family.value if view.variant else "cpu"
+    projects = family_projects([p for p in view.pins if p in PROJECTS], family)
+    return find_links_lines(view.index_url, projects)
+
+
+def _rerouted(text: str, view: locks.LockView, routed: list[tuple[str, str]]) -> str:
+    out = []
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and _is_variant_line((parts[0], parts[1]), view):
+            out += [f"{flag} {url}" for flag, url in routed]
+        else:
+            out.append(line)
+    return "\n".join(out) + "\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from torchpin import __version__
@@ -74,22 +75,33 @@ TRITON_PROJECTS = frozenset(_TRITON.values())
 def variant_projects(plan: Plan) -> list[str]:
     """The projects that come from the variant index: the pins, and the triton a ROCm or XPU torch
     requires. Everything else comes from PyPI: variant pages also carry stale copies of torch's
-    dependencies (filelock, sympy, nvidia-* …), and a mirror answers 403 for what it lacks."""
-    names = [p.project for p in plan.pins]
-    triton = _TRITON.get(plan.variant.family.value)
+    dependencies (filelock, setuptools 70.2.0, nvidia-* …), and a mirror answers 403 for what it lacks."""
+    return family_projects([p.project for p in plan.pins], plan.variant.family.value)
+
+
+def family_projects(pinned: Sequence[str], family: str) -> list[str]:
+    """``pinned`` and, beside a ROCm or XPU torch, the triton build it requires."""
+    names = list(pinned)
+    triton = _TRITON.get(family)
     if triton and "torch" in names:
         names.append(triton)
     return names
 
 
+def find_links_lines(variant_index: str, projects: Sequence[str]) -> list[tuple[str, str]]:
+    """Each project's page on the variant index as a ``--find-links`` page: uv, which takes each
+    project from the first index that lists it, then sees nothing else there."""
+    base = variant_index.rstrip("/")
+    return [("--find-links", f"{base}/{name}/") for name in projects]
+
+
 def routed_index_lines(plan: Plan) -> list[tuple[str, str]]:
-    """Index options that give a resolver (uv, which takes each project from the first index that
-    lists it) only ``variant_projects`` from the variant index: PyPI is the index, and each of those
-    projects' pages is a ``--find-links`` page. pip and uv both read such a file."""
+    """Index options that give a resolver only ``variant_projects`` from the variant index: PyPI is
+    the index, and each of those projects' pages is a ``--find-links`` page. pip and uv both read
+    such a file."""
     if plan.on_pypi or plan.find_links:
         return index_lines(plan)
-    base = plan.index_url.rstrip("/")
-    return [("--index-url", plan.pypi_url), *(("--find-links", f"{base}/{name}/") for name in variant_projects(plan))]
+    return [("--index-url", plan.pypi_url), *find_links_lines(plan.index_url, variant_projects(plan))]
 
 
 def as_json(plan: Plan) -> dict[str, Any]:

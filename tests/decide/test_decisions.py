@@ -16,6 +16,8 @@ from tests.reliability.hostile import Hostile, html, page
 from tests.support.cli import clean_env
 from tests.support.cli import run as run_cli
 from tests.support.fake_index import FakePytorchIndex
+from tests.support.newest import AUDIO, NEXT, NEXT_VISION, PREVIOUS, VISION, requires_torch
+from tests.support.newest import TORCH as NEWEST
 
 LINUX = ["--no-detect", "--python-version", "3.12", "--python-platform", "x86_64-manylinux_2_28"]
 WINDOWS = ["--no-detect", "--python-version", "3.12", "--python-platform", "windows"]
@@ -223,8 +225,9 @@ def test_accepted_tags_come_from_packaging() -> None:
 def test_the_trio_follows_the_declared_pairing() -> None:
     r = run("lock", "--offline", *LINUX, "--backend", "cpu", "--explain")
     assert r.returncode == 0, r.stderr
-    assert pins(r.stdout) == ["torch==2.15.0+cpu", "torchvision==0.29.2+cpu", "torchaudio==2.11.0+cpu"]
-    assert "torchvision 0.29.2 pairs with torch 2.15.0 by its own Requires-Dist: torch>=2.14.0" in r.stderr
+    assert pins(r.stdout) == [f"torch=={NEWEST}+cpu", f"torchvision=={VISION}+cpu", f"torchaudio=={AUDIO}+cpu"]
+    declared = requires_torch("torchvision", VISION)
+    assert f"torchvision {VISION} pairs with torch {NEWEST} by its own Requires-Dist: torch{declared}" in r.stderr
 
 
 def test_every_declared_companion_release_is_tried() -> None:
@@ -350,18 +353,18 @@ def test_a_yanked_file_on_the_index_needs_an_exact_pin(tmp_path: Path) -> None:
     with Hostile() as h:
         lines = [x.strip().removesuffix("<br/>") for x in (fake.page("cpu", "torch", h.url) or "").splitlines()]
         links = [
-            x.replace("<a ", '<a data-yanked="broken build" ', 1) if ">torch-2.15.0+cpu-" in x else x
+            x.replace("<a ", '<a data-yanked="broken build" ', 1) if f">torch-{NEWEST}+cpu-" in x else x
             for x in lines
             if x.startswith("<a ")
         ]
         h.routes["/whl/cpu/torch/"] = html(page(links))
         args = [*LINUX, "--backend", "cpu", "--index-url", f"{h.url}/whl", "--no-fallback"]
         skipped = run("lock", "torch", *args, home=tmp_path)
-        pinned = run("lock", "torch==2.15.0", *args, home=tmp_path)
+        pinned = run("lock", f"torch=={NEWEST}", *args, home=tmp_path)
     assert skipped.returncode == 0, skipped.stderr
-    assert pins(skipped.stdout) == ["torch==2.14.1+cpu"]
+    assert pins(skipped.stdout) == [f"torch=={PREVIOUS}+cpu"]
     assert pinned.returncode == 0, pinned.stderr
-    assert pins(pinned.stdout) == ["torch==2.15.0+cpu"]
+    assert pins(pinned.stdout) == [f"torch=={NEWEST}+cpu"]
 
 
 # ---- a companion release only the index knows pairs by its live sidecar's Requires-Dist
@@ -372,12 +375,12 @@ def _mirror_with_new_torchvision(h: Hostile, fake: FakePytorchIndex, declares: s
         text = fake.page("cpu", project, h.url) or ""
         return [x.strip().removesuffix("<br/>") for x in text.splitlines() if x.strip().startswith("<a ")]
 
-    new = "torchvision-0.30.0+cpu-cp312-cp312-manylinux_2_28_x86_64.whl"
+    new = f"torchvision-{NEXT_VISION}+cpu-cp312-cp312-manylinux_2_28_x86_64.whl"
     href = f"/whl/cpu/{new.replace('+', '%2B')}"
     h.routes["/whl/cpu/torch/"] = html(page(links("torch")))
     anchor = f'<a href="{href}" data-core-metadata="true">{new}</a>'
     h.routes["/whl/cpu/torchvision/"] = html(page([*links("torchvision"), anchor]))
-    metadata = "Metadata-Version: 2.1\nName: torchvision\nVersion: 0.30.0+cpu\n"
+    metadata = f"Metadata-Version: 2.1\nName: torchvision\nVersion: {NEXT_VISION}+cpu\n"
     metadata += f"Requires-Dist: numpy\nRequires-Dist: {declares}\n"
     h.routes[href + ".metadata"] = html(metadata)
     return href + ".metadata"
@@ -385,7 +388,7 @@ def _mirror_with_new_torchvision(h: Hostile, fake: FakePytorchIndex, declares: s
 
 @pytest.mark.parametrize(
     ("declares", "want"),
-    [("torch>=2.15.0", "torchvision==0.30.0+cpu"), ("torch>=2.16", "torchvision==0.29.2+cpu")],
+    [(f"torch>={NEWEST}", f"torchvision=={NEXT_VISION}+cpu"), (f"torch>={NEXT}", f"torchvision=={VISION}+cpu")],
     ids=["admits", "excludes"],
 )
 def test_a_new_companion_pairs_by_its_live_sidecar(tmp_path: Path, declares: str, want: str) -> None:
@@ -408,7 +411,7 @@ def test_a_new_companion_pairs_by_its_live_sidecar(tmp_path: Path, declares: str
         again = run(*args, home=tmp_path)
         reads = [s.target for s in h.seen if s.target.endswith(sidecar)]
     assert r.returncode == 0, r.stderr
-    assert pins(r.stdout) == ["torch==2.15.0+cpu", want]
-    if want.startswith("torchvision==0.30.0"):
-        assert f"torchvision 0.30.0 pairs with torch 2.15.0 by its own Requires-Dist: {declares}" in r.stderr
+    assert pins(r.stdout) == [f"torch=={NEWEST}+cpu", want]
+    if want.startswith(f"torchvision=={NEXT_VISION}"):
+        assert f"torchvision {NEXT_VISION} pairs with torch {NEWEST} by its own Requires-Dist: {declares}" in r.stderr
     assert again.stdout == r.stdout and len(reads) == 1  # the sidecar is cached: it never changes

@@ -9,6 +9,8 @@ import pytest
 from packaging.specifiers import SpecifierSet
 
 from tests.conftest import target
+from tests.support.newest import AUDIO, VISION, newest_declaring, newest_release
+from tests.support.newest import TORCH as NEWEST
 from torchpin.decide.select import select
 from torchpin.errors import NoCompatibleBuild
 from torchpin.facts.snapshot import Catalog
@@ -28,22 +30,23 @@ def pins(plan: Plan) -> list[str]:
 
 
 TRIO = ("torch", "torchvision", "torchaudio")
+PYPI_VISION, PYPI_AUDIO = newest_declaring("torchvision"), newest_declaring("torchaudio")
 
 # (why this case matters, target, requirements, expected index suffix, expected pins)
 CHOICES: list[tuple[str, Target, tuple[str, ...], str, list[str]]] = [
     (
-        "no GPU on Linux: newest +cpu trio; torchvision 0.29.2 declares torch>=2.14.0, so it pairs with 2.15.0",
+        "no GPU on Linux: the newest +cpu trio, companions as recorded for it",
         target("3.12"),
         (),
         "/whl/cpu",
-        ["torch==2.15.0+cpu", "torchvision==0.29.2+cpu", "torchaudio==2.11.0+cpu"],
+        [f"torch=={NEWEST}+cpu", f"torchvision=={VISION}+cpu", f"torchaudio=={AUDIO}+cpu"],
     ),
     (
-        "torch alone has no companion to wait for: 2.15.0",
+        "torch alone has no companion to wait for: the newest release",
         target("3.12"),
         ("torch",),
         "/whl/cpu",
-        ["torch==2.15.0+cpu"],
+        [f"torch=={NEWEST}+cpu"],
     ),
     (
         "driver 525.60.13 is CUDA 12 but 2.0.1 has only 11.x builds: the newest older-major one",
@@ -57,7 +60,7 @@ CHOICES: list[tuple[str, Target, tuple[str, ...], str, list[str]]] = [
         target("3.12", "macos", "aarch64"),
         (),
         "pypi.org/simple",
-        ["torch==2.15.0", "torchvision==0.29.2", "torchaudio==2.11.1"],  # PyPI's files confirm 2.11.1
+        [f"torch=={NEWEST}", f"torchvision=={PYPI_VISION}", f"torchaudio=={PYPI_AUDIO}"],  # PyPI's files confirm them
     ),
     (
         "Blackwell on a 570 driver: cu126 lacks sm_120 and CUDA 13 needs 580, so 2.11.0's cu128",
@@ -92,14 +95,14 @@ CHOICES: list[tuple[str, Target, tuple[str, ...], str, list[str]]] = [
         target("3.12", driver="595.71.05", cc=("9.0",)),
         ("torch", "torchvision"),
         "/whl/cu132",
-        ["torch==2.15.0+cu132", "torchvision==0.29.2+cu132"],
+        [f"torch=={NEWEST}+cu132", f"torchvision=={VISION}+cu132"],
     ),
     (
         "driver 580.65.06 fully supports cu130 only: 13.2 runs by minor-version compat, 13.0 is preferred",
         target("3.12", driver="580.65.06", cc=("9.0",)),
         ("torch",),
         "/whl/cu132",
-        ["torch==2.15.0+cu132"],
+        [f"torch=={NEWEST}+cu132"],
     ),
     (
         "strict rule: 550.54.15 < cu126's toolkit minimum; the newest release with a build it fully supports wins",
@@ -141,7 +144,7 @@ CHOICES: list[tuple[str, Target, tuple[str, ...], str, list[str]]] = [
         target("3.12", driver="580.65.06", cc=("8.6",), backend="cpu"),
         ("torch",),
         "/whl/cpu",
-        ["torch==2.15.0+cpu"],
+        [f"torch=={NEWEST}+cpu"],
     ),
     (
         "Docker build: --backend cu128 with no GPU visible checks neither driver nor arch",
@@ -176,14 +179,14 @@ CHOICES: list[tuple[str, Target, tuple[str, ...], str, list[str]]] = [
         target("3.12", "linux", "aarch64"),
         ("torch",),
         "/whl/cpu",
-        ["torch==2.15.0+cpu"],
+        [f"torch=={NEWEST}+cpu"],
     ),
     (
         "free-threaded 3.14t: torch and torchvision have cp314t wheels",
         target("3.14t"),
         ("torch", "torchvision"),
         "/whl/cpu",
-        ["torch==2.15.0+cpu", "torchvision==0.29.2+cpu"],
+        [f"torch=={NEWEST}+cpu", f"torchvision=={VISION}+cpu"],
     ),
     (
         "AMD gfx1100: the newest ROCm whose gfx list has it (rocm7.14's list is unknown)",
@@ -231,13 +234,13 @@ FAILURES: list[tuple[str, Target, tuple[str, ...], tuple[str, ...]]] = [
         "a requirement no release satisfies names the newest one",
         target("3.12"),
         ("torch>=3",),
-        ("no torch release satisfies 'torch>=3'", "newest known is 2.15.0"),
+        ("no torch release satisfies 'torch>=3'", f"newest known is {NEWEST}"),
     ),
     (
         "a companion requirement no release satisfies",
         target("3.12"),
         ("torchaudio==9.9",),
-        ("no torchaudio release satisfies", "newest known is 2.11.1"),
+        ("no torchaudio release satisfies", f"newest known is {newest_release('torchaudio')}"),
     ),
     (
         "Python 3.6 predates every release in range",
@@ -361,7 +364,7 @@ def test_macos_plan_carries_pypi_hashes(catalog: Catalog) -> None:
     plan = select(target("3.12", "macos", "aarch64"), catalog, reqs(*TRIO))
     torch = plan.pins[0].wheel
     assert torch is not None
-    assert torch.filename == "torch-2.15.0-cp312-cp312-macosx_14_0_arm64.whl"
+    assert torch.filename == f"torch-{NEWEST}-cp312-cp312-macosx_14_0_arm64.whl"
     assert torch.sha256 is not None and len(torch.sha256) == 64
     assert torch.url is not None and torch.url.startswith("https://files.pythonhosted.org/packages/")
 

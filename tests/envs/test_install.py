@@ -18,6 +18,8 @@ from tests.conftest import target
 from tests.support.cli import run as run_cli
 from tests.support.fake_index import REAL_TORCH, FakeIndexServer, FakePytorchIndex, Knobs
 from tests.support.local_index import write_simple_index
+from tests.support.newest import AUDIO, VISION
+from tests.support.newest import TORCH as NEWEST
 from tests.support.static_server import StaticServer
 from torchpin.decide.select import select
 from torchpin.envs.install import index_args, install_argv, stale_family, uninstall_argv
@@ -334,7 +336,7 @@ def test_unresolvable_dependency_reports_the_state(tmp_path: Path, empty_pypi: s
     assert r.returncode == 5, r.stderr
     last = r.stderr.strip().splitlines()[-1]
     assert "pip failed (exit 1); now installed: no torch-family package; nothing changed" in last
-    assert f"the lock {lock} is intact" in last
+    assert f"the lock {lock} is intact" in last and f"then: pip install -r {lock}" in last
     assert read_lock(lock.read_text()).pins == {"torch": "2.14.1+cpu"}
 
 
@@ -359,7 +361,7 @@ def test_dry_run_changes_nothing(tmp_path: Path, empty_pypi: str) -> None:
         )
     assert r.returncode == 0, r.stderr
     assert f"would run: {python} -m pip install --disable-pip-version-check --index-url {empty_pypi}" in r.stderr
-    assert "torch==2.15.0+cpu torchvision==0.29.2+cpu torchaudio==2.11.0+cpu" in r.stderr
+    assert f"torch=={NEWEST}+cpu torchvision=={VISION}+cpu torchaudio=={AUDIO}+cpu" in r.stderr
     assert not lock.exists() and r.stdout == ""
 
 
@@ -395,4 +397,4 @@ def test_a_mixed_family_is_replaced(tmp_path: Path, empty_pypi: str) -> None:
         [str(python), "-m", "pip", "list", "--format=json"], capture_output=True, text=True, check=True
     )
     names = {p["name"]: p["version"] for p in json.loads(listed.stdout)}
-    assert names.get("torch") == "2.15.0+cpu" and "torchaudio" not in names
+    assert names.get("torch") == f"{NEWEST}+cpu" and "torchaudio" not in names

@@ -11,6 +11,7 @@ from types import ModuleType
 from typing import Any
 
 from tests.conftest import target
+from tests.support.newest import AFTER_NEXT, NEXT, TORCH
 from torchpin.decide.select import select
 from torchpin.facts.snapshot import load_catalog
 from torchpin.models import Requirement
@@ -60,11 +61,11 @@ def test_unchanged_pypi_means_unchanged_bytes(snapshot_doc: dict[str, Any]) -> N
 def test_new_release_and_changed_hash(snapshot_doc: dict[str, Any], tmp_path: Path) -> None:
     mod = _script()
     docs = {p: pypi_doc(snapshot_doc, p) for p in ("torch", "torchvision", "torchaudio", "torchcodec")}
-    template = docs["torch"]["releases"]["2.15.0"]
-    docs["torch"]["releases"]["2.16.0"] = [
-        dict(e, filename=e["filename"].replace("2.15.0", "2.16.0"), upload_time="2027-01-15T10:00:00") for e in template
+    template = docs["torch"]["releases"][TORCH]
+    docs["torch"]["releases"][NEXT] = [
+        dict(e, filename=e["filename"].replace(TORCH, NEXT), upload_time="2027-01-15T10:00:00") for e in template
     ]
-    docs["torch"]["releases"]["2.17.0rc1"] = copy.deepcopy(template)  # pre-releases stay out
+    docs["torch"]["releases"][f"{AFTER_NEXT}rc1"] = copy.deepcopy(template)  # pre-releases stay out
     docs["torchvision"]["releases"]["0.29.1"][0]["digests"]["sha256"] = "0" * 64
     for project, doc in docs.items():
         (tmp_path / f"{project}.json").write_text(json.dumps(doc))
@@ -73,11 +74,11 @@ def test_new_release_and_changed_hash(snapshot_doc: dict[str, Any], tmp_path: Pa
 
     assert mod.main(["--snapshot", str(snap), "--from-dir", str(tmp_path)]) == 0
     new = json.loads(snap.read_text())
-    assert "2.16.0" in new["releases"] and "2.17.0rc1" not in new["projects"]["torch"]
-    assert new["releases"]["2.16.0"]["date"] == "2027-01-15"
+    assert NEXT in new["releases"] and f"{AFTER_NEXT}rc1" not in new["projects"]["torch"]
+    assert new["releases"][NEXT]["date"] == "2027-01-15"
     confirmed = {
         (v, plat)
-        for v, plats in new["releases"]["2.16.0"]["variants"].items()
+        for v, plats in new["releases"][NEXT]["variants"].items()
         for plat, f in plats.items()
         if f["status"] != "unconfirmed"
     }
@@ -88,8 +89,8 @@ def test_new_release_and_changed_hash(snapshot_doc: dict[str, Any], tmp_path: Pa
     # The Linux builds are unconfirmed, so an offline lock for Linux does not use it yet.
     catalog = load_catalog(snap.read_bytes())
     plan = select(target("3.12"), catalog, [Requirement("torch")])
-    assert plan.release == "2.15.0"
-    assert any(r.release == "2.16.0" and "unconfirmed" in r.reason for r in plan.rejected)
+    assert plan.release == TORCH
+    assert any(r.release == NEXT and "unconfirmed" in r.reason for r in plan.rejected)
 
     # a second run over the same documents changes nothing
     before = snap.read_bytes()

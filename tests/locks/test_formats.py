@@ -15,6 +15,7 @@ from tests.support.cli import installer_env, pip_dry_run
 from tests.support.cli import run as run_cli
 from tests.support.fake_index import FakeIndexServer
 from tests.support.local_index import write_simple_index
+from tests.support.newest import TORCH as NEWEST
 from tests.support.static_server import StaticServer
 from tests.support.wheelmaker import make_wheel
 from torchpin.facts.catalog import Catalog
@@ -160,7 +161,7 @@ def test_full_lock_installs_with_require_hashes(tmp_path: Path) -> None:
             for line in r.stdout.splitlines()
             if "==" in line and not line.startswith("#")
         }
-        assert pins == {"filelock": "3.16.1", "numpy": "2.1.0", "torch": "2.15.0+cpu"}
+        assert pins == {"filelock": "3.16.1", "numpy": "2.1.0", "torch": f"{NEWEST}+cpu"}
         assert r.stdout.count("--hash=sha256:") >= 3
         chosen = pip_dry_run(tmp_path, "--require-hashes", "-r", str(lock))
     assert chosen == pins
@@ -243,7 +244,7 @@ def test_full_for_a_mac_tells_uv_the_macos_the_chosen_wheels_need(tmp_path: Path
     from torchpin.models import Requirement, Sources
     from torchpin.net import NetPolicy
 
-    wheel = make_wheel(tmp_path / "w", "torch", "2.15.0", "cp312-cp312-macosx_14_0_arm64")
+    wheel = make_wheel(tmp_path / "w", "torch", NEWEST, "cp312-cp312-macosx_14_0_arm64")
     write_simple_index(tmp_path / "pypi" / "simple", [wheel])
     with StaticServer(tmp_path / "pypi") as pypi:
         plan = select(
@@ -253,7 +254,7 @@ def test_full_for_a_mac_tells_uv_the_macos_the_chosen_wheels_need(tmp_path: Path
             Sources(pypi=f"{pypi.url}/simple"),
         )
         resolved = compile_lock(plan, [], NetPolicy(environ=installer_env(UV_CACHE_DIR=str(tmp_path / "uvc"))))
-    assert "torch==2.15.0" in resolved and "--hash=sha256:" in resolved
+    assert f"torch=={NEWEST}" in resolved and "--hash=sha256:" in resolved
 
 
 @pytest.mark.parametrize("fmt", ["full", "pylock"])
@@ -269,9 +270,9 @@ def test_only_the_torch_family_comes_from_the_variant_index(tmp_path: Path, fmt:
     deps = [
         make_wheel(tmp_path / "build", "filelock", "3.20.0", "py3-none-any"),
         make_wheel(tmp_path / "build", "numpy", "2.3.0", "py3-none-any"),
-        make_wheel(tmp_path / "build", "jinja2", "3.1.6", "py3-none-any"),  # not on the variant page: 403 there
+        make_wheel(tmp_path / "build", "jinja2", "3.1.6", "py3-none-any"),  # newer than the variant page's copy
         make_wheel(tmp_path / "build", "typing_extensions", "4.15.0", "py3-none-any"),
-        make_wheel(tmp_path / "build", "torch", "2.15.0", TAG),  # PyPI's own torch: a decoy
+        make_wheel(tmp_path / "build", "torch", NEWEST, TAG),  # PyPI's own torch: a decoy
     ]
     write_simple_index(tmp_path / "pypi" / "simple", deps)
     (tmp_path / "requirements.in").write_text("filelock>=3.17\nnumpy\ntorch\n")
@@ -300,7 +301,7 @@ def test_only_the_torch_family_comes_from_the_variant_index(tmp_path: Path, fmt:
                 "filelock": "3.20.0",
                 "jinja2": "3.1.6",
                 "numpy": "2.3.0",
-                "torch": "2.15.0+cu130",
+                "torch": f"{NEWEST}+cu130",
                 "typing-extensions": "4.15.0",
             }
             for name, p in packages.items():
@@ -317,7 +318,7 @@ def test_only_the_torch_family_comes_from_the_variant_index(tmp_path: Path, fmt:
         "filelock": "3.20.0",
         "jinja2": "3.1.6",
         "numpy": "2.3.0",
-        "torch": "2.15.0+cu130",
+        "torch": f"{NEWEST}+cu130",
         "typing_extensions": "4.15.0",
     }
 

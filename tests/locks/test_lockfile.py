@@ -7,6 +7,8 @@ import json
 from packaging.specifiers import SpecifierSet
 
 from tests.conftest import target
+from tests.support.newest import TORCH as NEWEST
+from tests.support.newest import newest_declaring
 from torchpin.decide.select import select
 from torchpin.facts.snapshot import Catalog
 from torchpin.locks.formats import LockFormat, LockInput, write
@@ -46,7 +48,13 @@ def test_requirements_for_a_variant_index(catalog: Catalog) -> None:
 def test_requirements_for_pypi_builds_use_pypi_only(catalog: Catalog) -> None:
     plan = select(target("3.12", "macos", "aarch64"), catalog, TRIO)
     body = [line for line in render(plan, "requirements").splitlines() if not line.startswith("#")]
-    assert body == ["--index-url https://pypi.org/simple", "torch==2.15.0", "torchvision==0.29.2", "torchaudio==2.11.1"]
+    vision, audio = newest_declaring("torchvision"), newest_declaring("torchaudio")  # PyPI's files confirm them
+    assert body == [
+        "--index-url https://pypi.org/simple",
+        f"torch=={NEWEST}",
+        f"torchvision=={vision}",
+        f"torchaudio=={audio}",
+    ]
 
 
 def test_json_shape(catalog: Catalog) -> None:

@@ -13,6 +13,8 @@ import pytest
 
 from tests.support.cli import run as run_cli
 from tests.support.fake_index import FakeIndexServer, FakePytorchIndex, Knobs
+from tests.support.newest import AUDIO, VISION
+from tests.support.newest import TORCH as NEWEST
 from torchpin.errors import IndexUnavailable, UsageError
 from torchpin.net.index import IndexClient, IndexConfig
 from torchpin.net.urls import check_scheme, mask, strip_credentials
@@ -36,7 +38,7 @@ def lock(srv: FakeIndexServer, tmp: Path, *args: str, **extra: str) -> subproces
     return run_cli("lock", *CPU_TRIO, "--index-url", srv.base, *args, home=tmp, extra=extra)
 
 
-GOOD = "torch==2.15.0+cpu\ntorchvision==0.29.2+cpu\ntorchaudio==2.11.0+cpu\n"
+GOOD = f"torch=={NEWEST}+cpu\ntorchvision=={VISION}+cpu\ntorchaudio=={AUDIO}+cpu\n"
 
 
 @pytest.mark.parametrize(
@@ -142,8 +144,8 @@ def test_json_from_live_pages_carries_served_hashes(server: FakeIndexServer, tmp
     doc = json.loads(r.stdout)
     assert doc["source"] == "live"
     (pkg,) = doc["packages"]
-    assert pkg["filename"] == "torch-2.15.0+cpu-cp312-cp312-manylinux_2_28_x86_64.whl"
-    assert pkg["url"] == f"{server.cdn_url}/whl/cpu/torch-2.15.0%2Bcpu-cp312-cp312-manylinux_2_28_x86_64.whl"
+    assert pkg["filename"] == f"torch-{NEWEST}+cpu-cp312-cp312-manylinux_2_28_x86_64.whl"
+    assert pkg["url"] == f"{server.cdn_url}/whl/cpu/torch-{NEWEST}%2Bcpu-cp312-cp312-manylinux_2_28_x86_64.whl"
     assert pkg["sha256"] == server.index.sha256(pkg["filename"])
 
 

@@ -16,6 +16,7 @@ import pytest
 
 from tests.support.cli import run as run_cli
 from tests.support.fake_index import FakePytorchIndex
+from tests.support.newest import TORCH as NEWEST
 
 from .hostile import Hostile
 
@@ -29,7 +30,7 @@ CPU_TORCH = [
     "--python-platform",
     "x86_64-manylinux_2_28",
 ]
-WANT = "torch==2.15.0+cpu"  # what the fake index's cpu page gives torch alone on that target
+WANT = f"torch=={NEWEST}+cpu"  # what the fake index's cpu page gives torch alone on that target
 SECRETS = ("s3cret", "ghp_T0KEN", "alice", "glpat-XYZ")
 
 

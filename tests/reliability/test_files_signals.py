@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.fake_index import FakeIndexServer, FakePytorchIndex
+from tests.support.newest import TORCH as NEWEST
 
 from .conftest import CPU_TORCH, WANT, Run, cpu_torch_links, fails, isolated_env, no_temp_files, torchpin
 from .hostile import Hostile, drip, html, page
@@ -204,7 +205,7 @@ def test_a_signal_during_lock_o_leaves_the_old_lock(
 def test_a_signal_during_an_install_download_installs_nothing(
     hostile: Hostile, fake: FakePytorchIndex, tmp_path: Path, sig: int, code: int
 ) -> None:
-    name = "torch-2.15.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl"
+    name = f"torch-{NEWEST}+cpu-cp311-cp311-manylinux_2_28_x86_64.whl"
     links = [a.replace(fake.sha256(name), "0" * 64) for a in cpu_torch_links(fake, hostile.url)]
     hostile.routes["/whl/cpu/torch/"] = html(page(links))
     hostile.routes[f"/whl/cpu/{name.replace('+', '%2B')}"] = drip(b"PK" + b"\0" * 10_000, every=0.2)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.fake_index import FakePytorchIndex
+from tests.support.newest import TORCH as NEWEST
 
 from .conftest import CPU_TORCH, WANT, Run, cpu_torch_links, fails, isolated_env, torchpin
 from .hostile import Hostile, drip, gzip_bomb, html, page, raw, redirect, send, silent
@@ -161,7 +162,7 @@ def test_an_untrustworthy_link_is_dropped_with_a_note(
     r = lock(hostile, tmp_path, "--format", "json", env=env)
     assert r.code == 0, r.stderr
     (pkg,) = json.loads(r.stdout)["packages"]
-    assert pkg["version"] == "2.15.0+cpu" and "2.99" not in r.stdout
+    assert pkg["version"] == f"{NEWEST}+cpu" and "2.99" not in r.stdout
     assert "/" not in pkg["filename"] and pkg["url"].startswith(hostile.url)
     assert "ignored 1 link(s)" in r.stderr
     assert proxied_to(hostile, "files.example") == []
@@ -298,7 +299,7 @@ def test_a_malformed_page_is_exit_4_in_one_line(
 
 
 def test_json_entries_with_wrong_types_are_tolerated(hostile: Hostile, fake: FakePytorchIndex, tmp_path: Path) -> None:
-    name = "torch-2.15.0+cpu-cp312-cp312-manylinux_2_28_x86_64.whl"
+    name = f"torch-{NEWEST}+cpu-cp312-cp312-manylinux_2_28_x86_64.whl"
     files = [
         {
             "url": f"{hostile.url}/whl/cpu/{name.replace('+', '%2B')}",

@@ -14,12 +14,13 @@ import pytest
 
 from tests.support.fake_index import FakeIndexServer, FakePytorchIndex, Knobs
 from tests.support.local_index import write_simple_index
+from tests.support.newest import TORCH as NEWEST
 from tests.support.static_server import StaticServer
 
 from .conftest import Run, cpu_torch_links, fails, isolated_env, no_secrets, torchpin
 from .hostile import Hostile, html, page, redirect
 
-TORCH = "torch-2.15.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl"
+TORCH = f"torch-{NEWEST}+cpu-cp311-cp311-manylinux_2_28_x86_64.whl"
 INSTALL = ["install", "torch", "--no-detect", "--backend", "cpu", "--no-verify", "--timeout", "5"]
 
 
@@ -118,7 +119,7 @@ def test_a_live_install_from_an_authenticated_mirror(
         wheel_requests = srv.main.hits[f"/whl/cpu/{TORCH}"]
         seen = list(srv.main.auth_seen)
     assert r.code == 0, r.stderr
-    assert installed(python)["torch"] == "2.15.0+cpu"
+    assert installed(python)["torch"] == f"{NEWEST}+cpu"
     assert wheel_requests >= 1 and seen.count(_header(auth)) == len(seen)  # pages and download, all signed
     assert "sha256 ok" in r.stderr
     no_secrets(r, secrets=tuple(s for s in userinfo.split(":") if s))
@@ -134,7 +135,7 @@ def test_the_installer_reaches_the_mirror_with_url_credentials(tmp_path: Path, p
         r = install(tmp_path, python, url, pypi, "--installer", installer, "--offline")
         fetched = srv.main.hits[f"/whl/cpu/{TORCH}"]
     assert r.code == 0, r.stderr
-    assert installed(python)["torch"] == "2.15.0+cpu" and fetched >= 1
+    assert installed(python)["torch"] == f"{NEWEST}+cpu" and fetched >= 1
     assert "s3cret" not in (tmp_path / "lock.txt").read_text() and "alice" not in (tmp_path / "lock.txt").read_text()
     no_secrets(r, secrets=("alice", "s3cret"))
 
@@ -148,7 +149,7 @@ def test_the_installer_reaches_the_mirror_with_netrc(tmp_path: Path, pypi: str) 
     with _mirror("alice:s3cret") as srv:
         r = install(tmp_path, python, srv.base, pypi, "--installer", "pip", "--offline")
     assert r.code == 0, r.stderr
-    assert installed(python)["torch"] == "2.15.0+cpu"
+    assert installed(python)["torch"] == f"{NEWEST}+cpu"
     netrc.unlink()
     no_secrets(r, secrets=("s3cret",))
 
@@ -177,7 +178,7 @@ def test_uv_takes_torchs_dependencies_from_pypi_not_the_variant_pages(tmp_path: 
 
     assert max(DEPENDENCY_COPIES["filelock"]) < "3.17"
     deps = [make_wheel(tmp_path / "w", "filelock", "3.20.0", "py3-none-any")]
-    deps.append(make_wheel(tmp_path / "w", "jinja2", "3.1.6", "py3-none-any"))  # on no variant page: 403 there
+    deps.append(make_wheel(tmp_path / "w", "jinja2", "3.1.6", "py3-none-any"))  # newer than the variant pages' copy
     write_simple_index(tmp_path / "pypi" / "simple", deps)
     python = venv(tmp_path / "venv", pip=False)
     knobs = Knobs(torch_requires=("filelock>=3.17", "jinja2"))
@@ -185,4 +186,44 @@ def test_uv_takes_torchs_dependencies_from_pypi_not_the_variant_pages(tmp_path: 
         r = install(tmp_path, python, srv.base, f"{pypi.url}/simple", "--installer", "uv", "--no-fallback")
     assert r.code == 0, r.stderr
     got = installed(python)
-    assert got["torch"] == "2.15.0+cpu" and got["filelock"] == "3.20.0" and got["jinja2"] == "3.1.6"
+    assert got["torch"] == f"{NEWEST}+cpu" and got["filelock"] == "3.20.0" and got["jinja2"] == "3.1.6"
+
+
+def test_a_pip_layout_lock_installs_with_uv(tmp_path: Path) -> None:
+    """A requirements lock names the variant index with --extra-index-url (pip's layout). uv takes
+    each project from the first index listing it, so handed the lock as it stands it takes the
+    variant page's setuptools 70.2.0, which torch's setuptools>=77.0.3 refuses (vllm-project/vllm
+    #45412). `install --lock` gives uv the family's pages as find-links instead."""
+    from tests.support.wheelmaker import make_wheel
+
+    deps = [make_wheel(tmp_path / "w", "setuptools", "80.9.0", "py3-none-any")]
+    write_simple_index(tmp_path / "pypi" / "simple", deps)
+    python = venv(tmp_path / "venv", pip=False)
+    knobs = Knobs(torch_requires=("setuptools>=77.0.3",))
+    env = isolated_env(tmp_path)
+    with FakeIndexServer(FakePytorchIndex(knobs=knobs)) as srv, StaticServer(tmp_path / "pypi") as pypi:
+        env["TORCHPIN_PYPI_URL"] = f"{pypi.url}/simple"
+        lock = tmp_path / "lock.txt"
+        made = torchpin(
+            tmp_path, "lock", "torch", "--no-detect", "--backend", "cpu", "--python-version", "3.11",
+            "--python-platform", "x86_64-manylinux_2_28", "--index-url", srv.base, "-o", str(lock),
+            env=env, timeout=300,
+        )  # fmt: skip
+        assert made.code == 0, made.stderr
+        assert f"--extra-index-url {srv.base}/cpu" in lock.read_text()  # every lock is pip's layout
+        r = torchpin(
+            tmp_path, "install", "--lock", str(lock), "--installer", "uv", "--python", str(python), "--no-verify",
+            env=env, timeout=300,
+        )  # fmt: skip
+    assert r.code == 0, r.stderr
+    got = installed(python)
+    assert got["torch"] == f"{NEWEST}+cpu" and got["setuptools"] == "80.9.0"
+
+
+def test_a_failed_uv_install_names_the_command_that_reruns_it(tmp_path: Path, pypi: str) -> None:
+    python = venv(tmp_path / "venv", pip=False)
+    knobs = Knobs(torch_requires=("torchpin-no-such-dependency==1.0",))
+    with FakeIndexServer(FakePytorchIndex(knobs=knobs)) as srv:
+        r = install(tmp_path, python, srv.base, pypi, "--installer", "uv", "--no-fallback")
+    assert r.code == 5, r.stderr
+    assert r.lines[-1].endswith(f"(fix the error above, then: uv pip install -r {tmp_path / 'lock.txt'})"), r.lines[-1]

@@ -44,8 +44,8 @@ REAL_TORCH = Path("/opt/wheels/torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_6
 FOUNDATION = ("torch", "torchvision", "torchaudio", "torchcodec")
 # Every variant page also carries copies of torch's dependencies' pages, older than PyPI's (the
 # "hybrid index"): a resolver that takes them from here gets stale versions.
-# Every dependency of the trio is there: `pip install torch torchvision --index-url <variant>`
-# needs no other index.
+# Every dependency of the trio has a copy there, some too old for the torch beside them
+# (setuptools 70.2.0 where torch 2.13 wants >=77.0.3: vllm-project/vllm#45412).
 DEPENDENCY_COPIES = {
     "filelock": ("3.13.1", "3.16.1"),
     "fsspec": ("2024.6.1",),

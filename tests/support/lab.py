@@ -49,7 +49,7 @@ PYPI_FILE_CACHE = "max-age=365000000, immutable, public"
 TORCH_REQUIRES = (
     "filelock",
     "typing-extensions>=4.10.0",
-    'setuptools; python_version >= "3.12"',
+    "setuptools>=77.0.3",
     "sympy>=1.13.3",
     "networkx>=2.5.1",
     "jinja2",
