@@ -205,16 +205,38 @@ def test_a_pip_layout_lock_installs_with_uv(tmp_path: Path) -> None:
         env["TORCHPIN_PYPI_URL"] = f"{pypi.url}/simple"
         lock = tmp_path / "lock.txt"
         made = torchpin(
-            tmp_path, "lock", "torch", "--no-detect", "--backend", "cpu", "--python-version", "3.11",
-            "--python-platform", "x86_64-manylinux_2_28", "--index-url", srv.base, "-o", str(lock),
-            env=env, timeout=300,
-        )  # fmt: skip
+            tmp_path,
+            "lock",
+            "torch",
+            "--no-detect",
+            "--backend",
+            "cpu",
+            "--python-version",
+            "3.11",
+            "--python-platform",
+            "x86_64-manylinux_2_28",
+            "--index-url",
+            srv.base,
+            "-o",
+            str(lock),
+            env=env,
+            timeout=300,
+        )
         assert made.code == 0, made.stderr
         assert f"--extra-index-url {srv.base}/cpu" in lock.read_text()  # every lock is pip's layout
         r = torchpin(
-            tmp_path, "install", "--lock", str(lock), "--installer", "uv", "--python", str(python), "--no-verify",
-            env=env, timeout=300,
-        )  # fmt: skip
+            tmp_path,
+            "install",
+            "--lock",
+            str(lock),
+            "--installer",
+            "uv",
+            "--python",
+            str(python),
+            "--no-verify",
+            env=env,
+            timeout=300,
+        )
     assert r.code == 0, r.stderr
     got = installed(python)
     assert got["torch"] == f"{NEWEST}+cpu" and got["setuptools"] == "80.9.0"
