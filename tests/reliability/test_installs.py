@@ -192,14 +192,14 @@ def test_uv_takes_torchs_dependencies_from_pypi_not_the_variant_pages(tmp_path: 
 def test_a_pip_layout_lock_installs_with_uv(tmp_path: Path) -> None:
     """A requirements lock names the variant index with --extra-index-url (pip's layout). uv takes
     each project from the first index listing it, so handed the lock as it stands it takes the
-    variant page's setuptools 70.2.0, which torch's setuptools>=77.0.3 refuses (vllm-project/vllm
-    #45412). `install --lock` gives uv the family's pages as find-links instead."""
+    variant page's stale setuptools copies (70.2.0: vllm-project/vllm#45412), which a torch that
+    declares a newer one refuses. `install --lock` gives uv the family's pages as find-links."""
     from tests.support.wheelmaker import make_wheel
 
     deps = [make_wheel(tmp_path / "w", "setuptools", "80.9.0", "py3-none-any")]
     write_simple_index(tmp_path / "pypi" / "simple", deps)
     python = venv(tmp_path / "venv", pip=False)
-    knobs = Knobs(torch_requires=("setuptools>=77.0.3",))
+    knobs = Knobs(torch_requires=("setuptools>=80",))
     env = isolated_env(tmp_path)
     with FakeIndexServer(FakePytorchIndex(knobs=knobs)) as srv, StaticServer(tmp_path / "pypi") as pypi:
         env["TORCHPIN_PYPI_URL"] = f"{pypi.url}/simple"

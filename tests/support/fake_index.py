@@ -44,8 +44,10 @@ REAL_TORCH = Path("/opt/wheels/torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_6
 FOUNDATION = ("torch", "torchvision", "torchaudio", "torchcodec")
 # Every variant page also carries copies of torch's dependencies' pages, older than PyPI's (the
 # "hybrid index"): a resolver that takes them from here gets stale versions.
-# Every dependency of the trio has a copy there, some too old for the torch beside them
-# (setuptools 70.2.0 where torch 2.13 wants >=77.0.3: vllm-project/vllm#45412).
+# Every dependency of the trio has a copy there, older than PyPI's. setuptools: 70.2.0 was the
+# newest copy in June 2026 (vllm-project/vllm#45412); torch 2.13 (July 2026) declares
+# setuptools>=77.0.3 and the official `pip install torch --index-url <variant>` works, so a
+# copy that satisfies it was added: 77.0.3 is assumed, the lowest that does.
 DEPENDENCY_COPIES = {
     "filelock": ("3.13.1", "3.16.1"),
     "fsspec": ("2024.6.1",),
@@ -55,7 +57,7 @@ DEPENDENCY_COPIES = {
     "networkx": ("3.3",),
     "numpy": ("2.1.2",),
     "pillow": ("11.0.0",),
-    "setuptools": ("70.2.0",),
+    "setuptools": ("70.2.0", "77.0.3"),
     "sympy": ("1.13.3",),
     "typing-extensions": ("4.12.2",),
 }
