@@ -180,7 +180,7 @@ def decisions(bench: Bench, judge: Judge) -> list[str]:
             print(f"bench: {m.label} / {tool}: {mark} {picked}{detail}", file=sys.stderr, flush=True)
         best = f"{newest} ({', '.join(variants)})" if newest else "none"
         if maybe and maybe != newest:
-            best += f"; {maybe} ({', '.join(v for v in maybe_variants)}) if its inferred GPU list holds"
+            best += f"; {maybe} ({', '.join(v for v in maybe_variants)}) if its inferred facts hold"
         rows.append(f"| {m.label} | {best} | " + " | ".join(cells) + " |")
     rows.append(f"| **runs (of {len(MACHINES)})** | | " + " | ".join(str(score[t]) for t in TOOLS) + " |")
     rows.append("| **newest that runs** | | " + " | ".join(str(newest_count[t]) for t in TOOLS) + " |")
