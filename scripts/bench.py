@@ -54,7 +54,7 @@ from bench_tools import (  # noqa: E402
 )
 
 from tests.support.fake_index import REAL_TORCH  # noqa: E402
-from tests.support.lab import Gpu, Lab, Machine, shims  # noqa: E402
+from tests.support.lab import TORCH_REQUIRES, Gpu, Lab, Machine, shims  # noqa: E402
 
 RTX3090 = Gpu("NVIDIA GeForce RTX 3090", "8.6", pci="10de:2204", chip="GA102 [GeForce RTX 3090]")
 RTX5090 = Gpu("NVIDIA GeForce RTX 5090", "12.0", pci="10de:2b85", chip="GB202 [GeForce RTX 5090]")
@@ -266,15 +266,7 @@ def wheelhouse(folder: Path) -> Path:
     if not done.exists():
         env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
         env["PIP_CONFIG_FILE"] = os.devnull
-        deps = [
-            "filelock",
-            "typing-extensions>=4.10.0",
-            "setuptools>=77.0.3",
-            "sympy>=1.13.3",
-            "networkx>=2.5.1",
-            "jinja2",
-            "fsspec>=0.8.5",
-        ]  # torch 2.13.0's Requires-Dist
+        deps = list(TORCH_REQUIRES)  # torch 2.13.0's Requires-Dist
         subprocess.run(
             [sys.executable, "-m", "pip", "download", "-q", "--only-binary=:all:", "--dest", str(folder), *deps],
             check=True,

@@ -204,24 +204,9 @@ def test_a_pip_layout_lock_installs_with_uv(tmp_path: Path) -> None:
     with FakeIndexServer(FakePytorchIndex(knobs=knobs)) as srv, StaticServer(tmp_path / "pypi") as pypi:
         env["TORCHPIN_PYPI_URL"] = f"{pypi.url}/simple"
         lock = tmp_path / "lock.txt"
-        made = torchpin(
-            tmp_path,
-            "lock",
-            "torch",
-            "--no-detect",
-            "--backend",
-            "cpu",
-            "--python-version",
-            "3.11",
-            "--python-platform",
-            "x86_64-manylinux_2_28",
-            "--index-url",
-            srv.base,
-            "-o",
-            str(lock),
-            env=env,
-            timeout=300,
-        )
+        target = ["--no-detect", "--backend", "cpu", "--python-version", "3.11"]
+        target += ["--python-platform", "x86_64-manylinux_2_28", "--index-url", srv.base]
+        made = torchpin(tmp_path, "lock", "torch", *target, "-o", str(lock), env=env, timeout=300)
         assert made.code == 0, made.stderr
         assert f"--extra-index-url {srv.base}/cpu" in lock.read_text()  # every lock is pip's layout
         r = torchpin(
