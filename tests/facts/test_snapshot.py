@@ -130,3 +130,22 @@ def test_no_fact_citing_an_inference_is_used_as_confirmed(snapshot_doc: dict[str
 
     walk(snapshot_doc, "")
     assert found == []
+
+
+@pytest.mark.parametrize("release", ["1.13.0", "1.13.1", "2.0.0", "2.0.1"])
+def test_the_windows_cu117_gpu_lists_come_from_the_builder_scripts(catalog: Catalog, release: str) -> None:
+    """Issue 17, item 9: pytorch/builder's windows/cuda117.bat set 3.7+PTX;5.0;6.0;6.1;7.0;7.5;8.0;8.6
+    (the list was inferred from Linux before, without 6.1 and the PTX)."""
+    from tests.conftest import target
+    from torchpin.decide.select import select
+    from torchpin.decide.targets import parse_requirement
+
+    rel = catalog.release(release)
+    build = rel.build("cu117", "win_amd64") if rel else None
+    assert build is not None and build.arch is not None and build.arch.status == "confirmed"
+    assert "BUILDER_WIN_BAT" in build.arch.source
+    # an RTX 4090 (sm_89) runs the sm_86 code, an H100 (sm_90) JIT-compiles the compute_37 PTX
+    for cc in ("8.9", "9.0"):
+        machine = target("3.10", "windows", driver="560.94", cc=(cc,), backend="cu117")
+        plan = select(machine, catalog, [parse_requirement(f"torch=={release}")])
+        assert [p.version for p in plan.pins] == [f"{release}+cu117"]
