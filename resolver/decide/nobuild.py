@@ -7,6 +7,8 @@ GPUs lack, what the driver lacks, what a companion lacks, and last what is merel
 
 from __future__ import annotations
 
+from packaging.version import Version
+
 from torchpin.errors import NoCompatibleBuild, UsageError
 from torchpin.facts.wheels import parse_variant
 from torchpin.models import Rejection, RejectionKind
@@ -29,9 +31,10 @@ _RANK: dict[RejectionKind, int] = {
     "platform": 7,
     "status": 9,
 }
-# Where an AMD GPU missing from every ROCm list has a known stand-in (the ROCm docs' and
-# the community's HSA_OVERRIDE_GFX_VERSION workaround): RDNA2 and RDNA3 consumer parts.
-_GFX_OVERRIDE = {"gfx103": "10.3.0", "gfx110": "11.0.0"}
+# Where an AMD GPU missing from a ROCm list has a known stand-in (the ROCm docs' and the
+# community's HSA_OVERRIDE_GFX_VERSION workaround): RDNA2 and RDNA3 consumer parts report
+# themselves as the family's listed part, which only helps where that part is listed.
+_GFX_OVERRIDE = {"gfx103": ("10.3.0", "gfx1030"), "gfx110": ("11.0.0", "gfx1100")}
 
 
 def no_build(s: Search) -> NoCompatibleBuild:
@@ -71,7 +74,7 @@ def no_build(s: Search) -> NoCompatibleBuild:
     # A build that has kernels for every GPU but needs a newer driver: the driver is the gap,
     # whatever the builds the driver does allow lack.
     blocked = [r for r in s.rejected if r.kind == "driver" and _covers_gpus(s, r)]
-    decisive = blocked[0] if blocked else min(_contenders(s), key=lambda r: _RANK[r.kind])
+    decisive = blocked[0] if blocked else min(_past_kernel_gaps(s, _contenders(s)), key=lambda r: _RANK[r.kind])
     # A build of the same release kept out only because it is unconfirmed may be the answer.
     pending = [
         r
@@ -102,11 +105,25 @@ def _contenders(s: Search) -> list[Rejection]:
     return [r for r in pool if r.kind != "requirement"] or pool
 
 
+def _past_kernel_gaps(s: Search, pool: list[Rejection]) -> list[Rejection]:
+    """Without the GPU-kernel gaps of releases older than one whose build has kernels for every
+    GPU: that newer build was kept out by something else, and that is the gap."""
+    covering = [r for r in pool if r.kind not in ("arch", "gfx") and _covers_gpus(s, r)]
+    if not covering:
+        return pool
+    newest = max(Version(r.release) for r in covering)
+    return [r for r in pool if r.kind not in ("arch", "gfx") or Version(r.release) >= newest]
+
+
 def _covers_gpus(s: Search, r: Rejection) -> bool:
     """Whether the rejected build's (possibly inferred) arch list covers every GPU: only then can
     confirming it, or a newer driver for it, give a lock."""
     release = s.catalog.release(r.release)
     build = release.build(r.variant, s.target.platform.key) if release else None
+    gfx = {g.gfx for g in s.target.accelerator.gpus if g.gfx}
+    if gfx and build is not None and r.variant.startswith("rocm"):
+        listed, _ = s.catalog.rocm_gfx.get(r.variant, (frozenset(), "unconfirmed"))
+        return gfx <= listed
     ccs = [g.cc for g in s.target.accelerator.gpus if g.cc is not None]
     if build is None or not ccs:
         return build is not None
@@ -160,10 +177,23 @@ def _fix(s: Search, r: Rejection) -> str:
         return f"pin an older torch whose builds cover this GPU{cpu}"
     if r.kind == "gfx":
         missing = sorted({g.gfx for g in t.accelerator.gpus if g.gfx})
-        overrides = sorted({v for g in missing for k, v in _GFX_OVERRIDE.items() if g.startswith(k)})
+        listed, _ = s.catalog.rocm_gfx.get(r.variant, (frozenset(), "unconfirmed"))
+        overrides = sorted(
+            {
+                version
+                for g in missing
+                for prefix, (version, stand_in) in _GFX_OVERRIDE.items()
+                if g.startswith(prefix) and g != stand_in and stand_in in listed
+            }
+        )
         if overrides:
             return f"HSA_OVERRIDE_GFX_VERSION={overrides[0]} is a known workaround for {', '.join(missing)}{cpu}"
-        return f"no ROCm build lists {', '.join(missing)}: pin an older torch whose ROCm did{cpu}"
+        names = ", ".join(missing)
+        elsewhere = any(set(missing) <= gfx for gfx, _ in s.catalog.rocm_gfx.values())
+        pin = str(s.specs.get("torch") or "")
+        if elsewhere and pin:
+            return f"another ROCm build lists {names}: drop or widen the 'torch{pin}' pin{cpu}"
+        return f"no ROCm build torchpin knows lists {names}{cpu}"
     if r.kind == "driver":
         floors = [
             floor

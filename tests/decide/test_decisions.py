@@ -264,7 +264,12 @@ def test_a_companion_build_that_does_not_exist_is_never_locked() -> None:
 @pytest.mark.parametrize(
     ("args", "says", "fix", "never"),
     [
-        (["--amd-gfx", "gfx1010"], "no kernels for gfx1010", "no ROCm build lists gfx1010", "NVIDIA driver"),
+        (
+            ["--amd-gfx", "gfx1010"],
+            "no kernels for gfx1010",
+            "no ROCm build torchpin knows lists gfx1010",
+            "NVIDIA driver",
+        ),
         (["--amd-gfx", "gfx1031"], "no kernels for gfx1031", "HSA_OVERRIDE_GFX_VERSION=10.3.0", "NVIDIA driver"),
         (
             ["--driver", "580.95.05", "--gpu-cc", "5.0", "--gpu-cc", "12.0"],

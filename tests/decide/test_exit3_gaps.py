@@ -37,9 +37,21 @@ GAPS = [
     ),
     (
         "forced-rocm-old-python-names-the-build",
-        ["--python-version", "3.10", "--backend", "rocm5.7", "--amd-gfx", "gfx1100", "torch"],
+        ["--python-version", "3.10", "--backend", "rocm5.7", "--amd-gfx", "gfx1101", "torch"],
         ["rocm5.7"],
         ["requires Python >=3.11"],
+    ),
+    (
+        "rocm5.x-pin-lacks-gfx1100-points-at-the-pin-not-an-override",
+        ["--python-version", "3.10", "--amd-gfx", "gfx1100", "torch==2.0.1"],
+        ["rocm5.4.2 has no kernels for gfx1100", "another ROCm build lists gfx1100: drop or widen the 'torch==2.0.1'"],
+        ["HSA_OVERRIDE_GFX_VERSION", "pin an older torch"],
+    ),
+    (
+        "a-gfx-no-rocm-list-has",
+        ["--amd-gfx", "gfx803", "torch"],
+        ["has no kernels for gfx803", "no ROCm build torchpin knows lists gfx803"],
+        ["HSA_OVERRIDE_GFX_VERSION", "pin an older torch"],
     ),
     (
         "forced-rocm5.2-names-its-only-release",
@@ -94,3 +106,19 @@ def test_a_cuda_image_hint_alone_says_when_the_build_lacks_blackwell(cuda: str, 
     assert len(notes) == int(noted), r.stdout
     if noted:
         assert "--gpu-cc 12.0 (RTX 50xx)" in notes[0] and "--gpu-cc 10.0 (B200)" in notes[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "pin"),
+    [
+        (["--python-version", "3.10", "--amd-gfx", "gfx1030", "torch==2.0.1"], "torch==2.0.1+rocm5.4.2"),
+        (["--python-version", "3.10", "--amd-gfx", "gfx1100", "torch==2.2.2"], "torch==2.2.2+rocm5.7"),
+        (["--python-version", "3.10", "--amd-gfx", "gfx90a", "torch==1.13.1"], "torch==1.13.1+rocm5.2"),
+    ],
+)
+def test_rocm_5_gfx_lists_are_known(args: list[str], pin: str) -> None:
+    """Issue 17, item 9: the ROCm 5.x gfx lists from pytorch/builder's build_docker.sh decide
+    (before, every pinned ROCm 5.x release was 'the gfx list is not known')."""
+    r = run(*OFFLINE, *args)
+    assert r.returncode == 0, r.stderr
+    assert pin in r.stdout.splitlines()
