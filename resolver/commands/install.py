@@ -260,8 +260,8 @@ def _uv_routing(text: str, view: locks.LockView) -> list[tuple[str, str]] | None
     (None: the lock has none)."""
     if view.kind is not LockFormat.REQUIREMENTS or not view.index_url:
         return None
-    lines = [tuple(line.split()) for line in text.splitlines()] + [tuple(o) for o in view.index_lines]
-    if not any(len(o) == 2 and _is_variant_line((o[0], o[1]), view) for o in lines):
+    options = [(p[0], p[1]) for p in map(str.split, text.splitlines()) if len(p) == 2] + list(view.index_lines)
+    if not any(_is_variant_line(o, view) for o in options):
         return None
     family = parse_variant(view.variant).family.value if view.variant else "cpu"
     projects = family_projects([p for p in view.pins if p in PROJECTS], family)

@@ -122,7 +122,7 @@ def _covers_gpus(s: Search, r: Rejection) -> bool:
     build = release.build(r.variant, s.target.platform.key) if release else None
     gfx = {g.gfx for g in s.target.accelerator.gpus if g.gfx}
     if gfx and build is not None and r.variant.startswith("rocm"):
-        listed, _ = s.catalog.rocm_gfx.get(r.variant, (frozenset(), "unconfirmed"))
+        listed, _ = s.catalog.gfx(r.variant)
         return gfx <= listed
     ccs = [g.cc for g in s.target.accelerator.gpus if g.cc is not None]
     if build is None or not ccs:
@@ -177,7 +177,7 @@ def _fix(s: Search, r: Rejection) -> str:
         return f"pin an older torch whose builds cover this GPU{cpu}"
     if r.kind == "gfx":
         missing = sorted({g.gfx for g in t.accelerator.gpus if g.gfx})
-        listed, _ = s.catalog.rocm_gfx.get(r.variant, (frozenset(), "unconfirmed"))
+        listed, _ = s.catalog.gfx(r.variant)
         overrides = sorted(
             {
                 version

@@ -228,7 +228,7 @@ def _gfx_problem(s: Search, v: Variant) -> Problem:
     named = {g.gfx for g in s.target.accelerator.gpus if g.gfx}
     if not named:
         return None
-    gfx, status = s.catalog.rocm_gfx.get(v.name, (frozenset(), "unconfirmed"))
+    gfx, status = s.catalog.gfx(v.name)
     if not gfx or not compat.usable(status, live=s.ignore_status):
         return f"the gfx list of {v} is not known", "status"
     absent = sorted(named - gfx)

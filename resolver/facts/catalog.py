@@ -156,6 +156,10 @@ class Catalog:
     def project(self, project: str, version: str) -> ProjectRelease | None:
         return self.projects.get(project, {}).get(version)
 
+    def gfx(self, variant: str) -> tuple[frozenset[str], Status]:
+        """A ROCm build's gfx list and its status (empty and unconfirmed: not known)."""
+        return self.rocm_gfx.get(variant, (frozenset(), "unconfirmed"))
+
     @property
     def variant_names(self) -> list[str]:
         names = {b.variant.name for r in self.releases for b in r.builds}
