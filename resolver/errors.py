@@ -68,3 +68,12 @@ class VerifyFailed(TorchpinError):
     """At least one verification check failed."""
 
     exit_code = 6
+
+
+class Interrupted(BaseException):
+    """SIGTERM (or another signal the CLI turns into an exit): not an Exception, so no ``except
+    Exception`` on the way out swallows it, and every ``finally`` runs."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum

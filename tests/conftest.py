@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -75,3 +77,29 @@ def target(
         backend=parse_variant(backend) if backend else None,
         cuda_compat="strict" if strict else "minor",
     )
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under xdist, the tests of a module that defines a module-scoped fixture (a venv with the
+    real torch, a built wheel, the lab) run in one worker, one after another: the fixture is made
+    once, and no two workers touch the environment it made. Every other test is its own unit.
+    (xdist's ``loadgroup`` would say this with markers, but its nodeid rewrite is lost on pytest 9.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    root = config.rootpath
+
+    class SharedFixturesTogether(LoadScopeScheduling):  # type: ignore[misc]  # xdist ships no types
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if _defines_module_fixture(root / module) else nodeid
+
+    return SharedFixturesTogether(config, log)
+
+
+@functools.cache
+def _defines_module_fixture(path: Path) -> bool:
+    try:
+        return 'scope="module"' in path.read_text()
+    except OSError:
+        return False

@@ -12,7 +12,6 @@ import re
 import shlex
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,9 @@ import pytest
 from tests.envs.test_install import pypi_reachable
 
 from .support.fake_index import REAL_TORCH, FakeIndexServer
+from .support.venvs import new_venv
+
+pytestmark = pytest.mark.slow  # a real torch install
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,7 +39,7 @@ def test_readme_dockerfile_builds_without_a_gpu(tmp_path: Path) -> None:
     if not pypi_reachable():
         pytest.skip("PyPI is unreachable: the image's pip install needs it")
     image = tmp_path / "image"
-    subprocess.run([sys.executable, "-m", "venv", str(image)], check=True, timeout=300)
+    new_venv(image)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_", "TORCHPIN_", "VIRTUAL_ENV"))}
     env.update(PATH=f"{image / 'bin'}:{env['PATH']}", PIP_CONFIG_FILE=os.devnull, PIP_DISABLE_PIP_VERSION_CHECK="1")
     env["TORCHPIN_CACHE_DIR"] = str(tmp_path / "cache")

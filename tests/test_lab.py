@@ -24,7 +24,10 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from bench_judge import CPU_ONLY, FAILS, INFERRED, RUNS, Judge  # noqa: E402
 
-pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="the lab's CA is made with openssl")
+pytestmark = [
+    pytest.mark.slow,  # the HTTPS lab and real peers
+    pytest.mark.skipif(shutil.which("openssl") is None, reason="the lab's CA is made with openssl"),
+]
 
 
 @pytest.fixture(scope="module")

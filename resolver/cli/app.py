@@ -16,7 +16,7 @@ from torchpin import __version__, commands, locks, net
 from torchpin import cli as ui  # this package's own face: its tables load only for the commands that print them
 from torchpin.commands import Context
 from torchpin.decide.options import TARGET
-from torchpin.errors import SnapshotError, TorchpinError, UsageError
+from torchpin.errors import Interrupted, SnapshotError, TorchpinError, UsageError
 from torchpin.locks import CHOICES, LockFormat
 from torchpin.models import Installer
 
@@ -29,7 +29,7 @@ from .options import (
     target_flags,
     target_options,
 )
-from .output import Interrupted, echo_err, on_signal, say, usage_line, write_stdout
+from .output import echo_err, on_signal, say, usage_line, write_stdout
 
 EPILOG_LOCK = """\b
 Examples:
@@ -334,12 +334,12 @@ def main() -> None:
     except TorchpinError as e:
         say(f"torchpin: error: {e}")
         sys.exit(e.exit_code)
-    except (click.exceptions.Abort, KeyboardInterrupt):
-        say("torchpin: interrupted; nothing was left half-written")
-        sys.exit(130)
     except Interrupted as e:
         say("torchpin: terminated; nothing was left half-written")
         sys.exit(128 + e.signum)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        say("torchpin: interrupted; nothing was left half-written")
+        sys.exit(130)
     except click.ClickException as e:
         say(f"Error: {e.format_message()}" if not isinstance(e, click.UsageError) else usage_line(e))
         sys.exit(2 if isinstance(e, click.UsageError) else e.exit_code)

@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from torchpin.errors import UsageError
+from torchpin.errors import Interrupted, UsageError
 from torchpin.net.urls import scrub
 
 
@@ -44,12 +44,6 @@ def silence_stdout() -> None:
 def on_signal(signum: int, _frame: object) -> None:
     # Raised in the main thread, so every `finally` and atomic-write cleanup runs on the way out.
     raise Interrupted(signum)
-
-
-class Interrupted(BaseException):
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
 
 
 def say(text: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import shutil
@@ -170,7 +169,7 @@ def download_verified(
 
     wanted = [p for p in pins if p.wheel is not None and p.wheel.url and p.wheel.sha256]
     work = _download_all(wanted, dest, policy, say, tty)
-    return asyncio.run(net.within(deadline, work, "downloading the wheels"))
+    return net.run_within(deadline, work, "downloading the wheels")
 
 
 async def _download_all(

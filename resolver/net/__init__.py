@@ -38,6 +38,7 @@ if TYPE_CHECKING:
         is_tls_failure,
         open_url,
         read_body,
+        run_within,
         within,
     )
     from .index import IndexClient, IndexConfig, listed_variants
@@ -58,6 +59,7 @@ _HTTP = (
     "plain_http_hosts",
     "read_body",
     "refusal_hint",
+    "run_within",
     "within",
 )
 __getattr__ = face(
@@ -105,6 +107,7 @@ __all__ = [
     "plain_http_hosts",
     "read_body",
     "refusal_hint",
+    "run_within",
     "scrub",
     "split_credentials",
     "strip_credentials",

@@ -27,13 +27,13 @@ if TYPE_CHECKING:
 def fetch_pages(ix: IndexClient, urls: Sequence[str]) -> dict[str, Page]:
     """GET every URL at once; the first failure raises IndexUnavailable / IndexFormatError."""
     work = _Fetcher(ix)._fetch_all(list(urls))
-    return asyncio.run(net.within(ix.config.deadline, work, f"reading {len(urls)} index page(s)"))
+    return net.run_within(ix.config.deadline, work, f"reading {len(urls)} index page(s)")
 
 
 def fetch_bodies(ix: IndexClient, urls: Sequence[str], max_bytes: int) -> dict[str, bytes | None]:
     """Small immutable files at once; None for one that isn't there or can't be read."""
     work = _Fetcher(ix)._files(list(urls), max_bytes)
-    return asyncio.run(net.within(ix.config.deadline, work, "reading metadata sidecars"))
+    return net.run_within(ix.config.deadline, work, "reading metadata sidecars")
 
 
 class _Retry(Exception):

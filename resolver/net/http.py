@@ -9,15 +9,16 @@ policy and credentials are attached only to the origin they were given for.
 from __future__ import annotations
 
 import asyncio
+import signal
 import ssl
 import sys
 import types
-from collections.abc import AsyncIterator, Awaitable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Coroutine, Mapping
 from contextlib import asynccontextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urljoin
 
-from torchpin.errors import IndexUnavailable, UsageError
+from torchpin.errors import IndexUnavailable, Interrupted, UsageError
 
 from .policy import DeadlineExceeded, NetPolicy
 from .urls import mask, split_credentials
@@ -141,9 +142,43 @@ def fetch_bytes(policy: NetPolicy, url: str, *, max_bytes: int = 64 << 20, deadl
             return body
 
     try:
-        return asyncio.run(within(deadline, get(), mask(url)))
+        return run_within(deadline, get(), mask(url))
     except httpx.HTTPError as e:
         raise IndexUnavailable(f"{mask(url)}: {describe(e)}") from None
+
+
+def run_within(seconds: float, work: Coroutine[Any, Any, T], what: str) -> T:
+    """Run ``work`` on a new event loop under ``within``'s deadline. SIGTERM cancels it: its
+    clients close, then ``Interrupted`` is raised. (Python's handler raising inside the loop could
+    land in a transport's write, which asyncio turns into a failed connection, not an exit.)"""
+
+    async def main() -> T:
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        got: list[int] = []
+        before = signal.getsignal(signal.SIGTERM)
+
+        def stop() -> None:
+            got.append(signal.SIGTERM)
+            if task is not None:
+                task.cancel()
+
+        try:
+            loop.add_signal_handler(signal.SIGTERM, stop)
+        except (NotImplementedError, RuntimeError, ValueError):  # Windows, or not the main thread
+            before = None
+        try:
+            return await within(seconds, work, what)
+        except asyncio.CancelledError:
+            if got:
+                raise Interrupted(got[0]) from None
+            raise
+        finally:
+            if before is not None:
+                loop.remove_signal_handler(signal.SIGTERM)
+                signal.signal(signal.SIGTERM, before)  # asyncio leaves SIG_DFL; the CLI's own handler again
+
+    return asyncio.run(main())
 
 
 async def within(seconds: float, work: Awaitable[T], what: str) -> T:

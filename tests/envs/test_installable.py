@@ -21,6 +21,8 @@ from tests.support.local_index import write_simple_index
 from tests.support.static_server import StaticServer
 from tests.support.wheelmaker import make_wheel
 
+pytestmark = pytest.mark.slow  # real pip and uv resolutions
+
 TAG = "cp311-cp311-manylinux_2_28_x86_64"
 PINS = {"torch": "2.14.1", "torchvision": "0.29.1", "torchaudio": "2.11.0"}
 

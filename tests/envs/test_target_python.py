@@ -51,6 +51,7 @@ def test_a_uv_tool_install_verifies_the_projects_venv(tmp_path: Path) -> None:
     import subprocess
 
     from tests.support.cli import installer_env
+    from tests.support.venvs import new_venv
 
     root = Path(__file__).resolve().parents[2]
     env = installer_env(UV_TOOL_DIR=str(tmp_path / "tools"), UV_TOOL_BIN_DIR=str(tmp_path / "bin"))
@@ -61,7 +62,7 @@ def test_a_uv_tool_install_verifies_the_projects_venv(tmp_path: Path) -> None:
     if done.returncode != 0:
         pytest.skip(f"uv tool install needs PyPI for torchpin's dependencies: {done.stderr.strip()[-200:]}")
     project = tmp_path / "project"
-    subprocess.run([sys.executable, "-m", "venv", str(project / ".venv")], check=True, timeout=300)
+    new_venv(project / ".venv")
     run = subprocess.run(
         [str(tmp_path / "bin" / "torchpin"), "verify", "--json"],
         capture_output=True,

@@ -27,7 +27,10 @@ from torchpin.locks.read import read_lock
 from torchpin.models import PlatformTarget, PythonTarget, Target
 
 UV = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
-pytestmark = pytest.mark.skipif(UV is None, reason="uv is not installed (scripts/test installs it with the dev extra)")
+pytestmark = [
+    pytest.mark.slow,  # real uv and pip resolutions
+    pytest.mark.skipif(UV is None, reason="uv is not installed (scripts/test installs it with the dev extra)"),
+]
 
 # spec, the same machine as single-lock options, uv's --python-platform, marker values
 LINUX = (

@@ -65,6 +65,7 @@ class _Server(http.server.ThreadingHTTPServer):
         self.routes: dict[str, Route] = {}
         self.seen: list[Seen] = []
         self.lock = threading.Lock()
+        self.dripping = threading.Event()  # set once a drip has sent its first byte
         self.own = f"127.0.0.1:{self.server_address[1]}"
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -85,6 +86,11 @@ class Hostile:
     @property
     def routes(self) -> dict[str, Route]:
         return self._srv.routes
+
+    @property
+    def dripping(self) -> threading.Event:
+        """Set once a ``drip`` route has started its body: the client is now waiting on it."""
+        return self._srv.dripping
 
     @property
     def seen(self) -> list[Seen]:
@@ -136,6 +142,7 @@ def drip(body: bytes, every: float = 0.25) -> Route:
         for i in range(len(body)):
             h.wfile.write(body[i : i + 1])
             h.wfile.flush()
+            h.server.dripping.set()
             time.sleep(every)
 
     return route

@@ -156,14 +156,13 @@ def _spawn(tmp_path: Path, args: list[str], env: dict[str, str]) -> subprocess.P
 
 
 def _wait_for(h: Hostile, path: str, proc: subprocess.Popen[str], limit: float = 20) -> None:
+    """Until torchpin has asked for ``path`` and is reading its dripping body."""
     end = time.monotonic() + limit
-    while not any(s.target.endswith(path) for s in h.seen):
+    while not (h.dripping.wait(0.05) and any(s.target.endswith(path) for s in h.seen)):
         if proc.poll() is not None or time.monotonic() > end:
             proc.kill()
             _, stderr = proc.communicate()
-            raise AssertionError(f"torchpin never asked for {path}: {stderr}")
-        time.sleep(0.05)
-    time.sleep(0.3)  # and is now waiting on the drip
+            raise AssertionError(f"torchpin never read {path}: {stderr}")
 
 
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"])

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import json
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,9 +15,12 @@ from tests.support.fake_index import FakeIndexServer, FakePytorchIndex, Knobs
 from tests.support.local_index import write_simple_index
 from tests.support.newest import TORCH as NEWEST
 from tests.support.static_server import StaticServer
+from tests.support.venvs import new_venv
 
 from .conftest import Run, cpu_torch_links, fails, isolated_env, no_secrets, torchpin
 from .hostile import Hostile, html, page, redirect
+
+pytestmark = pytest.mark.slow  # real pip and uv installs
 
 TORCH = f"torch-{NEWEST}+cpu-cp311-cp311-manylinux_2_28_x86_64.whl"
 INSTALL = ["install", "torch", "--no-detect", "--backend", "cpu", "--no-verify", "--timeout", "5"]
@@ -34,10 +36,7 @@ def pypi(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def venv(path: Path, *, pip: bool) -> Path:
-    subprocess.run(
-        [sys.executable, "-m", "venv", *([] if pip else ["--without-pip"]), str(path)], check=True, timeout=300
-    )
-    return path / "bin" / "python"
+    return new_venv(path, pip=pip)
 
 
 def installed(python: Path) -> dict[str, str]:

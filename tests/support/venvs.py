@@ -1,0 +1,28 @@
+"""Fresh virtual environments for the install tests, made the fast way a user makes them.
+
+``python -m venv`` spends ~3 s of CPU running ensurepip; ``uv venv --seed`` makes the same
+environment (this interpreter, pip inside) in ~0.3 s from uv's cache. Where uv can't (no cache
+and no PyPI), the standard library's venv makes it: slower, never a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+UV = Path(sys.executable).with_name("uv")
+
+
+def new_venv(path: Path, *, pip: bool = True) -> Path:
+    """A new venv at ``path`` on this interpreter, with pip in it unless ``pip=False``; its python."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("UV_", "PIP_", "VIRTUAL_ENV"))}
+    env.update(UV_NO_CONFIG="1", PIP_CONFIG_FILE=os.devnull)
+    if UV.exists():
+        argv = [str(UV), "venv", "--quiet", "--python", sys.executable, *(["--seed"] if pip else []), str(path)]
+        if subprocess.run(argv, env=env, capture_output=True, timeout=300, check=False).returncode == 0:
+            return path / "bin" / "python"
+    argv = [sys.executable, "-m", "venv", *([] if pip else ["--without-pip"]), "--clear", str(path)]
+    subprocess.run(argv, env=env, check=True, timeout=300)
+    return path / "bin" / "python"
