@@ -228,7 +228,7 @@ def install(
     if from_lock:
         if requirements or req_files:
             raise UsageError("--lock installs a lock as it stands: give no REQ or -r with it")
-        _lock_options(index, given)
+        _lock_options(ctx, index, given)
         report = commands.run_install_lock(ctx, from_lock, opts, index)
     else:
         reqs = collect_requirements(requirements, req_files, ctx.environ, ctx.say)
@@ -237,26 +237,37 @@ def install(
         ui.finish_report(report, False, "verify")
 
 
-def _lock_options(index: commands.IndexOptions, target: dict[str, Any]) -> None:
+def _lock_options(ctx: Context, index: commands.IndexOptions, target: dict[str, Any]) -> None:
     """Beside --lock an option is used (--trusted-host, --cert, --timeout, --deadline) or refused:
-    the lock names its own indexes and was made for its own target."""
-    refused = [
-        flag
-        for flag, given in (
-            ("--index-url", index.index_url),
-            ("--find-links", index.find_links),
-            ("--offline", index.offline),
-            ("--refresh", index.refresh),
-            ("--no-fallback", index.no_fallback),
-        )
-        if given
+    the lock names its own indexes and was made for its own target. Only a flag typed on this
+    command is refused; a ``TORCHPIN_*`` variable is a default for planning (a Dockerfile's ENV
+    lasts into every later RUN, a mirror user keeps TORCHPIN_INDEX_URL set), so beside a lock it
+    is ignored, and said so."""
+    given = [
+        ("index_url", "--index-url", index.index_url),
+        ("find_links", "--find-links", index.find_links),
+        ("offline", "--offline", index.offline),
+        ("refresh", "--refresh", index.refresh),
+        ("no_fallback", "--no-fallback", index.no_fallback),
     ]
-    refused += [o.flag for o in TARGET if target.get(o.field) not in (None, (), False, o.default)]
+    given += [(o.field, o.flag, target.get(o.field)) for o in TARGET if target.get(o.field) != o.default]
+    refused, ignored = [], []
+    click_ctx = click.get_current_context()
+    for name, flag, value in given:
+        if value in (None, (), False):
+            continue
+        if click_ctx.get_parameter_source(name) is click.core.ParameterSource.ENVIRONMENT:
+            param = next(p for p in click_ctx.command.params if p.name == name)
+            ignored.append(str(getattr(param, "envvar", None) or flag))
+        else:
+            refused.append(flag)
     if refused:
         raise UsageError(
             f"--lock installs the lock's own indexes and builds; {', '.join(refused)} would be ignored",
             hint=f"drop {', '.join(refused)}, or lock again with them",
         )
+    if ignored:
+        ctx.note(f"torchpin: {', '.join(ignored)} ignored: --lock installs the lock's own indexes and builds\n")
 
 
 EPILOG_VERIFY = """\b

@@ -74,6 +74,7 @@ class Context:
         self._catalog: Catalog | None = None
         self._host: Host | None = None
         self._endpoints: dict[IndexOptions, Endpoints] = {}
+        self._interpreters: dict[str, dict[str, str]] = {}
         self._notes: list[str] = []
 
     def say(self, text: str) -> None:
@@ -105,6 +106,12 @@ class Context:
         if self._host is None:
             self._host = machine.detect_host(self.environ)  # the probes load only for a command that detects
         return self._host
+
+    def interpreter(self, python: str) -> dict[str, str]:
+        """What a target interpreter says of itself (``machine.read_interpreter``), asked once."""
+        if python not in self._interpreters:
+            self._interpreters[python] = machine.read_interpreter(python)
+        return self._interpreters[python]
 
     def endpoints(self, index: IndexOptions) -> Endpoints:
         """Validate the user's URLs (exit 2) and split their credentials off, once, at the boundary."""

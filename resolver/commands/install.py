@@ -69,7 +69,7 @@ def run_install(
 ) -> envs.Report | None:
     """Plan → lock file → (verified wheels) → installer → verify. Returns the verify report or None."""
     python = envs.target_python(opts.python, ctx.environ)
-    plan = make_plan(ctx, requirements, flags, index)
+    plan = make_plan(ctx, requirements, flags, index, python=python)
     ctx.flush()
     unknown = [p.project for p in plan.pins if not (p.wheel and p.wheel.sha256)]
     if opts.require_hashes and unknown:
@@ -122,7 +122,7 @@ def run_install_lock(
     every hash it carries binds: the installer checks them, or torchpin does before it runs."""
     text = locks.read_text(Path(lock_file))
     python = envs.target_python(opts.python, ctx.environ)
-    here = inst.marker_environment(python)
+    here = ctx.interpreter(python)
     view = locks.read_lock(text, here)
     lockinstall.check_urls(lock_file, view, index.trusted_hosts)
     lockinstall.check_target(lock_file, view, here)
@@ -153,6 +153,7 @@ def run_install_lock(
         _installer_env(index),
     )
     options = _trust(installer, view, index.trusted_hosts) + (["--require-hashes"] if view.hashed else [])
+    ctx.flush()  # the lock passed every check: what was said about it is worth reading
     with tempfile.TemporaryDirectory(prefix="torchpin-lock-") as tmp:
         pins = lockinstall.verified_pins(view)
         if opts.dry_run:
@@ -256,11 +257,13 @@ def _is_variant_line(option: tuple[str, str], view: locks.LockView) -> bool:
 
 
 def _uv_routing(text: str, view: locks.LockView) -> list[tuple[str, str]] | None:
-    """The find-links lines that replace a requirements lock's variant ``--extra-index-url`` for uv
-    (None: the lock has none)."""
-    if view.kind is not LockFormat.REQUIREMENTS or not view.index_url:
+    """The find-links lines that replace a lock's variant ``--extra-index-url`` for uv, whatever
+    the lock's format (None: it has none, or it is a uv-only format whose sources route already)."""
+    if view.kind.installs_with_uv_only or not view.index_url:
         return None
-    options = [(p[0], p[1]) for p in map(str.split, text.splitlines()) if len(p) == 2] + list(view.index_lines)
+    options = list(view.index_lines) or [("--extra-index-url", view.index_url)]
+    if view.kind is LockFormat.REQUIREMENTS:
+        options += [(p[0], p[1]) for p in map(str.split, text.splitlines()) if len(p) == 2]
     if not any(_is_variant_line(o, view) for o in options):
         return None
     family = parse_variant(view.variant).family.value if view.variant else "cpu"

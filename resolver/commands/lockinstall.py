@@ -1,4 +1,4 @@
-"""What ``install --lock`` checks before an installer reads a lock (pure rules over a ``LockView``):
+"""What ``install --lock`` checks before an installer reads a lock (rules over a ``LockView``):
 every URL meets the URL policy, the lock was made for this interpreter's platform, and every
 hash it states is checked, by the installer or by torchpin before the installer sees the file."""
 
@@ -8,13 +8,12 @@ from collections.abc import Mapping, Sequence
 
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
-from torchpin.decide.platforms import ARCHES
+from torchpin import machine
+from torchpin.decide.platforms import uv_platform
 from torchpin.errors import UsageError
 from torchpin.locks.read import LockView
 from torchpin.models import Pin
 from torchpin.net.urls import check_all
-
-_OS_OF = {"linux": "linux", "win32": "windows", "darwin": "macos"}
 
 
 def check_urls(lock_file: str, view: LockView, trusted_hosts: Sequence[str]) -> None:
@@ -23,17 +22,17 @@ def check_urls(lock_file: str, view: LockView, trusted_hosts: Sequence[str]) -> 
 
 
 def check_target(lock_file: str, view: LockView, here: Mapping[str, str]) -> None:
-    """A single-target lock made for another OS, arch or Python is refused, naming both."""
+    """A single-target lock made for another OS, arch or Python is refused, naming both and the
+    lock command for this interpreter (not for the Python torchpin happens to run in)."""
     target = view.target
     if target is None:
         return
-    os_name = _OS_OF.get(here.get("sys_platform", ""), here.get("sys_platform", ""))
-    arch = ARCHES.get(here.get("platform_machine", "").lower(), here.get("platform_machine", ""))
-    python = here.get("python_version", "") + ("t" if here.get("freethreaded") == "True" else "")
-    if (target.os, target.arch, target.python) != (os_name, arch, python):
+    py, plat = machine.interpreter_target(dict(here))
+    if (target.os, target.arch, target.python) != (plat.os, plat.arch, str(py)):
+        flags = f"--python-version {py} --python-platform {uv_platform(plat)}"
         raise UsageError(
-            f"{lock_file} was made for {target}, and this interpreter is CPython {python} on {os_name} {arch}",
-            hint="lock for this machine (torchpin lock), or with --target for both",
+            f"{lock_file} was made for {target}, and this interpreter is CPython {py} on {plat.os} {plat.arch}",
+            hint=f"lock for this interpreter (torchpin lock {flags}), or with --target for both",
         )
 
 

@@ -8,10 +8,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from torchpin import facts, machine, net
+from torchpin import envs, facts, machine, net
 from torchpin.decide.select import live_candidates, requirement_map, select
 from torchpin.decide.targets import TargetFlags, applicable, build_target
-from torchpin.errors import IndexFormatError, IndexUnavailable, NoCompatibleBuild
+from torchpin.errors import IndexFormatError, IndexUnavailable, NoCompatibleBuild, UsageError
 from torchpin.facts.catalog import Catalog
 from torchpin.models import Plan, Requirement, Target
 
@@ -21,28 +21,60 @@ if TYPE_CHECKING:
     from torchpin.net.index import IndexClient
 
 
-def resolve_target(ctx: Context, flags: TargetFlags) -> tuple[Target, tuple[str, ...]]:
+def resolve_target(ctx: Context, flags: TargetFlags, python: str | None = None) -> tuple[Target, tuple[str, ...]]:
     """Detect this machine (unless --no-detect), then let every given flag override its part.
+    With ``python`` (an environment is what gets installed into), that interpreter's Python,
+    ABI, platform and libc are the target's, not those of the Python torchpin runs in.
 
     Returns the target and what detection contributed, for the lock header.
     """
     known = ctx.catalog().variant_names
+    found = ""
+    if python is None and not (flags.python_version and flags.python_platform):
+        python = _project_python(ctx)
+        found = f"for the environment of {python} (torchpin runs from a tool environment of its own)" if python else ""
+    if python is not None:
+        py, plat = machine.interpreter_target(ctx.interpreter(python))
     if flags.no_detect:  # this interpreter's Python and OS only: no probe module is even imported
-        return build_target(flags, Target(machine.host_python(), machine.host_platform()), known), ()
+        if python is None:
+            py, plat = machine.host_python(), machine.host_platform()
+        return build_target(flags, Target(py, plat), known), (found,) if found else ()
     host = ctx.host()
-    target = build_target(flags, machine.host_target(host), known)
+    base = machine.host_target(host)
+    if python is not None:
+        base = replace(base, python=py, platform=plat)
+    target = build_target(flags, base, known)
     detected: tuple[str, ...] = ()
     accelerator, decided_by = machine.decide(host)
     if target.accelerator == accelerator:
         detected = (f"detected: {decided_by}", *host.notes)
-    return target, detected
+    return target, (*detected, found) if found else detected
 
 
-def make_plan(ctx: Context, requirements: Sequence[Requirement], flags: TargetFlags, index: IndexOptions) -> Plan:
-    """The plan for one target; what humans should read on the way goes to ``ctx.note``."""
+def _project_python(ctx: Context) -> str | None:
+    """torchpin installed as a tool (uv tool, pipx) runs on a Python of its own: a lock is for the
+    environment uv would pick (VIRTUAL_ENV, CONDA_PREFIX, a .venv here or above), when there is one."""
+    if not machine.in_tool_environment():
+        return None
+    try:
+        return envs.target_python(None, ctx.environ)
+    except UsageError:
+        return None
+
+
+def make_plan(
+    ctx: Context,
+    requirements: Sequence[Requirement],
+    flags: TargetFlags,
+    index: IndexOptions,
+    *,
+    python: str | None = None,
+) -> Plan:
+    """The plan for one target (for the environment of ``python`` when given); what humans should
+    read on the way goes to ``ctx.note``."""
     catalog = ctx.catalog()
     ends = ctx.endpoints(index)
-    target, detected = resolve_target(ctx, flags)
+    target, detected = resolve_target(ctx, flags, python)
     requirements = applicable(requirements, target)
     sources = ends.sources._replace(detail=f"embedded snapshot of {catalog.snapshot_date}")
     if not index.offline:

@@ -46,7 +46,7 @@ def run_doctor(ctx: Context, python: str | None) -> tuple[envs.Report, str | Non
     last = ""
     for wanted in attempts:
         try:
-            plan = make_plan(ctx, wanted, TargetFlags(), IndexOptions(offline=True))
+            plan = make_plan(ctx, wanted, TargetFlags(), IndexOptions(offline=True), python=report.python)
             break
         except TorchpinError as e:
             last = e.message

@@ -230,31 +230,3 @@ class _Progress:
     def done(self) -> None:
         if self.tty and self.shown >= 0:
             self.say("\n")
-
-
-# The PEP 508 marker values of an interpreter, read with its standard library only (packaging
-# may not be installed there): a lock's markers are evaluated for the interpreter it installs into.
-_MARKERS = (
-    "import json, os, platform, sys, sysconfig;"
-    "v = sys.version_info;"
-    "print(json.dumps({'python_version': f'{v[0]}.{v[1]}', 'python_full_version': platform.python_version(),"
-    " 'implementation_name': sys.implementation.name, 'platform_python_implementation':"
-    " platform.python_implementation(), 'os_name': os.name, 'sys_platform': sys.platform,"
-    " 'platform_system': platform.system(), 'platform_machine': platform.machine(),"
-    " 'platform_release': platform.release(), 'platform_version': platform.version(),"
-    " 'implementation_version': platform.python_version(),"
-    " 'freethreaded': bool(sysconfig.get_config_var('Py_GIL_DISABLED'))}))"
-)
-
-
-def marker_environment(python: str) -> dict[str, str]:
-    """The marker values of ``python`` (plus ``freethreaded``: "True" / "False")."""
-    try:
-        done = proc.run([python, "-c", _MARKERS], timeout=60)
-    except (proc.NotStarted, proc.TimedOut) as e:
-        raise UsageError(f"cannot run {python}: {e}") from None
-    try:
-        found = json.loads(done.stdout.strip().splitlines()[-1])
-    except (ValueError, IndexError):
-        raise UsageError(f"cannot read the platform of {python}: {done.stderr.strip()[-200:]}") from None
-    return {k: str(v) for k, v in found.items()}

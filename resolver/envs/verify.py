@@ -18,6 +18,7 @@ from torchpin import proc
 from torchpin.errors import UsageError, VerifyFailed
 from torchpin.facts.snapshot import Catalog
 from torchpin.locks.read import read_lock
+from torchpin.machine import interpreter
 from torchpin.machine.host import Host, decide
 from torchpin.models import PROJECTS
 
@@ -50,10 +51,6 @@ def venv_python(folder: Path) -> Path:
     return folder / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
-# Files a tool installer leaves in the environment it made for one tool (uv tool, pipx).
-TOOL_MARKERS = ("uv-receipt.toml", "pipx_metadata.json")
-
-
 def target_python(explicit: str | None, environ: Mapping[str, str], cwd: Path | None = None) -> str:
     """The interpreter to install into or check, found as uv finds it: --python, then VIRTUAL_ENV,
     then CONDA_PREFIX, then a ``.venv`` in this folder or a parent; then the interpreter running
@@ -79,7 +76,7 @@ def target_python(explicit: str | None, environ: Mapping[str, str], cwd: Path | 
     for parent in (here, *here.parents):
         if (candidate := venv_python(parent / ".venv")).exists():
             return str(candidate)
-    if any((Path(sys.prefix) / name).exists() for name in TOOL_MARKERS):
+    if interpreter.in_tool_environment():
         raise UsageError(
             f"no environment to use: torchpin runs from its own tool environment ({sys.prefix}), "
             "and no virtual environment is active or in this folder",

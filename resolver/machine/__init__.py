@@ -8,7 +8,7 @@ from torchpin import face
 if TYPE_CHECKING:
     from .detect import detect_host
     from .host import Host, decide, host_json, host_target
-    from .interpreter import host_platform, host_python
+    from .interpreter import host_platform, host_python, in_tool_environment, interpreter_target, read_interpreter
 
 __getattr__ = face(
     __name__,
@@ -20,6 +20,20 @@ __getattr__ = face(
         "host_target": "host",
         "host_platform": "interpreter",
         "host_python": "interpreter",
+        "in_tool_environment": "interpreter",
+        "interpreter_target": "interpreter",
+        "read_interpreter": "interpreter",
     },
 )
-__all__ = ["Host", "decide", "detect_host", "host_json", "host_platform", "host_python", "host_target"]
+__all__ = [
+    "Host",
+    "decide",
+    "detect_host",
+    "host_json",
+    "host_platform",
+    "host_python",
+    "host_target",
+    "in_tool_environment",
+    "interpreter_target",
+    "read_interpreter",
+]

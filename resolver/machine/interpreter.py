@@ -1,7 +1,9 @@
-"""This interpreter and its OS (edge, cheap): what `--no-detect` still takes from the machine."""
+"""This interpreter and its OS (edge, cheap): what `--no-detect` still takes from the machine; and
+another interpreter, read once by running it, when an environment is what gets installed into."""
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import sys
@@ -10,8 +12,18 @@ from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
 
+from torchpin import proc
 from torchpin.decide.platforms import ARCHES
+from torchpin.errors import UsageError
 from torchpin.models import PlatformTarget, PythonTarget
+
+# Files a tool installer leaves in the environment it made for one tool (uv tool, pipx).
+TOOL_MARKERS = ("uv-receipt.toml", "pipx_metadata.json")
+
+
+def in_tool_environment() -> bool:
+    """torchpin runs from an environment a tool installer made for it alone (uv tool, pipx)."""
+    return any((Path(sys.prefix) / name).exists() for name in TOOL_MARKERS)
 
 
 def host_python() -> PythonTarget:
@@ -46,3 +58,55 @@ def _version(text: str) -> Version | None:
         return Version(text) if text else None
     except InvalidVersion:
         return None
+
+
+# What a target interpreter says of itself: its PEP 508 marker values, plus what picks a wheel
+# beyond them (free-threaded ABI, glibc, macOS version, pointer size). As uv does, the
+# interpreter that will run the wheels is asked, never the one torchpin runs in.
+_PROBE = (
+    "import json, os, platform, struct, sys, sysconfig;"
+    "v = sys.version_info;"
+    "libc = getattr(os, 'confstr', lambda n: '')('CS_GNU_LIBC_VERSION') if sys.platform == 'linux' else '';"
+    "print(json.dumps({'python_version': f'{v[0]}.{v[1]}', 'python_full_version': platform.python_version(),"
+    " 'implementation_name': sys.implementation.name, 'platform_python_implementation':"
+    " platform.python_implementation(), 'os_name': os.name, 'sys_platform': sys.platform,"
+    " 'platform_system': platform.system(), 'platform_machine': platform.machine(),"
+    " 'platform_release': platform.release(), 'platform_version': platform.version(),"
+    " 'implementation_version': platform.python_version(),"
+    " 'freethreaded': bool(sysconfig.get_config_var('Py_GIL_DISABLED')),"
+    " 'libc': libc or '', 'mac_ver': platform.mac_ver()[0], 'bits': struct.calcsize('P') * 8}))"
+)
+
+
+def read_interpreter(python: str) -> dict[str, str]:
+    """What ``python`` says of itself (marker values; ``freethreaded`` "True" / "False"; ``libc``,
+    ``mac_ver``, ``bits``). A Python that can't run or answer is exit 2."""
+    try:
+        done = proc.run([python, "-c", _PROBE], timeout=60)
+    except (proc.NotStarted, proc.TimedOut) as e:
+        raise UsageError(f"cannot run {python}: {e}") from None
+    try:
+        found = json.loads(done.stdout.strip().splitlines()[-1])
+        if not isinstance(found, dict):
+            raise ValueError
+    except (ValueError, IndexError):
+        raise UsageError(f"cannot read the platform of {python}: {done.stderr.strip()[-200:]}") from None
+    return {k: str(v) for k, v in found.items()}
+
+
+def interpreter_target(found: dict[str, str], root: Path | None = None) -> tuple[PythonTarget, PlatformTarget]:
+    """The Python and platform a target interpreter's answer (``read_interpreter``) stands for."""
+    major, _, minor = found.get("python_version", "").partition(".")
+    if not (major.isdigit() and minor.isdigit()):
+        raise UsageError(f"the target interpreter reported Python {found.get('python_version')!r}")
+    python = PythonTarget(int(major), int(minor), found.get("freethreaded") == "True")
+    arch = ARCHES.get(found.get("platform_machine", "").lower(), "x86_64")
+    system = found.get("sys_platform", "")
+    if system == "win32":
+        return python, PlatformTarget("windows", arch)
+    if system == "darwin":
+        return python, PlatformTarget("macos", arch, macos=_version(found.get("mac_ver", "")))
+    name, _, ver = found.get("libc", "").partition(" ")
+    glibc = _version(ver) if name == "glibc" else None
+    musl = glibc is None and ((root or Path("/")) / f"lib/ld-musl-{arch}.so.1").exists()
+    return python, PlatformTarget("linux", arch, glibc=glibc, musl=musl)

@@ -15,7 +15,9 @@ from .conftest import fails
 WHEEL = "torch-2.15.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl"
 
 
-def install_lock(tmp: Path, text: str, *args: str, name: str = "lock.txt") -> tuple[int, str, str]:
+def install_lock(
+    tmp: Path, text: str, *args: str, name: str = "lock.txt", variables: dict[str, str] | None = None
+) -> tuple[int, str, str]:
     lock = tmp / name
     lock.write_text(text)
     r = run(
@@ -26,7 +28,7 @@ def install_lock(tmp: Path, text: str, *args: str, name: str = "lock.txt") -> tu
         sys.executable,
         "--no-verify",
         *args,
-        env=installer_env(TORCHPIN_CACHE_DIR=str(tmp / "cache")),
+        env=installer_env(TORCHPIN_CACHE_DIR=str(tmp / "cache"), **(variables or {})),
         timeout=300,
     )
     return r.returncode, r.stdout, r.stderr
@@ -52,6 +54,23 @@ def test_index_options_beside_lock_are_refused_not_ignored(tmp_path: Path) -> No
     assert code == 2 and "--index-url would be ignored" in err
     code, _, err = install_lock(tmp_path, text, "--backend", "cu126")
     assert code == 2 and "--backend would be ignored" in err
+
+
+def test_target_and_index_variables_are_defaults_not_requests(tmp_path: Path) -> None:
+    # A Dockerfile's `ENV TORCHPIN_BACKEND=cpu` lasts into the `RUN torchpin install --lock` after
+    # it, and mirror users keep TORCHPIN_INDEX_URL set: beside --lock they are ignored, and said so.
+    text = "--index-url https://pypi.org/simple\n--extra-index-url https://download.pytorch.org/whl/cpu\ntorch==2.15.0+cpu\n"
+    variables = {
+        "TORCHPIN_BACKEND": "cpu",
+        "TORCHPIN_INDEX_URL": "https://mirror.example/whl",
+        "TORCHPIN_GPU_CC": "8.6",
+    }
+    code, out, err = install_lock(tmp_path, text, "--dry-run", "--installer", "pip", variables=variables)
+    assert code == 0, err
+    assert "TORCHPIN_INDEX_URL, TORCHPIN_BACKEND, TORCHPIN_GPU_CC ignored: --lock installs the lock's own" in err
+    assert "would run:" in err and out == ""
+    code, _, err = install_lock(tmp_path, text, "--backend", "cpu", variables=variables)  # typed: refused
+    assert code == 2 and "--backend would be ignored" in err and len(err.strip().splitlines()) == 1
 
 
 def test_a_lock_for_another_platform_is_refused_naming_both(tmp_path: Path) -> None:

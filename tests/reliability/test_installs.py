@@ -188,11 +188,13 @@ def test_uv_takes_torchs_dependencies_from_pypi_not_the_variant_pages(tmp_path: 
     assert got["torch"] == f"{NEWEST}+cpu" and got["filelock"] == "3.20.0" and got["jinja2"] == "3.1.6"
 
 
-def test_a_pip_layout_lock_installs_with_uv(tmp_path: Path) -> None:
-    """A requirements lock names the variant index with --extra-index-url (pip's layout). uv takes
-    each project from the first index listing it, so handed the lock as it stands it takes the
-    variant page's stale setuptools copies (70.2.0: vllm-project/vllm#45412), which a torch that
-    declares a newer one refuses. `install --lock` gives uv the family's pages as find-links."""
+@pytest.mark.parametrize("fmt", ["requirements", "constraints", "json"])
+def test_a_pip_layout_lock_installs_with_uv(tmp_path: Path, fmt: str) -> None:
+    """A requirements, constraints or JSON lock names the variant index with --extra-index-url
+    (pip's layout). uv takes each project from the first index listing it, so handed the lock as it
+    stands it takes the variant page's stale setuptools copies (70.2.0: vllm-project/vllm#45412),
+    which a torch that declares a newer one refuses. `install --lock` gives uv the family's pages
+    as find-links, whatever the lock's format."""
     from tests.support.wheelmaker import make_wheel
 
     deps = [make_wheel(tmp_path / "w", "setuptools", "80.9.0", "py3-none-any")]
@@ -205,9 +207,9 @@ def test_a_pip_layout_lock_installs_with_uv(tmp_path: Path) -> None:
         lock = tmp_path / "lock.txt"
         target = ["--no-detect", "--backend", "cpu", "--python-version", "3.11"]
         target += ["--python-platform", "x86_64-manylinux_2_28", "--index-url", srv.base]
-        made = torchpin(tmp_path, "lock", "torch", *target, "-o", str(lock), env=env, timeout=300)
+        made = torchpin(tmp_path, "lock", "torch", *target, "--format", fmt, "-o", str(lock), env=env, timeout=300)
         assert made.code == 0, made.stderr
-        assert f"--extra-index-url {srv.base}/cpu" in lock.read_text()  # every lock is pip's layout
+        assert f"{srv.base}/cpu" in lock.read_text()
         r = torchpin(
             tmp_path,
             "install",

@@ -8,6 +8,7 @@ and no PyPI), the standard library's venv makes it: slower, never a skip.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -25,4 +26,34 @@ def new_venv(path: Path, *, pip: bool = True) -> Path:
             return path / "bin" / "python"
     argv = [sys.executable, "-m", "venv", *([] if pip else ["--without-pip"]), "--clear", str(path)]
     subprocess.run(argv, env=env, check=True, timeout=300)
+    return path / "bin" / "python"
+
+
+def other_python() -> str | None:
+    """A CPython 3.10+ of another minor version than this one (pyenv's, or on PATH), or None."""
+    mine = f"{sys.version_info.major}.{sys.version_info.minor}"
+    roots = [Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"]
+    found = [str(p) for root in roots for p in sorted(root.glob("3.1[0-9]*/bin/python3.1[0-9]"))]
+    found += [w for minor in range(10, 15) if (w := shutil.which(f"python3.{minor}"))]
+    for candidate in found:
+        done = subprocess.run(
+            [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        if done.returncode == 0 and done.stdout.strip() not in ("", mine):
+            return candidate
+    return None
+
+
+def venv_on(python: str, path: Path) -> Path:
+    """A new venv (no pip) at ``path`` on another interpreter; its python."""
+    argv = (
+        [str(UV), "venv", "--quiet", "--python", python, str(path)]
+        if UV.exists()
+        else [python, "-m", "venv", str(path)]
+    )
+    subprocess.run(argv, check=True, capture_output=True, timeout=300)
     return path / "bin" / "python"
