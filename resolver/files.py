@@ -47,22 +47,28 @@ def write_user_file(path: Path, text: str) -> Path:
     """Write a file the user named with ``-o``: atomically, through a symlink, errors naming their path.
 
     A symlink is written through (its target is replaced), as editors do, so a link into a
-    dotfiles repository stays a link. Returns the path really written.
+    dotfiles repository stays a link. A device, FIFO or pipe (``/dev/stdout``, itself a link to
+    ``/proc/self/fd/1``) is written into, never renamed over. Returns the path really written.
     """
-    real = Path(os.path.realpath(path)) if Path(path).is_symlink() else Path(path)
-    if real.is_dir():
+    given = Path(path)
+    if given.is_dir():
         raise UsageError(f"cannot write {path}: it is a directory", hint="give a file name with -o")
+    special = given.exists() and not given.is_file()
+    # A pipe's /proc link resolves to no path ("pipe:[…]"): open the name given, the kernel follows it.
+    real = given if special or not given.is_symlink() else Path(os.path.realpath(given))
     try:
-        if real.exists() and not real.is_file():
-            # /dev/stdout, a FIFO, /dev/full: renaming over a device would replace it, so write into it.
-            with real.open("w", encoding="utf-8") as f:
+        if special:
+            with given.open("w", encoding="utf-8") as f:
                 f.write(text)
         else:
             write_atomic(real, text)
     except OSError as e:
         # strerror, not str(e): the latter names the temp file, which the user never chose.
+        why = e.strerror or type(e).__name__
+        if e.filename and Path(e.filename) != real and Path(e.filename).parent == real.parent and real.parent.is_dir():
+            why = f"{real.parent} takes no new file ({why}): a lock is written beside its target, then renamed"
         raise UsageError(
-            f"cannot write {path}: {e.strerror or type(e).__name__}",
+            f"cannot write {path}: {why}",
             hint="check that its directory exists and is writable; nothing was written",
         ) from None
     return real

@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import traceback
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -107,10 +108,11 @@ def lock(
         existing = locks.read_text(output, keep_bom=True)
     elif add:
         raise UsageError("--add goes with --format pyproject", hint="drop --add, or add --format pyproject")
+    index, flags = commands.variant_root(ctx, index, target_flags(given))
     text = commands.run_lock(
         ctx,
         reqs,
-        target_flags(given),
+        flags,
         index,
         fmt=form,
         explain=explain,
@@ -151,7 +153,8 @@ def detect(as_json: bool, **given: Any) -> None:
     """
     ctx = context()
     index = index_from(given)
-    doc = commands.run_detect(ctx, target_flags(given), index)
+    index, flags = commands.variant_root(ctx, index, target_flags(given))
+    doc = commands.run_detect(ctx, flags, index)
     if as_json:
         click.echo(json.dumps(doc, indent=2))
     else:
@@ -231,8 +234,10 @@ def install(
         _lock_options(ctx, index, given)
         report = commands.run_install_lock(ctx, from_lock, opts, index)
     else:
-        reqs = collect_requirements(requirements, req_files, ctx.environ, ctx.say)
-        report = commands.run_install(ctx, reqs, target_flags(given), index, opts)
+        others: list[str] = []  # the file's other lines: installed beside the family, from PyPI
+        reqs = collect_requirements(requirements, req_files, ctx.environ, ctx.say, others)
+        index, flags = commands.variant_root(ctx, index, target_flags(given))
+        report = commands.run_install(ctx, reqs, flags, index, replace(opts, others=tuple(others)))
     if report is not None:
         ui.finish_report(report, False, "verify")
 

@@ -47,7 +47,8 @@ def requirement_options(f: F) -> F:
         multiple=True,
         type=click.Path(dir_okay=False),
         help="Read requirements from a file as pip does (continuations, options, markers, nested -r/-c); "
-        "torch-family lines are locked, others reported and skipped.",
+        "torch-family lines are locked; the other lines are installed from PyPI beside them by `install`, "
+        "locked by `lock --full`, and otherwise reported and skipped.",
     )(f)
     return click.argument("requirements", nargs=-1, metavar="[REQ]...")(f)
 

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 
 from torchpin import face
 
-from .context import Context, IndexOptions
+from .context import Context, IndexOptions, variant_root
 
 if TYPE_CHECKING:
     from .detect import run_detect
@@ -38,4 +38,5 @@ __all__ = [
     "run_install_lock",
     "run_lock",
     "run_verify",
+    "variant_root",
 ]

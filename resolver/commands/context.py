@@ -8,12 +8,14 @@ test hands a command any environment and reads back everything it said.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, NamedTuple
 
 from torchpin import machine, net
+from torchpin.decide.targets import TargetFlags
 from torchpin.errors import UsageError
 from torchpin.facts.snapshot import Catalog, load_catalog
+from torchpin.facts.wheels import parse_variant
 from torchpin.models import DEFAULT_PYPI_INDEX, DEFAULT_PYTORCH_INDEX, Sources
 from torchpin.net.urls import Credential, check_scheme, split_credentials, validate_url
 
@@ -158,3 +160,25 @@ def _endpoints(index: IndexOptions, environ: Mapping[str, str]) -> Endpoints:
         clean["TORCHPIN_PYPI_URL"] or DEFAULT_PYPI_INDEX,
     )
     return Endpoints(sources, tuple(creds), index, environ)
+
+
+def variant_root(ctx: Context, index: IndexOptions, flags: TargetFlags) -> tuple[IndexOptions, TargetFlags]:
+    """pip's and uv's users pass a variant index (``…/whl/cu121``) where torchpin takes the root:
+    that is the root plus ``--backend cu121``, with a note. A --backend naming another variant is
+    exit 2: the two ask for different builds."""
+    url = (index.index_url or "").rstrip("/")
+    root, _, last = url.rpartition("/")
+    if "://" not in root:
+        return index, flags
+    try:
+        variant = parse_variant(last)
+    except UsageError:
+        return index, flags
+    if flags.backend not in ("auto", str(variant)):
+        raise UsageError(
+            f"--index-url {net.mask(url)} is the {variant} index, and --backend {flags.backend} asks for another build",
+            hint=f"give the index root --index-url {net.mask(root)} with --backend {flags.backend}",
+        )
+    said = f"{net.mask(url)} is the {variant} variant index: locking from its root with --backend {variant}"
+    ctx.note(f"torchpin: {said}\n")
+    return replace(index, index_url=root), replace(flags, backend=str(variant))

@@ -38,6 +38,7 @@ class InstallOptions:
     lock_path: str = "torchpin.lock.txt"
     require_hashes: bool = False
     timeout: float = 120.0
+    others: tuple[str, ...] = ()  # -r lines of other projects: installed beside the family, from PyPI
 
 
 NO_INDEX_OPTIONS = IndexOptions()
@@ -99,10 +100,19 @@ def run_install(
         kept=f"; the lock {opts.lock_path} is intact",
     )
     pins = [f"{p.project}=={p.version}" for p in plan.pins]
+    if any("--hash" in line for line in opts.others):
+        raise UsageError(
+            "install -r with --hash lines: the torch family's files are checked by torchpin, and pip "
+            "would then want a hash for every line",
+            hint="torchpin lock --full -r FILE -o lock.txt, then torchpin install --lock lock.txt",
+        )
+    if opts.others:
+        names = ", ".join(line.split(";")[0].strip() for line in opts.others)
+        ctx.say(f"torchpin: also installing from PyPI, outside the lock: {names} (lock --full pins them too)\n")
     if opts.dry_run:
         ctx.say(locks.explain_plan(plan))
         shown_env = "".join(f"{k}={mask(v)} " for k, v in index_env.items())
-        _show(ctx, job, shown_env + " ".join(inst.install_argv(installer, python, uv, options, pins)))
+        _show(ctx, job, shown_env + " ".join(inst.install_argv(installer, python, uv, options, [*pins, *opts.others])))
         ctx.say(f"would write the lock to {opts.lock_path}\n")
         return None
     write_user_file(Path(opts.lock_path), lock_text)
@@ -110,6 +120,9 @@ def run_install(
     with tempfile.TemporaryDirectory(prefix="torchpin-") as tmp:
         files = inst.download_verified(plan.pins, Path(tmp), policy, ctx.say, tty=ctx.tty)
         targets = [str(files[p.project]) if p.project in files else f"{p.project}=={p.version}" for p in plan.pins]
+        if opts.others:  # as a file: markers and extras stay the installer's to read
+            (Path(tmp) / "others.txt").write_text("\n".join(opts.others) + "\n")
+            targets += ["-r", str(Path(tmp) / "others.txt")]
         return _apply(ctx, job, inst.install_argv(installer, python, uv, options, targets), opts)
 
 

@@ -60,8 +60,11 @@ def run_lock(
     elif others is not None:
         if targets:
             raise UsageError("--full resolves one target", hint="use --format pylock for several targets")
+        if index.offline:
+            locks.pylock.check_offline(plans, "--full")
         policy = ctx.endpoints(index).net()
-        resolved = locks.bind_hashes(_compile(plans[0][1], others, policy), locks.user_hashes(others))
+        resolved = _compile(plans[0][1], others, policy, offline=index.offline)
+        resolved = locks.bind_hashes(resolved, locks.user_hashes(others))
         _check_resolved(list(locks.read_lock(resolved).urls), policy)
         given["resolved"] = resolved
     text, notes = write(fmt, LockInput(plans, multi=bool(targets), existing=existing, add=add, **given))

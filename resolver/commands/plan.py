@@ -137,10 +137,15 @@ def _live_catalog(
         pages[(variant, project)] = links
     lacking = [v for v in variants if pages[(v, "torch")] is None]
     if lacking and len(lacking) == len(variants):
-        raise IndexUnavailable(
-            f"{ends.shown} has no {', '.join(lacking)} pages"
-            f" (it lists: {', '.join(net.listed_variants(client)) or 'no variants'})",
-            hint="pick a variant it has with --backend, or another mirror",
+        # The index answered, without the pages: a lock from the snapshot would name those very
+        # pages and install nowhere, so this is the user's URL to fix, not a reason to fall back.
+        listed = net.listed_variants(client)
+        raise UsageError(
+            f"{ends.shown} has no {', '.join(lacking)} pages (it lists: {', '.join(listed) or 'no variants'})",
+            hint="pick a variant it has with --backend, or another mirror"
+            if listed
+            else "--index-url takes a PyTorch-style root whose pages are ROOT/<variant>/<project>/, such as"
+            " https://download.pytorch.org/whl; a flat folder of wheels is --find-links",
         )
     return _declared_live(facts.merge(catalog, pages), pages, client)
 

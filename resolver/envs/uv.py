@@ -70,9 +70,10 @@ def compile_lock(
         except (proc.NotStarted, proc.TimedOut) as e:
             raise InstallFailed(f"uv pip compile: {e}") from None
     if done.returncode != 0:
+        reason = _uv_error(done.stderr)
         raise UsageError(
-            f"uv could not resolve the full lock for {plan.target.platform}: {_uv_error(done.stderr)}",
-            hint="uv's reason is above; loosen the requirement it names",
+            f"uv could not resolve the full lock for {plan.target.platform}: {reason}",
+            hint=_uv_hint(reason, offline),
         )
     lines = []
     for line in done.stdout.replace(str(source), "requirements.in").splitlines():
@@ -102,6 +103,30 @@ def _os_floor(plan: Plan) -> dict[str, str]:
 
 _ERROR = "\u00d7"  # the multiplication sign uv starts its error with
 _TREE = "\u2502\u2570\u2500\u25b6"  # the box-drawing of its explanation tree
+
+
+# How uv words a resolution that failed for want of the network, not of a version that fits.
+_NETWORK = (
+    "offline mode",
+    "network connectivity is disabled",
+    "failed to fetch",
+    "error sending request",
+    "could not connect",
+    "connection refused",
+    "dns error",
+    "failed to lookup address",
+    "timed out",
+)
+
+
+def _uv_hint(reason: str, offline: bool) -> str:
+    """What to do: a reason about the network is not the requirements' fault."""
+    low = reason.lower()
+    if (offline and any(s in low for s in _NETWORK[:2])) or (offline and "cache" in low):
+        return "with --offline uv resolves from its cache only, which lacks these; drop --offline"
+    if any(s in low for s in _NETWORK):
+        return "uv could not read an index; check the network, the index options, or TORCHPIN_PYPI_URL"
+    return "uv's reason is above; loosen the requirement it names"
 
 
 def _uv_error(stderr: str) -> str:

@@ -41,10 +41,11 @@ def offline_gaps(plans: Sequence[Labeled]) -> list[str]:
     ]
 
 
-def check_offline(plans: Sequence[Labeled]) -> None:
+def check_offline(plans: Sequence[Labeled], what: str = "a pylock") -> None:
+    """Before uv runs: an offline lock that must pin every file needs each one's URL and sha256."""
     if gaps := offline_gaps(plans):
         raise UsageError(
-            f"a pylock needs every file's URL and sha256, and the offline snapshot has none for {', '.join(gaps)}",
+            f"{what} needs every file's URL and sha256, and the offline snapshot has none for {', '.join(gaps)}",
             hint="drop --offline so the index is read",
         )
 

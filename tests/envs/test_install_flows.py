@@ -17,6 +17,7 @@ from tests.support.local_index import write_simple_index
 from tests.support.newest import AUDIO, VISION
 from tests.support.newest import TORCH as NEWEST
 from tests.support.static_server import StaticServer
+from tests.support.venvs import new_venv
 from torchpin.locks.read import read_lock
 
 pytestmark = pytest.mark.slow  # real pip and uv installs into fresh venvs
@@ -168,3 +169,31 @@ def test_a_mixed_family_is_replaced(tmp_path: Path, empty_pypi: str) -> None:
     )
     names = {p["name"]: p["version"] for p in json.loads(listed.stdout)}
     assert names.get("torch") == f"{NEWEST}+cpu" and "torchaudio" not in names
+
+
+@pytest.mark.parametrize("installer", ["pip", "uv"])
+def test_install_r_installs_the_whole_file(tmp_path: Path, installer: str) -> None:
+    """`install -r requirements.txt`: the torch family pinned to the right build, every other line
+    installed too, from PyPI (issue 26, item 8)."""
+    from tests.support.wheelmaker import make_wheel
+
+    extra = make_wheel(tmp_path / "w", "tinydep", "1.2.0", "py3-none-any")
+    write_simple_index(tmp_path / "pypi" / "simple", [extra])
+    (tmp_path / "requirements.txt").write_text("torch\ntinydep>=1.0 ; python_version >= '3.8'\n")
+    python = new_venv(tmp_path / "venv", pip=installer == "pip")
+    environ = env(TORCHPIN_CACHE_DIR=str(tmp_path / "c"), UV_CACHE_DIR=str(tmp_path / "uvc"))
+    with FakeIndexServer() as srv, StaticServer(tmp_path / "pypi") as pypi:
+        environ["TORCHPIN_PYPI_URL"] = f"{pypi.url}/simple"
+        r = torchpin(
+            *("install", "-r", str(tmp_path / "requirements.txt"), "--backend", "cpu", "--no-verify"),
+            *("--installer", installer, "--python", str(python), "--index-url", srv.base, "--no-fallback"),
+            *("-o", str(tmp_path / "lock.txt")),
+            environ=environ,
+        )
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "also installing from PyPI, outside the lock: tinydep>=1.0" in r.stderr
+    code = "import importlib.metadata as m, json; print(json.dumps({d.metadata['Name']: d.version"
+    code += " for d in m.distributions()}))"
+    listed = subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=True)
+    names = json.loads(listed.stdout)
+    assert names.get("torch") == f"{NEWEST}+cpu" and names.get("tinydep") == "1.2.0", names
