@@ -48,6 +48,11 @@ class IndexUnavailable(TorchpinError):
     exit_code = 4
 
 
+class IndexLacksPages(IndexUnavailable):
+    """The index answered, without the pages the decision needs: a lock from the snapshot would
+    name those very pages, so this is never a reason to fall back."""
+
+
 class IndexFormatError(TorchpinError):
     """A page the index served is not a package page torchpin can read."""
 

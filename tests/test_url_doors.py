@@ -27,7 +27,7 @@ DOORS = [
     ("commands/context.py", "_endpoints"),  # the index and PyPI URLs the user gives
     ("envs/install.py", "installer_index_args"),  # index options handed to pip and uv
     ("commands/lockinstall.py", "check_urls"),  # a lock handed to pip or uv
-    ("commands/lock.py", "_compile"),  # -r lines handed to uv
+    ("commands/lock.py", "_check_others"),  # -r lines handed to uv
     ("commands/lock.py", "_check_resolved"),  # what uv resolved
     ("commands/lock.py", "_check_written"),  # every URL written into any lock
 ]
@@ -35,6 +35,7 @@ DOORS = [
 USES = [
     ("commands/lock.py", "run_lock", "_check_written"),
     ("commands/lock.py", "_pylock", "_check_resolved"),
+    ("commands/lock.py", "_compile", "_check_others"),
     ("commands/install.py", "run_install", "installer_index_args"),
     ("commands/install.py", "run_install_lock", "check_urls"),
     ("envs/uv.py", "compile_lock", "installer_index_args"),

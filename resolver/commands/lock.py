@@ -60,9 +60,10 @@ def run_lock(
     elif others is not None:
         if targets:
             raise UsageError("--full resolves one target", hint="use --format pylock for several targets")
+        policy = ctx.endpoints(index).net()
+        _check_others(others, policy)
         if index.offline:
             locks.pylock.check_offline(plans, "--full")
-        policy = ctx.endpoints(index).net()
         resolved = _compile(plans[0][1], others, policy, offline=index.offline)
         resolved = locks.bind_hashes(resolved, locks.user_hashes(others))
         _check_resolved(list(locks.read_lock(resolved).urls), policy)
@@ -76,9 +77,10 @@ def run_lock(
 
 def _pylock(ctx: Context, plans: list[Labeled], others: Sequence[str], index: IndexOptions) -> dict[str, Any]:
     """Each target's complete set from uv, merged; every file URL uv chose meets the URL policy."""
+    policy = ctx.endpoints(index).net()
+    _check_others(others, policy)
     if index.offline:
         locks.pylock.check_offline(plans)
-    policy = ctx.endpoints(index).net()
     docs = []
     for _, plan in plans:
         doc = locks.toml_values(_compile(plan, others, policy, fmt="pylock.toml", offline=index.offline))
@@ -129,12 +131,17 @@ def _compile(plan: Plan, others: Sequence[str], policy: NetPolicy, **kw: Any) ->
     """uv's resolution, after the URL policy has read every URL the -r lines hand it."""
     from torchpin.envs.uv import compile_lock  # the envs package loads only for a lock that runs uv
 
+    _check_others(others, policy)
+    return compile_lock(plan, others, policy, **kw)
+
+
+def _check_others(others: Sequence[str], policy: NetPolicy) -> None:
+    """Every URL the -r lines would hand uv meets the URL policy, before anything else is said."""
     for line in others:
         for url in _URL.findall(line):
             if why := net.allowed(url, policy.trusted_hosts):
                 hint = net.refusal_hint(url)
                 raise UsageError(f"-r line {line[:80]!r} names {net.mask(url)[:120]}: {why}; refused", hint=hint)
-    return compile_lock(plan, others, policy, **kw)
 
 
 def _check_resolved(urls: Sequence[str], policy: NetPolicy) -> None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from torchpin import envs, facts, machine, net
 from torchpin.decide.select import live_candidates, requirement_map, select
 from torchpin.decide.targets import TargetFlags, applicable, build_target
-from torchpin.errors import IndexFormatError, IndexUnavailable, NoCompatibleBuild, UsageError
+from torchpin.errors import IndexFormatError, IndexLacksPages, IndexUnavailable, NoCompatibleBuild, UsageError
 from torchpin.facts.catalog import Catalog
 from torchpin.models import Plan, Requirement, Target
 
@@ -82,7 +82,7 @@ def make_plan(
             catalog = _live_catalog(ctx, catalog, target, requirements, index, ends)
             sources = ends.sources._replace(label="live", detail=f"live index {ends.shown}")
         except (IndexUnavailable, IndexFormatError) as e:
-            if index.no_fallback:
+            if index.no_fallback or isinstance(e, IndexLacksPages):
                 e.hint = e.hint or "drop --no-fallback to lock from the embedded snapshot, or check the index"
                 raise
             hint = f" ({e.hint})" if isinstance(e, net.TlsFailure) and e.hint else ""
@@ -138,14 +138,17 @@ def _live_catalog(
     lacking = [v for v in variants if pages[(v, "torch")] is None]
     if lacking and len(lacking) == len(variants):
         # The index answered, without the pages: a lock from the snapshot would name those very
-        # pages and install nowhere, so this is the user's URL to fix, not a reason to fall back.
+        # pages and install nowhere, so this is never a reason to fall back.
         listed = net.listed_variants(client)
-        raise UsageError(
-            f"{ends.shown} has no {', '.join(lacking)} pages (it lists: {', '.join(listed) or 'no variants'})",
-            hint="pick a variant it has with --backend, or another mirror"
-            if listed
-            else "--index-url takes a PyTorch-style root whose pages are ROOT/<variant>/<project>/, such as"
-            " https://download.pytorch.org/whl; a flat folder of wheels is --find-links",
+        if not listed:
+            raise UsageError(
+                f"{ends.shown} has no {', '.join(lacking)} pages (it lists no variants)",
+                hint="--index-url takes a PyTorch-style root whose pages are ROOT/<variant>/<project>/, such as"
+                " https://download.pytorch.org/whl; a flat folder of wheels is --find-links",
+            )
+        raise IndexLacksPages(
+            f"{ends.shown} has no {', '.join(lacking)} pages (it lists: {', '.join(listed)})",
+            hint="pick a variant it has with --backend, or another mirror",
         )
     return _declared_live(facts.merge(catalog, pages), pages, client)
 

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from torchpin import net, proc
 from torchpin.errors import IndexUnavailable, InstallFailed, UsageError
-from torchpin.locks.requirements import index_lines, routed_index_lines
+from torchpin.locks.requirements import index_lines
 from torchpin.models import PROJECTS, Installer, Pin, Plan
 from torchpin.net.policy import NetPolicy
 from torchpin.net.urls import Credential, mask, origin, scrub, with_credential
@@ -25,11 +25,10 @@ def find_uv() -> str | None:
 
 
 def index_args(plan: Plan, installer: str = "pip") -> list[str]:
-    """The plan's index options for the installer: the lock's own lines for pip, which merges
-    indexes; for uv, which takes each project from the first index that lists it, the variant
-    index serves the torch family alone (``routed_index_lines``)."""
-    lines = routed_index_lines(plan) if installer == "uv" else index_lines(plan)
-    return [part for line in lines for part in line]
+    """The plan's index options for the installer, the lock's own lines: PyPI, and the family's
+    variant pages as find-links pages, which pip and uv read alike (``locks.index_lines``)."""
+    del installer  # one layout serves both
+    return [part for line in index_lines(plan) for part in line]
 
 
 def _env_name(installer: str, flag: str) -> str:

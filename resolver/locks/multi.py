@@ -75,9 +75,10 @@ def requirements(plans: Sequence[tuple[str, Plan]]) -> str:
 def _shared_indexes(plans: Sequence[tuple[str, Plan]]) -> tuple[tuple[str, str], ...] | None:
     """The index lines every target can install from, if there are such.
 
-    A PyPI build (macOS, untagged CPU) is listed on every PyTorch variant page too, untagged: the
-    variant's index lines serve it as well, so a Linux CUDA target and a Mac share one file. A
-    flat mirror lists only what it copied, so there each target keeps its own lines."""
+    A PyPI build (macOS, untagged CPU) comes from PyPI, the index of every lock; the variant's
+    lines add only the family's pages as ``--find-links`` pages, which pip and uv both merge with
+    PyPI, so a Linux CUDA target and a Mac share one file. A flat mirror lists only what it
+    copied, so there each target keeps its own lines."""
     indexes = {tuple(index_lines(plan)) for _, plan in plans}
     if len(indexes) == 1:
         return next(iter(indexes))

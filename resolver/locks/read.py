@@ -113,7 +113,7 @@ def _lines(text: str, kind: LockFormat, env: Mapping[str, str]) -> LockView:
             flag, url = m[1], m[2]
             urls.append(url)
             options.append((flag, url))
-            index = (index or url) if flag == "--index-url" else url
+            index = (index or url) if flag == "--index-url" else _variant_index(url)
         elif _HASH.match(line):
             hashes += 1
         elif line.startswith("-"):
@@ -145,11 +145,21 @@ def _lines(text: str, kind: LockFormat, env: Mapping[str, str]) -> LockView:
             urls += [u for _, u in found]
             if found and _applies(where, env) and not options:
                 options = list(found)
-                index = next((u for f, u in found if f != "--index-url"), found[0][1])
+                index = _variant_index(next((u for f, u in found if f != "--index-url"), found[0][1]))
     targets = _TARGET.findall(text)
     target = _target(*targets[0]) if len(targets) == 1 else None
     hashed = requirements > 0 and hashes >= requirements
     return LockView(kind, pins, index, _variant(pins), tuple(options), tuple(urls), tuple(files), hashed, target)
+
+
+def _variant_index(url: str) -> str:
+    """A family project's page used as a find-links page (``ROOT/cu126/torch/``) stands for its
+    variant index (``ROOT/cu126``); any other URL for itself."""
+    head, _, last = url.rstrip("/").rpartition("/")
+    return head if url.endswith("/") and head and last in _PAGES else url
+
+
+_PAGES = frozenset({*PROJECTS, "pytorch-triton-rocm", "pytorch-triton-xpu"})
 
 
 def _option_refused(line: str) -> str:

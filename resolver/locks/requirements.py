@@ -36,10 +36,9 @@ def constraints(plan: Plan) -> str:
 def requirements(plan: Plan) -> str:
     """A requirements file both ``pip install -r`` and ``uv pip install -r`` take as is.
 
-    The PyTorch variant index goes in ``--extra-index-url`` with PyPI as the
-    main index: uv searches extra indexes first and stops at the first that
-    has a project, so torch comes from the variant index under both tools,
-    while pip merges the two and the exact ``+variant`` pin leaves it no choice.
+    PyPI is the index; the torch family's pages on the PyTorch variant index are
+    ``--find-links`` pages (``index_lines``), so the family comes from the variant
+    and nothing else does, under pip's merging and uv's first-index rule alike.
     """
     lines = [*header(plan), "# Re-run `torchpin lock` to update; edits here are not checked."]
     lines += [f"{flag} {url}" for flag, url in index_lines(plan)]
@@ -59,12 +58,16 @@ def header(plan: Plan) -> list[str]:
 
 
 def index_lines(plan: Plan) -> list[tuple[str, str]]:
-    """The index options of a plan, for the lock file and the installer's command line alike."""
+    """The index options of a plan, for the lock file and the installer's command line alike: PyPI
+    is the index, and each torch-family project's page on the variant index is a ``--find-links``
+    page (``routed_index_lines``). Not ``--extra-index-url VARIANT``: uv takes each project from
+    the first index that lists it, and a variant index lists stale copies of torch's dependencies
+    (setuptools 70.2.0 beside a torch that needs >=77: vllm-project/vllm#45412)."""
     if plan.on_pypi:
         return [("--index-url", plan.index_url)]
     if plan.find_links:
         return [("--index-url", plan.pypi_url), ("--find-links", plan.index_url)]
-    return [("--index-url", plan.pypi_url), ("--extra-index-url", plan.index_url)]
+    return [("--index-url", plan.pypi_url), *find_links_lines(plan.index_url, variant_projects(plan))]
 
 
 # The triton build a ROCm or XPU torch requires is published for that build on its variant index.
@@ -98,10 +101,8 @@ def find_links_lines(variant_index: str, projects: Sequence[str]) -> list[tuple[
 def routed_index_lines(plan: Plan) -> list[tuple[str, str]]:
     """Index options that give a resolver only ``variant_projects`` from the variant index: PyPI is
     the index, and each of those projects' pages is a ``--find-links`` page. pip and uv both read
-    such a file."""
-    if plan.on_pypi or plan.find_links:
-        return index_lines(plan)
-    return [("--index-url", plan.pypi_url), *find_links_lines(plan.index_url, variant_projects(plan))]
+    such a file. (Every lock is written so now: ``index_lines``.)"""
+    return index_lines(plan)
 
 
 def as_json(plan: Plan) -> dict[str, Any]:

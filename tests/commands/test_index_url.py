@@ -26,7 +26,7 @@ def index() -> Iterator[FakeIndexServer]:
 def test_a_variant_url_is_its_root_and_the_backend(index: FakeIndexServer, tmp_path: Path, variant: str) -> None:
     r = run("lock", "torch", *TARGET, "--index-url", f"{index.base}/{variant}/", home=tmp_path)
     assert r.returncode == 0, r.stderr
-    assert f"--extra-index-url {index.base}/{variant}\n" in r.stdout and f"/{variant}/{variant}" not in r.stdout
+    assert f"--find-links {index.base}/{variant}/torch/\n" in r.stdout and f"/{variant}/{variant}" not in r.stdout
     assert f"is the {variant} variant index: locking from its root with --backend {variant}" in r.stderr
     assert f"+{variant}\n" in r.stdout
 
@@ -43,5 +43,5 @@ def test_an_index_without_variant_pages_is_exit_2_not_a_lock(tmp_path: Path) -> 
     with StaticServer(tmp_path / "pypi") as pypi:
         r = run("lock", "torch", *TARGET, "--index-url", f"{pypi.url}/simple", home=tmp_path)
     assert r.returncode == 2 and r.stdout == "", r.stdout
-    assert f"{pypi.url}/simple has no cpu pages (it lists: no variants)" in r.stderr
+    assert f"{pypi.url}/simple has no cpu pages (it lists no variants)" in r.stderr
     assert "ROOT/<variant>/<project>/" in r.stderr and len(r.stderr.strip().splitlines()) == 1

@@ -52,7 +52,12 @@ def pypi_reachable() -> bool:
 
 def test_argv_builders(catalog: Catalog) -> None:
     plan = select(target("3.12"), catalog, [])
-    assert index_args(plan) == ["--index-url", "https://pypi.org/simple", "--extra-index-url", plan.index_url]
+    pages = [
+        part
+        for name in ("torch", "torchvision", "torchaudio")
+        for part in ("--find-links", f"{plan.index_url}/{name}/")
+    ]
+    assert index_args(plan) == ["--index-url", "https://pypi.org/simple", *pages]
     assert install_argv("pip", "/v/bin/python", None, ["--index-url", "X"], ["torch==1"]) == [
         "/v/bin/python",
         "-m",

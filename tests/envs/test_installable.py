@@ -62,7 +62,9 @@ def setup(
         )
         assert r.returncode == 0, r.stderr
         expected = (
-            f"--extra-index-url {index.base}/cpu" if request.param == "index" else f"--find-links {index.url}/flat/cpu/"
+            f"--find-links {index.base}/cpu/torch/"
+            if request.param == "index"
+            else f"--find-links {index.url}/flat/cpu/"
         )
         assert expected in r.stdout and "# source: live index" in r.stdout
         lock = tmp / "requirements.txt"

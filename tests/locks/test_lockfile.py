@@ -29,11 +29,13 @@ def test_requirements_for_a_variant_index(catalog: Catalog) -> None:
     lines = text.splitlines()
     comments = [line for line in lines if line.startswith("#")]
     body = [line for line in lines if not line.startswith("#")]
-    # uv searches extra indexes first and stops at the first with the project: the variant
-    # index must be the extra one, or uv would see only PyPI's torch (see lockfile.requirements).
+    # PyPI is the index and the family's variant pages are find-links pages: uv takes a project from
+    # the first index that lists it, and the variant index lists stale copies of torch's dependencies.
     assert body == [
         "--index-url https://pypi.org/simple",
-        "--extra-index-url https://download.pytorch.org/whl/cu128",
+        "--find-links https://download.pytorch.org/whl/cu128/torch/",
+        "--find-links https://download.pytorch.org/whl/cu128/torchvision/",
+        "--find-links https://download.pytorch.org/whl/cu128/torchaudio/",
         "torch==2.11.0+cu128",
         "torchvision==0.26.0+cu128",
         "torchaudio==2.11.0+cu128",

@@ -131,7 +131,7 @@ def test_requirements_lines_carry_each_targets_marker() -> None:
     assert linux.pins["torch"].endswith("+cpu") and windows.pins["torch"].endswith("+cpu")
     assert set(linux.pins) == set(windows.pins) == {"torch", "torchvision", "torchaudio"}
     assert read_lock(text, {"sys_platform": "darwin", "platform_machine": "arm64"}).pins == {}
-    assert text.count("--extra-index-url https://download.pytorch.org/whl/cpu") == 1
+    assert text.count("--find-links https://download.pytorch.org/whl/cpu/torch/") == 1
 
 
 def test_targets_pip_cant_tell_apart_are_refused() -> None:
@@ -184,7 +184,7 @@ def test_read_lock_picks_this_machines_entry_in_every_format() -> None:
     for text in (as_json, constraints):
         assert read_lock(text, WINDOWS_ENV).pins["torch"].endswith("+cu126")
         options = read_lock(text, WINDOWS_ENV).index_lines
-        assert ("--extra-index-url", "https://download.pytorch.org/whl/cu126") in options
+        assert ("--find-links", "https://download.pytorch.org/whl/cu126/torch/") in options
     with pytest.raises(UsageError, match="no target of this multi-target lock matches"):
         read_lock(as_json, {"sys_platform": "darwin", "platform_machine": "arm64"})
 

@@ -14,6 +14,7 @@ from urllib.parse import unquote
 
 import pytest
 from packaging.utils import parse_wheel_filename
+from packaging.version import Version
 
 from tests.support import pep751
 from tests.support.cli import installer_env, pip_dry_run
@@ -22,6 +23,7 @@ from tests.support.fake_index import FakeIndexServer
 from tests.support.local_index import write_simple_index
 from tests.support.static_server import StaticServer
 from tests.support.wheelmaker import make_wheel
+from torchpin.cli.app import snapshot_bytes
 from torchpin.decide.targets import marker_environment
 from torchpin.locks.read import read_lock
 from torchpin.models import PlatformTarget, PythonTarget, Target
@@ -127,6 +129,26 @@ class Lab(NamedTuple):
         return chosen
 
 
+def _pypi_mac_builds(directory: Path) -> list[Path]:
+    """Stand-ins of what PyPI itself serves the Mac: the family's macOS arm64 files the snapshot
+    lists (from PyPI's JSON API), newest releases, for this lab's Python."""
+    doc = json.loads(snapshot_bytes())
+    out = []
+    for project in ("torch", "torchvision", "torchaudio"):
+        for version in sorted(doc["projects"][project], key=Version)[-3:]:
+            for f in doc["projects"][project][version]["files"]:
+                name, ver, _, tags = parse_wheel_filename(f["filename"])
+                if any(
+                    t.platform.startswith("macosx")
+                    and t.platform.endswith("arm64")
+                    and t.interpreter in ("cp311", "py3")
+                    for t in tags
+                ):
+                    tag = f["filename"].removesuffix(".whl").split("-", 2)[2]
+                    out.append(make_wheel(directory, str(name), str(ver), tag))
+    return out
+
+
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     tmp = tmp_path_factory.mktemp("multi")
@@ -134,7 +156,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         make_wheel(tmp / "build", "torch", "2.14.1", "cp311-cp311-manylinux_2_28_x86_64"),
         make_wheel(tmp / "build", "torch", "2.14.1", "cp311-cp311-win_amd64"),
     ]
-    write_simple_index(tmp / "pypi" / "simple", decoys)
+    write_simple_index(tmp / "pypi" / "simple", decoys + _pypi_mac_builds(tmp / "build"))
     with FakeIndexServer() as index, StaticServer(tmp / "pypi") as pypi:
         env = installer_env(
             TORCHPIN_CACHE_DIR=str(tmp / "cache"),
@@ -260,16 +282,21 @@ def test_install_lock_takes_every_format(lab: Lab, fmt: str) -> None:
     assert version == lab.single(LINUX_CPU[1], "torch")["torch"]  # the lock's build for this machine, not a decoy
 
 
-def test_a_cuda_linux_box_and_a_mac_share_one_plain_requirements_file(lab: Lab) -> None:
-    """Every variant page lists PyTorch's macOS wheels too: one index list, pins behind markers,
-    each client installs its own build (issue 16, item 11)."""
+def test_a_cuda_linux_box_and_a_mac_share_one_requirements_file(lab: Lab) -> None:
+    """One file for a Linux CUDA box and a Mac. A variant page lists only the releases built for it
+    (torchaudio's newest isn't on cu126's) and stale copies of torch's dependencies, and uv takes
+    each project from the first index that has it: so PyPI is the index, and the family's variant
+    pages are find-links pages (issue 16, item 11; issue 26, item 3)."""
     targets = (LINUX, MAC)
-    r = lab.torchpin("lock", "torch", "torchvision", *(a for t in targets for a in ("--target", t[0])))
+    r = lab.torchpin("lock", *(a for t in targets for a in ("--target", t[0])))
     assert r.returncode == 0, r.stderr
-    assert " @ " not in r.stdout and r.stdout.count("--extra-index-url") == 1
+    assert "--extra-index-url" not in r.stdout and " @ " not in r.stdout
+    assert r.stdout.count(f"--find-links {lab.index_base}/cu126/") == 3
     path = lab.tmp / "linux-mac.txt"
     path.write_text(r.stdout)
     for spec, argv, uv_platform, platform in targets:
-        expected = lab.single(argv, "torch", "torchvision")
+        expected = lab.single(argv, "torch", "torchvision", "torchaudio")
         assert lab.uv_dry_run(uv_platform, "-r", str(path)) == expected, spec
         assert read_lock(r.stdout, env_of(platform)).pins == expected
+    chosen = pip_dry_run(lab.tmp, "-r", str(path), env=lab.env)
+    assert chosen == lab.single(LINUX[1], "torch", "torchvision", "torchaudio")  # this machine is the Linux one

@@ -88,7 +88,7 @@ def test_fallback_to_the_snapshot_says_so(server: FakeIndexServer, tmp_path: Pat
     assert r.returncode == 0
     assert "locking from the embedded snapshot" in r.stderr
     assert "# source: embedded snapshot" in r.stdout and r.stdout.endswith(GOOD)
-    assert f"--extra-index-url {server.base}/cpu" in r.stdout  # still the mirror's URLs
+    assert f"--find-links {server.base}/cpu/torch/" in r.stdout  # still the mirror's URLs
 
 
 def test_only_the_needed_pages_are_fetched(server: FakeIndexServer, tmp_path: Path) -> None:
@@ -195,7 +195,7 @@ def test_credentials_are_masked_and_never_written(server: FakeIndexServer, tmp_p
     server.index.knobs = Knobs()
     ok = lock(server, tmp_path, "--index-url", secret_base)
     assert ok.returncode == 0 and "s3cret" not in ok.stdout + ok.stderr
-    assert f"--extra-index-url {server.base}/cpu" in ok.stdout
+    assert f"--find-links {server.base}/cpu/torch/" in ok.stdout
     assert "credentials are not written into the lock" in ok.stderr
 
 

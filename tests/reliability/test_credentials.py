@@ -77,7 +77,7 @@ def test_a_live_lock_sends_the_credential_and_writes_it_nowhere(
     url, env = setup(mirror, tmp_path, form)
     r = lock(tmp_path, url, env, "--no-fallback")
     assert r.code == 0, r.stderr
-    assert r.stdout.endswith(WANT + "\n") and f"--extra-index-url {mirror.base}/cpu\n" in r.stdout
+    assert r.stdout.endswith(WANT + "\n") and f"--find-links {mirror.base}/cpu/torch/\n" in r.stdout
     assert sent(mirror, form[2])
     (tmp_path / ".netrc").unlink(missing_ok=True)  # the netrc holds the secret by design; scan the rest
     no_secrets(r, secrets=form[3])
@@ -183,7 +183,7 @@ def test_install_dry_run_shows_the_installer_credentials_masked(mirror: FakeInde
         env=env,
     )
     assert r.code == 0, r.stderr
-    assert f"PIP_EXTRA_INDEX_URL={mirror.base.replace('http://', 'http://****@')}/cpu" in r.stderr
+    assert f"PIP_FIND_LINKS={mirror.base.replace('http://', 'http://****@')}/cpu/torch/" in r.stderr
     no_secrets(r, secrets=FORMS[0][3])
 
 
