@@ -172,8 +172,12 @@ def run_install_lock(
         if opts.dry_run:
             wheels = {p.project: Path(p.wheel.filename) for p in pins if p.wheel}
             source = _installable(lock_file, text, view, Path(tmp), wheels, installer)
-            _show(ctx, job, " ".join(inst.install_argv(installer, python, uv, options, ["-r", source])))
+            # A file torchpin writes for the installer lives as long as the install: name it by
+            # what it holds, not by a temporary path that is gone when this returns.
+            shown = source if source == lock_file else "FILE"
+            _show(ctx, job, " ".join(inst.install_argv(installer, python, uv, options, ["-r", shown])))
             if source != lock_file:
+                ctx.say(f"  where FILE is made from {lock_file} for {installer}:\n")
                 ctx.say("".join(f"  {line}\n" for line in Path(source).read_text().splitlines()))
             return None
         checked = inst.download_verified(pins, Path(tmp), policy, ctx.say, tty=ctx.tty) if pins else {}

@@ -79,8 +79,12 @@ def make_plan(
     sources = ends.sources._replace(detail=f"embedded snapshot of {catalog.snapshot_date}")
     if not index.offline:
         try:
-            catalog = _live_catalog(ctx, catalog, target, requirements, index, ends)
-            sources = ends.sources._replace(label="live", detail=f"live index {ends.shown}")
+            live = _live_catalog(ctx, catalog, target, requirements, index, ends)
+            if live is None:  # PyPI serves every candidate build: its files are the snapshot's, no page to read
+                sources = sources._replace(detail=f"PyPI's files in the embedded snapshot of {catalog.snapshot_date}")
+            else:
+                catalog = live
+                sources = ends.sources._replace(label="live", detail=f"live index {ends.shown}")
         except (IndexUnavailable, IndexFormatError) as e:
             if index.no_fallback or isinstance(e, IndexLacksPages):
                 e.hint = e.hint or "drop --no-fallback to lock from the embedded snapshot, or check the index"
@@ -109,11 +113,12 @@ def _live_catalog(
     requirements: Sequence[Requirement],
     index: IndexOptions,
     ends: Endpoints,
-) -> Catalog:
-    """The snapshot with the live pages the decision depends on folded in (one concurrent round)."""
+) -> Catalog | None:
+    """The snapshot with the live pages the decision depends on folded in (one concurrent round);
+    None when no page could change the decision (every candidate build is PyPI's)."""
     variants = [v.name for v in live_candidates(target, catalog, requirements)]
     if not variants:
-        return catalog
+        return None
     projects = list(requirement_map(requirements))
     config = net.IndexConfig(
         base_url=ends.sources.pytorch,

@@ -7,6 +7,7 @@ GPUs lack, what the driver lacks, what a companion lacks, and last what is merel
 
 from __future__ import annotations
 
+from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from torchpin.errors import NoCompatibleBuild, UsageError
@@ -59,6 +60,16 @@ def no_build(s: Search) -> NoCompatibleBuild:
         )
     if all(r.kind == "python" for r in s.rejected):
         lo, hi = _python_span(s)
+        spec = s.specs.get("torch")
+        if spec and _python_fits_elsewhere(s, spec):  # the pin, not the Python, is what shuts it out
+            kept = [str(r.version) for r in s.catalog.releases if spec.contains(r.version, prereleases=True)]
+            return NoCompatibleBuild(
+                f"no torch release matching torch{spec} ({', '.join(reversed(kept[:4]))}"
+                f"{' …' if len(kept) > 4 else ''}) has a build for CPython {t.python} on {t.platform.key};"
+                f" newer releases do",
+                hint=f"widen or drop the pin torch{spec}, or lock for a Python those releases support"
+                " with --python-version",
+            )
         return NoCompatibleBuild(
             f"no torch release here supports CPython {t.python} on {t.platform.key}"
             f" (torch {s.catalog.releases[-1].version}-{s.catalog.releases[0].version} cover CPython {lo} to {hi})",
@@ -227,6 +238,17 @@ def _pinned_local(s: Search) -> str | None:
         if "+" in spec.version:
             return spec.version.split("+", 1)[1]
     return None
+
+
+def _python_fits_elsewhere(s: Search, spec: SpecifierSet) -> bool:
+    """A release the user's torch pin excludes has a wheel for the target's Python."""
+    tag = s.target.python.tag
+    return any(
+        not spec.contains(r.version, prereleases=True)
+        and (pr := s.catalog.project("torch", str(r.version))) is not None
+        and any(t.split("-")[0] == tag for t in pr.python_tags(s.target.platform.key))
+        for r in s.catalog.releases
+    )
 
 
 def _python_span(s: Search) -> tuple[str, str]:

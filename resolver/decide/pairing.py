@@ -28,6 +28,7 @@ def companion_problem(s: Search, release: Release, variant: Variant) -> Problem:
     """Pick each requested companion for (release, variant); the first reason none fits, or None."""
     chosen: dict[str, str] = {}
     why: list[str] = []
+    notes: list[str] = []
     for project, spec in s.specs.items():
         if project == "torch":
             continue
@@ -45,9 +46,10 @@ def companion_problem(s: Search, release: Release, variant: Variant) -> Problem:
         why.append(f"{project} {fits[0].version} pairs with torch {release.version} {_by(s, fits[0])}{passed}")
         declared = _declared(s, fits[0])
         if declared is not None and not compat.usable(fits[0].status, live=s.ignore_status):
-            s.notes.append(f"{project} {fits[0].version} pairs with torch {release.version} {_by(s, fits[0])}")
+            notes.append(f"{project} {fits[0].version} pairs with torch {release.version} {_by(s, fits[0])}")
     s.chosen[(str(release.version), variant.name)] = chosen
     s.chosen_why[(str(release.version), variant.name)] = why
+    s.chosen_notes[(str(release.version), variant.name)] = notes
     return None
 
 
@@ -93,7 +95,11 @@ def _by(s: Search, pair: CompanionPair) -> str:
         return f"by its own Requires-Dist: torch{files.requires_torch}"
     if files and files.paired_torch is not None:
         return f"by {pair.project}'s compatibility table ({files.paired_source}): torch{files.paired_torch}"
-    return f"as recorded ({pair.source})"
+    if pair.source == DECLARED:
+        return f"as {pair.source}"
+    # The ids (PYPI; AUDIO_4194; …) are keys into the snapshot's `sources`, not words for a user.
+    n = len([part for part in pair.source.split(";") if part.strip()])
+    return f"as torchpin's snapshot records ({n} source{'s' if n != 1 else ''} cited in wheel_index.json)"
 
 
 def _pair_problem(s: Search, release: Release, variant: Variant, spec: SpecifierSet, pair: CompanionPair) -> Problem:

@@ -45,11 +45,38 @@ PLATFORM_CHOICES = (
 )
 
 
+_OS_WORDS = {
+    "linux": "linux",
+    "manylinux": "linux",
+    "gnu": "linux",
+    "macos": "macos",
+    "mac": "macos",
+    "darwin": "macos",
+    "apple": "macos",
+    "osx": "macos",
+    "windows": "windows",
+    "win": "windows",
+    "win32": "windows",
+    "msvc": "windows",
+}
+
+
+def _same_os_and_arch(text: str) -> list[str]:
+    """For a misspelt platform that names an OS and an arch (``linux-arm64``): the choices that
+    are that OS on that arch, not the closest string (which would be plain ``linux``, x86_64)."""
+    words = set(re.split(r"[- ./]+", text.strip().lower()))
+    arch = next((ARCHES[w] for w in words if w in ARCHES), None)
+    os_name = next((_OS_WORDS[w.split("_")[0]] for w in words if w.split("_")[0] in _OS_WORDS), None)
+    if arch is None or os_name is None:
+        return []
+    return [c for c in PLATFORM_CHOICES[3:] if (p := parse_python_platform(c)).os == os_name and p.arch == arch]
+
+
 def parse_python_platform(text: str) -> PlatformTarget:
     """uv's platform names to OS, arch and (for ``manylinux_2_N``) the glibc floor."""
     m = _TRIPLE.match(_ALIASES.get(text.strip().lower(), text.strip().lower()))
     if not m:
-        near = nearest_names(text, list(PLATFORM_CHOICES))
+        near = _same_os_and_arch(text) or nearest_names(text, list(PLATFORM_CHOICES))
         raise UsageError(
             f"unknown --python-platform {text[:80]!r}",
             hint="did you mean " + " or ".join(near) if near else "one of: " + ", ".join(PLATFORM_CHOICES),

@@ -31,6 +31,8 @@ class Search:
     chosen: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
     # (torch release, variant) -> why each picked companion is that version
     chosen_why: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    # (torch release, variant) -> notes about its companions: said only if that build is chosen
+    chosen_notes: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     # True while collecting the pages a live lock needs: statuses are what those pages decide.
     ignore_status: bool = False
 

@@ -306,7 +306,7 @@ def _plan(s: Search, release: Release, variant: Variant, why: str, sources: Sour
         on_pypi=on_pypi,
         pins=pins,
         why=f"torch {release.version} is the newest release with a build for this target; {why}",
-        notes=tuple(dict.fromkeys(s.notes)),
+        notes=tuple(dict.fromkeys([*s.notes, *s.chosen_notes.get((str(release.version), variant.name), ())])),
         rejected=tuple(s.rejected),
         pypi_url=sources.pypi,
         find_links=flat,

@@ -115,9 +115,10 @@ def parse_requirement(text: str, *, where: str = "") -> Requirement:
         raise UsageError(f"{where}bad requirement {text!r}: {first}", hint="e.g. 'torch>=2.4,<2.6'") from None
     name = canonicalize_name(req.name)
     if name not in PROJECTS:
+        near = ["torch"] if name == "pytorch" else nearest_names(name, list(PROJECTS), n=1)
         raise UsageError(
             f"{where}torchpin locks {', '.join(PROJECTS)}; {text!r} is not one of them",
-            hint="install other packages from PyPI as usual",
+            hint=f"did you mean {near[0]}?" if near else "install other packages from PyPI as usual",
         )
     if req.url:
         raise UsageError(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
+from urllib.parse import unquote
 
 import tomlkit
 from packaging.utils import canonicalize_name
@@ -78,7 +79,7 @@ def merge(plans: Sequence[Labeled], resolved: Sequence[Mapping[str, Any]]) -> Me
 def write(merged: Merged) -> tuple[str, list[str]]:
     """The pylock.toml text and stderr notes. A size is written only where uv's lock states it: a
     server's Content-Length is a claim nobody checked, and uv refuses a lock whose size is wrong."""
-    unknown = [f["url"].rsplit("/", 1)[-1] for f in _files(merged.packages) if "size" not in f and "url" in f]
+    unknown = [unquote(f["url"].rsplit("/", 1)[-1]) for f in _files(merged.packages) if "size" not in f and "url" in f]
     notes = (
         [f"torchpin: no size known for {len(unknown)} file(s), e.g. {unknown[0]} (PEP 751 makes size optional)\n"]
         if unknown

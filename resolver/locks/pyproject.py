@@ -247,10 +247,35 @@ def _name(entry: Any) -> str | None:
         return None
 
 
+def _own_variants(doc: Any) -> set[str]:
+    """The variants of the ``torchpin-<variant>`` indexes an earlier run wrote."""
+    uv = doc.get("tool", {}).get("uv", {}) if isinstance(doc.get("tool"), dict) else {}
+    indexes = uv.get("index", []) if isinstance(uv, dict) else []
+    names = [str(t.get("name", "")) for t in indexes if isinstance(t, dict)] if isinstance(indexes, list) else []
+    return {n.removeprefix(PREFIX) for n in names if n.startswith(PREFIX)}
+
+
+def _is_own_pin(req: Requirement, variants: set[str]) -> bool:
+    """An exact ``==X+variant`` pin of a variant torchpin routes this project to: ``--add`` wrote it."""
+    specs = list(req.specifier)
+    return len(specs) == 1 and specs[0].operator == "==" and specs[0].version.partition("+")[2] in variants
+
+
+def _unpinned(req: Requirement) -> str:
+    """torchpin's own earlier pin, as the bare requirement a new run decides afresh (its marker kept)."""
+    return (
+        req.name
+        + (f"[{','.join(sorted(req.extras))}]" if req.extras else "")
+        + (f" ; {req.marker}" if req.marker else "")
+    )
+
+
 def declared(text: str) -> tuple[list[str], str | None]:
     """The project's own torch-family requirements ([project.dependencies], optional dependencies,
     [dependency-groups]) and its ``requires-python``: what a pyproject lock decides from unless
-    REQ overrides them. A key of the wrong type is exit 2 naming it."""
+    REQ overrides them. The pins an earlier ``--add`` wrote (``==X+variant`` of a variant routed to
+    by torchpin's own index) are torchpin's, not the user's: they come back bare, to be decided
+    afresh and replaced. A key of the wrong type is exit 2 naming it."""
     try:
         doc = tomlkit.parse(text.removeprefix("\ufeff")).unwrap()
     except TOMLKitError as e:
@@ -266,6 +291,7 @@ def declared(text: str) -> tuple[list[str], str | None]:
         if not isinstance(table, dict):
             raise UsageError(f"pyproject.toml: [{where}] is not a table")
         lists += [(f"{where}.{name}", entries) for name, entries in table.items()]
+    ours = _own_variants(doc)
     found = []
     for where, entries in lists:
         if not isinstance(entries, list):
@@ -274,11 +300,11 @@ def declared(text: str) -> tuple[list[str], str | None]:
             if not isinstance(entry, str):
                 continue  # a dependency group's {include-group = …} table
             try:
-                name = Requirement(entry).name.lower()
+                req = Requirement(entry)
             except InvalidRequirement:
                 raise UsageError(f"pyproject.toml: {where}: {entry[:80]!r} is not a requirement") from None
-            if name in PROJECTS:
-                found.append(entry)
+            if req.name.lower() in PROJECTS:
+                found.append(_unpinned(req) if _is_own_pin(req, ours) else entry)
     requires_python = project.get("requires-python")
     if requires_python is not None and not isinstance(requires_python, str):
         raise UsageError("pyproject.toml: project.requires-python is not a string")

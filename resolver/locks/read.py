@@ -331,9 +331,27 @@ def pylock_urls(package: dict[str, Any]) -> list[str]:
 
 
 def _pyproject(doc: dict[str, Any], env: Mapping[str, str]) -> LockView:
+    def table(value: Any, key: str) -> dict[str, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise UsageError(f"pyproject.toml: {key} is not a table", hint=NOT_OURS)
+        return value
+
+    def array(value: Any, key: str) -> list[Any]:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise UsageError(f"pyproject.toml: {key} is not an array", hint=NOT_OURS)
+        return value
+
+    def text(value: Any, key: str) -> str | None:
+        if value is not None and not isinstance(value, str):
+            raise UsageError(f"pyproject.toml: {key} is not a string", hint=NOT_OURS)
+        return value
 
     pins: dict[str, str] = {}
-    for dep in doc.get("project", {}).get("dependencies", []):
+    for dep in array(table(doc.get("project"), "[project]").get("dependencies"), "project.dependencies"):
         try:
             req = Requirement(str(dep))
         except InvalidRequirement:
@@ -341,19 +359,21 @@ def _pyproject(doc: dict[str, Any], env: Mapping[str, str]) -> LockView:
         spec = [s for s in req.specifier if s.operator == "=="]
         if req.name in PROJECTS and spec and (req.marker is None or req.marker.evaluate(dict(env))):
             pins[req.name] = spec[0].version
-    uv = doc.get("tool", {}).get("uv", {})
-    routes = uv.get("sources", {}).get("torch", [])
+    uv = table(table(doc.get("tool"), "[tool]").get("uv"), "[tool.uv]")
+    sources = table(uv.get("sources"), "[tool.uv.sources]")
+    routes = sources.get("torch", [])
     names = [
-        r.get("index")
+        text(r.get("index"), "tool.uv.sources.torch.index")
         for r in (routes if isinstance(routes, list) else [routes])
-        if isinstance(r, dict) and _applies(r.get("marker"), env)
+        if isinstance(r, dict) and _applies(text(r.get("marker"), "tool.uv.sources.torch.marker"), env)
     ]
-    named = {i.get("name"): i.get("url") for i in uv.get("index", []) if isinstance(i, dict)}
+    indexes = [i for i in array(uv.get("index"), "tool.uv.index") if isinstance(i, dict)]
+    named = {text(i.get("name"), "tool.uv.index.name"): text(i.get("url"), "tool.uv.index.url") for i in indexes}
     index = named.get(names[0]) if names else None
     variant = str(names[0]).removeprefix("torchpin-") if names else ("cpu" if pins else None)
     # Every index and every URL source uv would read (git, url); a path source is local.
     urls = [u for u in named.values() if isinstance(u, str)]
-    for source in (uv.get("sources") or {}).values():
+    for source in sources.values():
         for entry in source if isinstance(source, list) else [source]:
             urls += [entry[k] for k in ("url", "git") if isinstance(entry, dict) and isinstance(entry.get(k), str)]
     return LockView(LockFormat.PYPROJECT, pins, index, _variant(pins) if pins else variant, urls=tuple(urls))

@@ -304,3 +304,23 @@ def test_the_cli_keeps_a_bom_and_crlf(tmp_path: Path) -> None:
     data = path.read_bytes()
     assert r.returncode == 0 and data.startswith(b"\xef\xbb\xbf[project]\r\n"), r.stderr
     assert data.count(b"\n") == data.count(b"\r\n") and b"torchpin-cu1" in data
+
+
+def test_its_own_earlier_pins_are_replaced_not_obeyed(tmp_path: Path) -> None:
+    """`--add --backend cpu`, then `--add --backend cu126`: the first run's `torch==X+cpu` is
+    torchpin's, not the user's, and must not lock the project out of the next backend (issue 26,
+    item 10). A pin the user wrote still binds."""
+    from tests.support.cli import run
+
+    path = tmp_path / "pyproject.toml"
+    path.write_text('[project]\nname = "demo"\nversion = "0"\ndependencies = ["torch", "numpy>=2"]\n')
+    offline = ("--format", "pyproject", "--add", "--offline", "--no-detect", "-o", str(path))
+    assert run("lock", *offline, "--backend", "cpu", home=tmp_path).returncode == 0
+    assert "+cpu" in path.read_text()
+    r = run("lock", *offline, "--backend", "cu126", home=tmp_path)
+    assert r.returncode == 0, r.stderr
+    text = path.read_text()
+    assert "+cu126" in text and "+cpu" not in text and '"numpy>=2"' in text and "torchpin-cpu" not in text
+    path.write_text('[project]\nname = "demo"\nversion = "0"\ndependencies = ["torch==2.5.1+cpu"]\n')
+    r = run("lock", *offline, "--backend", "cu126", home=tmp_path)  # the user's own pin: obeyed
+    assert r.returncode == 3, r.stderr

@@ -108,6 +108,9 @@ def test_a_json_lock_dry_run_prints_what_it_would_install(tmp_path: Path) -> Non
     assert code == 0, err
     assert "would run: " in err and f"  --extra-index-url {srv.base}/cpu" in err
     assert f"  {WHEEL}" in err  # the checked file is what pip will get
+    # the file the installer would read is named by what it holds, never by a temporary path
+    # that is gone once the dry run returns (issue 26, item 11)
+    assert "-r FILE" in err and "where FILE is made from" in err and "/tmp/torchpin-lock-" not in err
 
 
 def test_the_refusal_contract_holds(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ machine is refused, and every hash a lock states is checked by someone (issue 16
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -325,3 +326,33 @@ def test_a_pylock_writes_only_the_sizes_uv_stated() -> None:
     sized = {**wheel, "size": 123}
     text, notes = write(Merged(["true"], ">=3.12", [{"name": "foo", "version": "1", "wheels": [sized]}]))
     assert "size = 123" in text and notes == []
+
+
+# ---- a pyproject lock whose keys have the wrong types (issue 26, item 11): exit 2, never a crash
+
+_PYPROJECT_VALUES = ['"x"', "1", "[]", "[1]", "{}", "{a = 1}", "true", "[{a = 1}]", '[["x"]]']
+_PYPROJECT_KEYS = [
+    "project",
+    "project.dependencies",
+    "tool",
+    "tool.uv",
+    "tool.uv.sources",
+    "tool.uv.sources.torch",
+    "tool.uv.index",
+    "tool.uv.sources.torch.index",
+    "tool.uv.sources.torch.marker",
+]
+
+
+@pytest.mark.parametrize("key", _PYPROJECT_KEYS)
+def test_a_mistyped_pyproject_key_is_a_usage_error(key: str) -> None:
+    from torchpin.errors import UsageError
+    from torchpin.locks.read import read_lock
+
+    env = {"sys_platform": "linux", "platform_machine": "x86_64", "python_version": "3.11"}
+    *table, name = key.split(".")
+    for value in _PYPROJECT_VALUES:
+        body = (f"[{'.'.join(table)}]\n" if table else "") + f"{name} = {value}\n"
+        head = "" if key.startswith("project") else '[project]\nname = "d"\nversion = "0"\n'
+        with contextlib.suppress(UsageError):  # exit 2, one line: anything but an internal error
+            read_lock(head + body, env)
