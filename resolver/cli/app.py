@@ -47,7 +47,7 @@ Examples:
 --target SPEC (repeat; one lock for several machines, each line behind its marker):
   SPEC = OS[-ARCH][-BACKEND][:KEY=VALUE,...] or `this` (this machine, detected)
   OS linux|macos|windows; ARCH x86_64|aarch64|arm64; BACKEND auto|cpu|cuXYZ|rocmX.Y|xpu
-  KEY driver, gpu-cc, amd-gfx (repeat per GPU), python-version, glibc, macos-version
+  KEY driver, gpu-cc, amd-gfx (repeat per GPU), python-version, glibc, macos-version, cuda-compat
 """
 
 
@@ -206,7 +206,8 @@ Examples:
     "from_lock",
     type=click.Path(dir_okay=False),
     metavar="FILE",
-    help="Install this requirements lock (plain or --full) as it stands instead of planning.",
+    help="Install this lock as it stands instead of planning: any format torchpin writes (requirements, --full, "
+    "constraints, json, pyproject, pylock; a multi-target lock: this interpreter's entry).",
 )
 def install(
     requirements: tuple[str, ...],
@@ -292,7 +293,14 @@ Examples:
 )
 @click.option("--lock", "lock_file", type=click.Path(dir_okay=False, exists=True), help="Compare with this lock.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON to stdout.")
-@click.option("--timeout", type=click.FloatRange(min=1), default=120.0, show_default=True, metavar="SECONDS")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=120.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Stop the smoke test after this long (a hung CUDA init or driver is a failed check).",
+)
 def verify(python: str | None, lock_file: str | None, as_json: bool, timeout: float) -> None:
     """Smoke-test the torch install in an interpreter; exit 6 if a check fails.
 
@@ -343,10 +351,12 @@ def snapshot_bytes() -> bytes:
 
 def main() -> None:
     """Console entry point: TorchpinError → one line on stderr and the contract's exit code."""
-    verbose = "-v" in sys.argv[1:] or "--verbose" in sys.argv[1:]
+    # -v anywhere (`torchpin -v lock`, `torchpin lock -v`): a traceback must be possible for any error.
+    args = sys.argv[1:]
+    verbose = "-v" in args or "--verbose" in args
     signal.signal(signal.SIGTERM, on_signal)
     try:
-        cli.main(standalone_mode=False)
+        cli.main(args=[a for a in args if a not in ("-v", "--verbose")], standalone_mode=False)
     except TorchpinError as e:
         say(f"torchpin: error: {e}")
         sys.exit(e.exit_code)

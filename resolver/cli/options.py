@@ -19,7 +19,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 def target_options(f: F) -> F:
     """The TARGET options, built from their one definition (``decide.options.TARGET``)."""
     for opt in reversed(TARGET):
-        kwargs: dict[str, Any] = {"envvar": opt.envvar, "help": opt.help}
+        kwargs: dict[str, Any] = {"envvar": opt.envvar, "show_envvar": True, "help": opt.help}
         if opt.is_flag:
             kwargs["is_flag"] = True
         else:
@@ -76,6 +76,7 @@ def seconds(flag: str, default: float, text: str) -> Callable[[F], F]:
         type=click.FloatRange(min=0.1),
         default=default,
         envvar=env,
+        show_envvar=True,
         show_default=True,
         metavar="SECONDS",
         help=text,
@@ -87,6 +88,7 @@ def index_location_options(f: F) -> F:
     options = [
         click.option(
             "--index-url",
+            show_envvar=True,
             envvar="TORCHPIN_INDEX_URL",
             metavar="BASE",
             help="PyTorch-style index root, pages at BASE/<variant>/<project>/ "
@@ -94,6 +96,7 @@ def index_location_options(f: F) -> F:
         ),
         click.option(
             "--find-links",
+            show_envvar=True,
             envvar="TORCHPIN_FIND_LINKS",
             metavar="URL",
             help="Flat mirror root: URL/<variant>/ lists the wheels (a directory-listing mirror).",
@@ -102,6 +105,7 @@ def index_location_options(f: F) -> F:
             "--trusted-host",
             "trusted_hosts",
             multiple=True,
+            show_envvar=True,
             envvar="TORCHPIN_TRUSTED_HOST",
             metavar="HOST",
             help="Allow plain http to HOST (loopback is always allowed).",
@@ -117,20 +121,28 @@ def index_options(f: F) -> F:
     options = [
         click.option(
             "--cert",
+            show_envvar=True,
             envvar="TORCHPIN_CERT",
             metavar="FILE",
             type=click.Path(dir_okay=False),
             help="CA bundle for the index (else PIP_CERT, REQUESTS_CA_BUNDLE, SSL_CERT_FILE, certifi).",
         ),
         click.option(
-            "--offline", is_flag=True, envvar="TORCHPIN_OFFLINE", help="Use the embedded snapshot only; no network."
+            "--offline",
+            is_flag=True,
+            show_envvar=True,
+            envvar="TORCHPIN_OFFLINE",
+            help="Use the embedded snapshot only; no network.",
         ),
-        click.option("--refresh", is_flag=True, envvar="TORCHPIN_REFRESH", help="Ignore the page cache."),
+        click.option(
+            "--refresh", is_flag=True, show_envvar=True, envvar="TORCHPIN_REFRESH", help="Ignore the page cache."
+        ),
         seconds("--timeout", 10.0, "Per-request connect/read timeout (3 retries follow)."),
         seconds("--deadline", 60.0, "Whole-operation limit for reading the index, retries included."),
         click.option(
             "--no-fallback",
             is_flag=True,
+            show_envvar=True,
             envvar="TORCHPIN_NO_FALLBACK",
             help="Exit 4 when the index can't be read, instead of locking from the snapshot.",
         ),

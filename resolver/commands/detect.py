@@ -7,7 +7,7 @@ from typing import Any
 
 from torchpin.decide.options import ENV_VARS
 from torchpin.decide.targets import TargetFlags
-from torchpin.errors import TorchpinError
+from torchpin.errors import TorchpinError, UsageError
 from torchpin.locks.requirements import index_lines
 from torchpin.machine.host import host_json
 
@@ -33,6 +33,8 @@ def run_detect(ctx: Context, flags: TargetFlags, index: IndexOptions) -> dict[st
             "packages": [f"{p.project}=={p.version}" for p in plan.pins],
             "why": plan.why,
         }
+    except UsageError:
+        raise  # a flag or variable that doesn't parse is exit 2 here as in lock, not a finding
     except TorchpinError as e:
         doc["would_choose"] = {"error": str(e), "exit_code": e.exit_code}
     return doc

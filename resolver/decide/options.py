@@ -31,7 +31,8 @@ TARGET: tuple[Option, ...] = (
         "--python-version",
         "python_version",
         "X.Y[t]",
-        "Target CPython; 't' = free-threaded. Default: this interpreter.",
+        "Target CPython; 't' = free-threaded. Default: this interpreter (torchpin installed as a tool: the "
+        "environment install would use).",
     ),
     Option(
         "--python-platform",

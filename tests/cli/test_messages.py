@@ -57,3 +57,28 @@ def test_explain_names_no_internal_source_ids() -> None:
     assert r.returncode == 0, r.stderr
     pairing = [line for line in r.stderr.splitlines() if line.startswith("pairing:")]
     assert pairing and not any("PYPI;" in line or "as recorded (" in line for line in pairing), pairing
+
+
+# ---- help that says what is true (issue 26, item 12)
+
+
+def test_help_states_the_options_and_their_variables() -> None:
+    lock = " ".join(run("lock", "--help").stdout.split())  # click wraps to the terminal
+    assert "cuda-compat" in lock.split("--target SPEC")[-1]  # every KEY a SPEC takes
+    assert "[env var: TORCHPIN_BACKEND" in lock and "[env var: TORCHPIN_INDEX_URL]" in lock
+    install = " ".join(run("install", "--help").stdout.split())
+    assert "plain or --full" not in install and "pyproject, pylock" in install
+    verify = " ".join(run("verify", "--help").stdout.split())
+    assert "smoke test" in verify.split("--timeout", 1)[1].split(" -h,", 1)[0]
+
+
+@pytest.mark.parametrize("argv", [("-v", "lock"), ("lock", "-v"), ("lock", "--verbose")])
+def test_verbose_goes_before_or_after_the_command(argv: tuple[str, ...]) -> None:
+    r = run(*argv, "torch", *OFFLINE)
+    assert r.returncode == 0, r.stderr
+
+
+def test_detect_refuses_a_bad_flag_as_lock_does() -> None:
+    for command in ("detect", "lock"):
+        r = run(command, "--driver", "abc", *OFFLINE[:1] if command == "lock" else ())
+        assert r.returncode == 2 and "--driver 'abc' is not an NVIDIA driver version" in r.stderr, (command, r.stderr)
