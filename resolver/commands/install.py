@@ -83,7 +83,7 @@ def run_install(
     before = inst.installed_family(python)
     policy = ctx.endpoints(index).net()
     options, index_env = inst.installer_index_args(
-        installer, inst.index_args(plan, installer), policy.credentials, policy.trusted_hosts
+        installer, inst.index_args(plan), policy.credentials, policy.trusted_hosts
     )
     job = _Job(
         python,

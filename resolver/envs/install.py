@@ -24,10 +24,9 @@ def find_uv() -> str | None:
     return shutil.which("uv") or shutil.which("uv", path=str(Path(sys.executable).parent))
 
 
-def index_args(plan: Plan, installer: str = "pip") -> list[str]:
-    """The plan's index options for the installer, the lock's own lines: PyPI, and the family's
-    variant pages as find-links pages, which pip and uv read alike (``locks.index_lines``)."""
-    del installer  # one layout serves both
+def index_args(plan: Plan) -> list[str]:
+    """The plan's index options for pip and uv alike, the lock's own lines: PyPI, and the family's
+    variant pages as find-links pages (``locks.index_lines``)."""
     return [part for line in index_lines(plan) for part in line]
 
 

@@ -2,7 +2,7 @@
 
 uv is a well-kept resolver; torchpin doesn't write one. The torch family is pinned to the
 chosen builds and reaches uv only as ``--find-links`` pages of the variant index; everything else
-resolves from PyPI (``locks.requirements.routed_index_lines``).
+resolves from PyPI (``locks.requirements.index_lines``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from torchpin import proc
 from torchpin.decide.platforms import uv_platform
 from torchpin.errors import InstallFailed, UsageError
 from torchpin.facts.wheels import platform_floor
-from torchpin.locks.requirements import routed_index_lines
+from torchpin.locks.requirements import index_lines
 from torchpin.models import Plan
 from torchpin.net.policy import NetPolicy
 from torchpin.net.urls import scrub, strip_credentials
@@ -42,7 +42,7 @@ def compile_lock(
     """``uv pip compile`` of the other requirements with the plan's pins, for the plan's target:
     uv's output, credentials stripped."""
     t = plan.target
-    flags = [part for line in routed_index_lines(plan) for part in line]
+    flags = [part for line in index_lines(plan) for part in line]
     options, env = installer_index_args("uv", flags, net.credentials, net.trusted_hosts)
     uv = uv_binary("--full" if fmt == "requirements.txt" else "--format pylock")
     with tempfile.TemporaryDirectory(prefix="torchpin-full-") as tmp:

@@ -60,7 +60,7 @@ def header(plan: Plan) -> list[str]:
 def index_lines(plan: Plan) -> list[tuple[str, str]]:
     """The index options of a plan, for the lock file and the installer's command line alike: PyPI
     is the index, and each torch-family project's page on the variant index is a ``--find-links``
-    page (``routed_index_lines``). Not ``--extra-index-url VARIANT``: uv takes each project from
+    page. Not ``--extra-index-url VARIANT``: uv takes each project from
     the first index that lists it, and a variant index lists stale copies of torch's dependencies
     (setuptools 70.2.0 beside a torch that needs >=77: vllm-project/vllm#45412)."""
     if plan.on_pypi:
@@ -96,13 +96,6 @@ def find_links_lines(variant_index: str, projects: Sequence[str]) -> list[tuple[
     project from the first index that lists it, then sees nothing else there."""
     base = variant_index.rstrip("/")
     return [("--find-links", f"{base}/{name}/") for name in projects]
-
-
-def routed_index_lines(plan: Plan) -> list[tuple[str, str]]:
-    """Index options that give a resolver only ``variant_projects`` from the variant index: PyPI is
-    the index, and each of those projects' pages is a ``--find-links`` page. pip and uv both read
-    such a file. (Every lock is written so now: ``index_lines``.)"""
-    return index_lines(plan)
 
 
 def as_json(plan: Plan) -> dict[str, Any]:
