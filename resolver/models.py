@@ -25,7 +25,10 @@ PLATFORM_KEYS: tuple[str, ...] = (
     "macos_x86_64",
 )
 COMPANIONS: tuple[str, ...] = ("torchvision", "torchaudio", "torchcodec")
-PROJECTS: tuple[str, ...] = ("torch", *COMPANIONS)
+# Built against one torch and one CUDA, published on the variant index beside it (README: "The
+# PyTorch ecosystem"): paired like companions, by their own declared torch range.
+ECOSYSTEM: tuple[str, ...] = ("xformers", "torch-tensorrt")
+PROJECTS: tuple[str, ...] = ("torch", *COMPANIONS, *ECOSYSTEM)
 # What "no requirement" means: the trio every install command on pytorch.org names.
 TRIO: tuple[str, ...] = ("torch", "torchvision", "torchaudio")
 
@@ -210,6 +213,9 @@ class Pin:
     project: str
     version: str
     wheel: WheelFile | None
+    # Written as ``name @ URL``: the variant's file carries no local tag and PyPI has another
+    # build under the same name and version (xformers), so only its URL says which file it is.
+    direct: bool = False
 
 
 CheckStatus = Literal["pass", "warn", "fail", "skip"]

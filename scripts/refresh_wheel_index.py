@@ -39,10 +39,12 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
 from torchpin.facts.wheels import platform_key
+from torchpin.models import COMPANIONS, ECOSYSTEM
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOT = ROOT / "data" / "wheel_index.json"
-PROJECTS = ("torch", "torchvision", "torchaudio", "torchcodec")
+# The torch family and the ecosystem packages paired with it (torchpin.models).
+PROJECTS = ("torch", *COMPANIONS, *ECOSYSTEM)
 PYPI_JSON = "https://pypi.org/pypi/{project}/json"
 FILES_HOST = "https://files.pythonhosted.org/packages"
 MIN_TORCH = Version("1.13.0")
@@ -230,7 +232,8 @@ def refresh(snapshot: dict[str, Any], fetch: Fetch, today: str) -> tuple[dict[st
         gone = sorted(set(old) - set(fresh), key=Version)
         changed = sorted((v for v in set(fresh) & set(old) if _hashes(fresh[v]) != _hashes(old[v])), key=Version)
         for v in set(fresh) & set(old):
-            for key in ("requires_torch", "torch_pairing"):  # recorded once (wheel, publisher's table), kept
+            # Recorded once (the wheel, the publisher's table or build workflow), kept.
+            for key in ("requires_torch", "torch_pairing", "variant_builds"):
                 if key in old[v] and key not in fresh[v]:
                     fresh[v][key] = old[v][key]
         if gone:
@@ -251,7 +254,7 @@ def refresh(snapshot: dict[str, Any], fetch: Fetch, today: str) -> tuple[dict[st
         newest = max(new["releases"], key=Version)
         body = new["projects"]["torch"][ver]
         info = infos["torch"] if str(infos["torch"].get("version")) == ver else {}
-        companions = {p: new["projects"][p] for p in PROJECTS if p != "torch"}
+        companions = {p: new["projects"][p] for p in COMPANIONS}
         new["releases"][ver] = inferred_release(
             new["releases"][newest],
             body["files"],

@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from packaging.utils import canonicalize_name, parse_wheel_filename
+
 from torchpin import envs, locks
 from torchpin.decide.targets import TargetFlags
 from torchpin.envs import install as inst
@@ -19,7 +21,7 @@ from torchpin.errors import InstallFailed, NoCompatibleBuild, UsageError
 from torchpin.facts.wheels import parse_variant
 from torchpin.files import write_user_file
 from torchpin.locks.formats import LockFormat
-from torchpin.locks.requirements import family_projects, find_links_lines
+from torchpin.locks.requirements import family_projects, find_links_lines, requirement_line
 from torchpin.locks.requirements import requirements as requirements_lock
 from torchpin.models import PROJECTS, Installer, Requirement
 from torchpin.net.urls import mask, plain_http_hosts
@@ -99,7 +101,7 @@ def run_install(
         policy.secrets(),
         kept=f"; the lock {opts.lock_path} is intact",
     )
-    pins = [f"{p.project}=={p.version}" for p in plan.pins]
+    pins = [requirement_line(p) for p in plan.pins]
     if any("--hash" in line for line in opts.others):
         raise UsageError(
             "install -r with --hash lines: the torch family's files are checked by torchpin, and pip "
@@ -119,7 +121,7 @@ def run_install(
     ctx.say(f"torchpin: wrote {opts.lock_path} (torch {plan.release}, {plan.variant}, {plan.source})\n")
     with tempfile.TemporaryDirectory(prefix="torchpin-") as tmp:
         files = inst.download_verified(plan.pins, Path(tmp), policy, ctx.say, tty=ctx.tty)
-        targets = [str(files[p.project]) if p.project in files else f"{p.project}=={p.version}" for p in plan.pins]
+        targets = [str(files[p.project]) if p.project in files else requirement_line(p) for p in plan.pins]
         if opts.others:  # as a file: markers and extras stay the installer's to read
             (Path(tmp) / "others.txt").write_text("\n".join(opts.others) + "\n")
             targets += ["-r", str(Path(tmp) / "others.txt")]
@@ -263,7 +265,12 @@ def _installable(
     if routed is not None:
         options = [line for o in options for line in (routed if _is_variant_line(o, view) else [o])]
     lines = [f"{flag} {url}" for flag, url in options]
-    lines += [str(checked[k]) if k in checked else f"{k}=={v}" for k, v in view.pins.items()]
+    # A file the lock names by URL alone (no hash to check here) stays named by it: `k==v` would
+    # let the installer take PyPI's other build of an untagged name (xformers).
+    by_url = {canonicalize_name(parse_wheel_filename(f.filename)[0]): f.url for f in view.files if f.url}
+    for k, v in view.pins.items():
+        url = by_url.get(canonicalize_name(k))
+        lines.append(str(checked[k]) if k in checked else f"{k} @ {url}" if url else f"{k}=={v}")
     (tmp / "requirements.txt").write_text("\n".join(lines) + "\n")
     return str(tmp / "requirements.txt")
 

@@ -138,7 +138,7 @@ def _live_catalog(
     for (variant, project), url in wanted.items():
         links = fetched[url].links
         if ends.sources.find_links and links is not None:  # one flat page holds every project
-            links = tuple(link for link in links if link.filename.startswith(f"{project}-"))
+            links = tuple(link for link in links if link.filename.startswith(f"{project.replace('-', '_')}-"))
         pages[(variant, project)] = links
     lacking = [v for v in variants if pages[(v, "torch")] is None]
     if lacking and len(lacking) == len(variants):

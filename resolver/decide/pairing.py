@@ -13,7 +13,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from torchpin.facts.snapshot import CompanionPair, Release
-from torchpin.facts.wheels import python_accepts
+from torchpin.facts.wheels import parse_variant, python_accepts
 from torchpin.models import Variant
 
 from . import compat
@@ -118,7 +118,13 @@ def _pair_problem(s: Search, release: Release, variant: Variant, spec: Specifier
         return f"{project} publishes no {variant.family.value} builds (only {only})", "companion"
     # A companion page read live is the truth for that companion; the builds of the torch
     # release it was built with are only the offline stand-in.
-    if (variant.name, project) not in s.catalog.live_pages:
+    if (variant.name, project) not in s.catalog.live_pages and pair.variants is not None:
+        if not compat.usable(pair.status, live=s.ignore_status):
+            return f"{project} {pair.version}: {pair.source}{s.unconfirmed_tail}", "status"
+        if variant.name not in pair.variants:
+            published = ", ".join(sorted(pair.variants, key=parse_variant))
+            return f"{project} {pair.version} has no {variant} build (published for {published})", "companion"
+    elif (variant.name, project) not in s.catalog.live_pages:
         base = s.catalog.release(pair.built_with)
         build = base.build(variant.name, plat) if base else None
         built = build is not None and compat.usable(build.status, live=s.ignore_status)
@@ -136,7 +142,7 @@ def _pair_problem(s: Search, release: Release, variant: Variant, spec: Specifier
             f" read lists that build){s.unconfirmed_tail}",
             "status",
         )
-    pinned = Version(pinned_version(pair.version, variant, on_pypi))
+    pinned = Version(pinned_version(pair.version, variant, on_pypi or not pair.tagged))
     if missing := not_on_index(s, release, variant, project, pinned):
         return missing, "index"
     if not spec.contains(pinned, prereleases=True):

@@ -2,29 +2,51 @@
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Iterable, Mapping
 
 from torchpin.facts.snapshot import Catalog
 from torchpin.facts.wheels import best_wheel
-from torchpin.models import COMPANIONS, Pin, Target, Variant, WheelFile
+from torchpin.models import PROJECTS, Pin, Target, Variant, WheelFile
 
-from .search import pinned_version
+from .search import ecosystem_pair, pinned_version
 
 
 def pins_for(
-    catalog: Catalog, target: Target, variant: Variant, versions: Mapping[str, str], *, on_pypi: bool
+    catalog: Catalog,
+    target: Target,
+    variant: Variant,
+    versions: Mapping[str, str],
+    *,
+    on_pypi: bool,
+    index: str = "",
 ) -> tuple[Pin, ...]:
-    """torch first, then the requested companions (``versions``: project -> version) in a fixed order."""
+    """torch first, then the requested companions and ecosystem packages (``versions``: project ->
+    version) in a fixed order. ``index`` is the variant index the plan installs from."""
     pins = []
-    for project in ("torch", *COMPANIONS):
+    for project in PROJECTS:
         if project not in versions:
             continue
         version = versions[project]
-        exact = pinned_version(version, variant, on_pypi)
+        pypi = catalog.project(project, version)
+        untagged = pypi is not None and pypi.builds is not None and not ecosystem_pair(pypi).tagged
+        exact = pinned_version(version, variant, on_pypi or untagged)
+        files: Iterable[WheelFile]
         if on_pypi:
-            pr = catalog.project(project, version)
-            files: Iterable[WheelFile] = pr.files() if pr else ()
+            files = pypi.files() if pypi else ()
+        elif (variant.name, project) in catalog.page_files:
+            files = catalog.page_files[(variant.name, project)]
+        elif untagged:  # one file name on every variant page: the URL's folder says whose it is
+            files = [f for f in catalog.variant_files.values() if f"/{variant.name}/" in (f.url or "")]
         else:
             files = catalog.variant_files.values()
-        pins.append(Pin(project, exact, best_wheel(files, project, exact, target)))
+        wheel = best_wheel(files, project, exact, target)
+        if untagged and not on_pypi:
+            # PyPI holds another build of this very name and version: the pin names the variant's
+            # file. Unread, it is PyPI's file name at the variant index (hash unknown until read).
+            if wheel is None and pypi is not None and (named := best_wheel(pypi.files(), project, exact, target)):
+                wheel = WheelFile(named.filename, f"{index.rstrip('/')}/{urllib.parse.quote(named.filename)}", None)
+            pins.append(Pin(project, exact, wheel, direct=wheel is not None and wheel.url is not None))
+            continue
+        pins.append(Pin(project, exact, wheel))
     return tuple(pins)

@@ -15,7 +15,7 @@ from packaging.version import Version
 
 from torchpin.facts.snapshot import Catalog, CompanionPair, ProjectRelease, Release
 from torchpin.facts.wheels import best_wheel, parse_wheel, platform_floor, platform_key, python_accepts, python_tag
-from torchpin.models import TRIO, Family, Rejection, RejectionKind, Requirement, Target, Variant, WheelFile
+from torchpin.models import ECOSYSTEM, TRIO, Family, Rejection, RejectionKind, Requirement, Target, Variant, WheelFile
 
 Problem = tuple[str, RejectionKind] | None  # why a build doesn't fit, and what kind of fact said so
 
@@ -43,6 +43,10 @@ class Search:
         for r in self.catalog.releases:
             for pair in r.companions.values():
                 out.setdefault((pair.project, pair.version), pair)
+        for project in ECOSYSTEM:
+            if project in self.specs:
+                for version, files in self.catalog.projects.get(project, {}).items():
+                    out[(project, version)] = ecosystem_pair(files)
         return out
 
     @property
@@ -52,6 +56,20 @@ class Search:
 
     def reject(self, release: Release, variant: str, reason: str, kind: RejectionKind) -> None:
         self.rejected.append(Rejection(str(release.version), variant, reason, kind))
+
+
+# An ecosystem release whose variant builds nothing recorded: the live pages say which exist.
+UNRECORDED = "its variant builds are not recorded"
+
+
+def ecosystem_pair(files: ProjectRelease) -> CompanionPair:
+    """An ecosystem release as a pairing: its own variant builds, or none known until a page lists them."""
+    b = files.builds
+    if b is None:
+        return CompanionPair(files.project, files.version, "", "unconfirmed", UNRECORDED, variants=frozenset())
+    return CompanionPair(
+        files.project, files.version, b.built_with, b.status, b.source, variants=b.variants, tagged=b.tagged
+    )
 
 
 def public_spec(spec: SpecifierSet) -> SpecifierSet:
@@ -111,11 +129,12 @@ def not_on_index(s: Search, release: Release, variant: Variant, project: str, pi
     plat = s.target.platform.key
     if (variant.name, project) not in s.catalog.live_pages or untagged(release, variant, plat):
         return None
-    files: Iterable[WheelFile] = s.catalog.variant_files.values()
+    listed = s.catalog.page_files.get((variant.name, project), ())
+    files: Iterable[WheelFile] = listed
     if not exact_pin(s.specs.get(project), pinned):
         files = [f for f in files if f.filename not in s.catalog.yanked_files]
     if best_wheel(files, project, str(pinned), s.target) is None:
-        yanked = best_wheel(s.catalog.variant_files.values(), project, str(pinned), s.target) is not None
+        yanked = best_wheel(listed, project, str(pinned), s.target) is not None
         if yanked:
             return f"{project} {pinned} is yanked on the index (pin it with == to use it anyway)"
         return f"the index has no {project} {pinned} wheel for CPython {s.target.python} on {plat}"

@@ -16,7 +16,18 @@ from torchpin import decide
 from torchpin.errors import NoCompatibleBuild, UsageError
 from torchpin.facts.snapshot import Build, Catalog, Release
 from torchpin.facts.wheels import python_accepts
-from torchpin.models import DEFAULT_SOURCES, DriverVersion, Family, Pin, Plan, Requirement, Sources, Target, Variant
+from torchpin.models import (
+    DEFAULT_SOURCES,
+    ECOSYSTEM,
+    DriverVersion,
+    Family,
+    Pin,
+    Plan,
+    Requirement,
+    Sources,
+    Target,
+    Variant,
+)
 
 from . import compat
 from .pairing import companion_problem
@@ -47,7 +58,12 @@ def select(
     the indexes the plan's lines point at; it never changes which build wins.
     """
     plan = _select(target, catalog, requirements, sources)
-    for hint in (_newer_driver_hint(target, catalog, requirements, plan), _blackwell_hint(target, catalog, plan)):
+    hints = (
+        _held_back_hint(target, catalog, requirements, plan),
+        _newer_driver_hint(target, catalog, requirements, plan),
+        _blackwell_hint(target, catalog, plan),
+    )
+    for hint in hints:
         if hint:
             plan = replace(plan, notes=(*plan.notes, hint))
     return plan
@@ -55,6 +71,25 @@ def select(
 
 # Blackwell: the data-centre (sm_100) and consumer (sm_120) parts, as --gpu-cc takes them.
 _BLACKWELL = {(10, 0): "B200", (12, 0): "RTX 50xx"}
+
+
+def _held_back_hint(target: Target, catalog: Catalog, requirements: Sequence[Requirement], plan: Plan) -> str | None:
+    """When an ecosystem package kept torch from its best build: what torch alone would be."""
+    held = sorted({r.project for r in requirements if r.project in ECOSYSTEM and not r.constraint})
+    if not held:
+        return None
+    rest = [r for r in requirements if r.project not in ECOSYSTEM]
+    try:
+        alone = _select(target, catalog, rest if any(not r.constraint for r in rest) else [*rest, Requirement("torch")])
+    except NoCompatibleBuild:
+        return None
+    if (alone.release, alone.variant) == (plan.release, plan.variant):
+        return None
+    return (
+        f"{' and '.join(held)} {'holds' if len(held) == 1 else 'hold'} torch back: without "
+        f"{'it' if len(held) == 1 else 'them'}, torch would be {alone.release} ({alone.variant});"
+        " --explain says which builds it lacks"
+    )
 
 
 def _blackwell_hint(target: Target, catalog: Catalog, plan: Plan) -> str | None:
@@ -295,7 +330,7 @@ def _plan(s: Search, release: Release, variant: Variant, why: str, sources: Sour
     flat = sources.find_links is not None and not on_pypi
     index = sources.pypi if on_pypi else sources.variant_index(variant)
     versions = {"torch": str(release.version), **s.chosen.get((str(release.version), variant.name), {})}
-    pins: tuple[Pin, ...] = pins_for(s.catalog, s.target, variant, versions, on_pypi=on_pypi)
+    pins: tuple[Pin, ...] = pins_for(s.catalog, s.target, variant, versions, on_pypi=on_pypi, index=index)
     if variant.family is Family.CUDA and s.target.accelerator.kind != "cuda":
         s.notes.append(f"{variant} was requested without a visible NVIDIA GPU: driver and GPU arch were not checked")
     return Plan(

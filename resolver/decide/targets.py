@@ -102,6 +102,21 @@ def parse_backend(text: str, known: Sequence[str]) -> Variant | None:
     return variant
 
 
+# Names uv routes to the variant index whose pairing with torch no recorded fact says.
+_NO_DECLARATION = "its wheels declare no torch requirement, and its publisher's compatibility table isn't recorded"
+UNPAIRED = {
+    "torchao": _NO_DECLARATION,
+    "fbgemm-gpu": _NO_DECLARATION,
+    "fbgemm-gpu-genai": _NO_DECLARATION,
+    "torchrec": "it requires fbgemm-gpu, whose pairing with torch isn't recorded",
+    "torchtune": "its wheels declare no torch requirement",
+    **dict.fromkeys(
+        ("pytorch-triton", "pytorch-triton-rocm", "pytorch-triton-xpu", "triton"),
+        "torch itself requires the triton build it goes with; lock torch",
+    ),
+}
+
+
 def parse_requirement(text: str, *, where: str = "") -> Requirement:
     """A torch-family requirement string; a marker is kept and later evaluated for the target."""
     from packaging.requirements import InvalidRequirement
@@ -114,6 +129,11 @@ def parse_requirement(text: str, *, where: str = "") -> Requirement:
         first = str(e).splitlines()[0].rstrip(". ")
         raise UsageError(f"{where}bad requirement {text!r}: {first}", hint="e.g. 'torch>=2.4,<2.6'") from None
     name = canonicalize_name(req.name)
+    if name in UNPAIRED:
+        raise UsageError(
+            f"{where}torchpin can't pair {name} with a torch build yet: {UNPAIRED[name]}",
+            hint=f"lock torch here, then install {name} from the same index (README: the PyTorch ecosystem)",
+        )
     if name not in PROJECTS:
         near = ["torch"] if name == "pytorch" else nearest_names(name, list(PROJECTS), n=1)
         raise UsageError(

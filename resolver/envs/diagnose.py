@@ -28,6 +28,7 @@ CHECK_IDS = (
     "build-identity",
     "arch-coverage",
     "companions",
+    "ecosystem",
     "audio-io",
     "cpu-half",
     "gpu-half",
@@ -86,6 +87,7 @@ def evaluate(raw: Sequence[Mapping[str, Any]], expect: Expect, env_warnings: Seq
         _identity(by_id.get("build-identity"), expect),
         _passthrough("arch-coverage", by_id.get("arch-coverage"), expect),
         _companions(by_id.get("companion:torchvision"), by_id.get("companion:torchaudio"), expect),
+        _ecosystem([r for r in raw if str(r["id"]).startswith("ecosystem:")], by_id.get("import"), expect),
         _passthrough("audio-io", by_id.get("audio-io"), expect),
         _cpu_half(by_id.get("cpu-half")),
         *(_passthrough(cid, by_id.get(cid), expect) for cid in ("gpu-half", "cudnn-rnn", "gpu-compute")),
@@ -240,6 +242,31 @@ def _companions(tv: Mapping[str, Any] | None, ta: Mapping[str, Any] | None, expe
     if all(r["status"] == "skip" for r in parts):
         return Check("companions", "skip", "torchvision and torchaudio are not installed")
     return Check("companions", "pass", "; ".join(r["detail"] for r in parts if r["status"] == "pass"))
+
+
+def _ecosystem(parts: Sequence[Mapping[str, Any]], imported: Mapping[str, Any] | None, expect: Expect) -> Check:
+    """xformers, torch-tensorrt …: a failure names the package, and the fix pairs it with torch again."""
+    if imported is None or imported["status"] == "fail":
+        return _missing("ecosystem")
+    if not parts:
+        return Check("ecosystem", "skip", "no ecosystem package (xformers, torch-tensorrt) is installed")
+    failed = [r for r in parts if r["status"] == "fail"]
+    if failed:
+        names = [str(r["id"]).split(":", 1)[1] for r in failed]
+        text = "\n".join(r["raw"].get("error", "") + "\n" + r["raw"].get("traceback", "") for r in failed)
+        detail = "; ".join(r["detail"][:200] for r in failed)
+        found = classify(text)
+        fm = found[0] if found else "FM-04"
+        cause = (
+            f"{' and '.join(names)} {'was' if len(names) == 1 else 'were'} built against another torch than this one"
+        )
+        if found and found[0] != "FM-04":
+            cause = found[1]
+        fix = expect.install_command(["torch", *names])
+        return Check("ecosystem", "fail", f"{detail} [{fm}]", fix=fix, cause=cause)
+    if all(r["status"] == "skip" for r in parts):
+        return Check("ecosystem", "skip", "; ".join(r["detail"] for r in parts))
+    return Check("ecosystem", "pass", "; ".join(r["detail"] for r in parts))
 
 
 def _cpu_half(raw: Mapping[str, Any] | None) -> Check:

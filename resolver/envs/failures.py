@@ -41,6 +41,12 @@ PATTERNS: tuple[tuple[str, str, str, str | None], ...] = (
         None,
     ),
     (
+        r"xFormers was built for|compiled against a different version of PyTorch|xFormers can't load C\+\+",
+        "FM-04",
+        "an extension (xformers …) was built against another torch release or CUDA",
+        None,
+    ),
+    (
         r"lib(cudnn|cudart|curand|cublas|nccl|nvJitLink|torch_cuda)[\w.]*: cannot open shared object file",
         "FM-11",
         "torch's CUDA libraries (the nvidia-* wheels) are missing or not found",

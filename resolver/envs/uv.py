@@ -15,7 +15,7 @@ from torchpin import proc
 from torchpin.decide.platforms import uv_platform
 from torchpin.errors import InstallFailed, UsageError
 from torchpin.facts.wheels import platform_floor
-from torchpin.locks.requirements import index_lines
+from torchpin.locks.requirements import index_lines, requirement_line
 from torchpin.models import Plan
 from torchpin.net.policy import NetPolicy
 from torchpin.net.urls import scrub, strip_credentials
@@ -47,7 +47,7 @@ def compile_lock(
     uv = uv_binary("--full" if fmt == "requirements.txt" else "--format pylock")
     with tempfile.TemporaryDirectory(prefix="torchpin-full-") as tmp:
         source = Path(tmp) / "requirements.in"
-        source.write_text("\n".join([*others, *(f"{p.project}=={p.version}" for p in plan.pins)]) + "\n")
+        source.write_text("\n".join([*others, *map(requirement_line, plan.pins)]) + "\n")
         argv = [
             uv,
             "pip",

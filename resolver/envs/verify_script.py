@@ -26,7 +26,12 @@ from contextlib import redirect_stderr
 from typing import Any
 
 MARKER = "@@torchpin-verify@@"
-FAMILY = ("torch", "torchvision", "torchaudio", "torchcodec", "triton")
+FAMILY = ("torch", "torchvision", "torchaudio", "torchcodec", "triton", "xformers", "torch-tensorrt")
+# Ecosystem packages (distribution, module): built against one torch, checked when installed.
+ECOSYSTEM = (("xformers", "xformers"), ("torch-tensorrt", "torch_tensorrt"))
+# What an extension says when it loads against another torch than it was built for; xformers
+# only warns at import, and its ops fail later.
+ABI_SAID = re.compile(r"undefined symbol|built for:|compiled against a different version|can't load C\+\+")
 results: list[dict[str, Any]] = []
 
 
@@ -192,6 +197,35 @@ def companions(torch: Any, gpu: bool) -> None:
             record(f"companion:{name}", "fail", _err(e), error=_err(e), traceback=traceback.format_exc()[-2000:])
 
 
+def ecosystem(torch: Any, gpu: bool) -> None:
+    """Import each installed ecosystem package, then one tiny operation where the device allows."""
+    for dist, module in ECOSYSTEM:
+        if importlib.util.find_spec(module) is None:
+            continue
+        cid, err = f"ecosystem:{dist}", io.StringIO()
+        try:
+            with warnings.catch_warnings(record=True) as caught, redirect_stderr(err):
+                warnings.simplefilter("always")
+                mod = __import__(module)
+            said = "\n".join([err.getvalue(), *(str(w.message) for w in caught)])
+            version = getattr(mod, "__version__", "?")
+            if ABI_SAID.search(said):
+                text = said.strip()[-1500:]
+                record(cid, "fail", f"{dist} {version}: {text.splitlines()[-1][:200]}", error=text, traceback="")
+                continue
+            if dist == "xformers" and gpu:
+                ops = importlib.import_module("xformers.ops")
+                q = torch.randn(1, 8, 2, 16, device="cuda", dtype=torch.float16)
+                out = ops.memory_efficient_attention(q, q, q)
+                record(cid, "pass", f"xformers {version}: memory_efficient_attention on CUDA gave {tuple(out.shape)}")
+            elif dist == "xformers":
+                record(cid, "skip", f"xformers {version} imports; memory_efficient_attention needs a CUDA GPU (none)")
+            else:
+                record(cid, "skip", f"{dist} {version} imports; compiling an engine needs a GPU and TensorRT")
+        except BaseException as e:
+            record(cid, "fail", f"{dist}: {_err(e)}", error=_err(e), traceback=traceback.format_exc()[-2000:])
+
+
 def audio_io(torch: Any, gpu: bool) -> None:
     if importlib.util.find_spec("torchaudio") is None:
         record("audio-io", "skip", "torchaudio is not installed")
@@ -306,6 +340,7 @@ def main() -> int:
         arch_coverage(facts)
         gpu = bool(facts["cuda_available"])
         companions(torch, gpu)
+        ecosystem(torch, gpu)
         audio_io(torch, gpu)
         cpu_half(torch)
         gpu_checks(torch, facts if gpu else {**facts, "cuda_available": False})

@@ -51,6 +51,21 @@ class CompanionPair:
     source: str
     extra_variants: frozenset[str] = frozenset()
     families: frozenset[str] | None = None  # build families the companion publishes (None: torch's)
+    # An ecosystem release's own variant builds (None: those of the torch it was built with).
+    variants: frozenset[str] | None = None
+    tagged: bool = True  # its variant wheels carry the +variant local tag
+
+
+@dataclass(frozen=True)
+class VariantBuilds:
+    """Where an ecosystem release (xformers …) is published, from its publisher's build workflow."""
+
+    variants: frozenset[str]
+    pypi_build: str | None  # the variant whose build PyPI got: the others differ under one name
+    built_with: str  # the torch it was compiled against
+    tagged: bool
+    status: Status
+    source: str
 
 
 @dataclass(frozen=True)
@@ -88,6 +103,7 @@ class ProjectRelease:
     # README table), and that fact's source.
     paired_torch: SpecifierSet | None = None
     paired_source: str | None = None
+    builds: VariantBuilds | None = None  # ecosystem releases: their variant builds, where recorded
 
     @property
     def pairs_torch(self) -> SpecifierSet | None:
@@ -146,6 +162,9 @@ class Catalog:
     live_pages: frozenset[tuple[str, str]] = frozenset()
     # Files those pages mark yanked (PEP 592): used only for an exact == pin, as pip does.
     yanked_files: frozenset[str] = frozenset()
+    # Each live page's own wheels: an untagged file name (xformers) is on several variant pages,
+    # a different build on each.
+    page_files: Mapping[tuple[str, str], tuple[WheelFile, ...]] = field(default_factory=dict)
 
     def release(self, version: str) -> Release | None:
         for r in self.releases:

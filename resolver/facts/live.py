@@ -35,13 +35,16 @@ def merge(catalog: Catalog, pages: Mapping[tuple[str, str], tuple[Link, ...] | N
     fetched = {variant for (variant, project), links in pages.items() if project == "torch" and links is not None}
     missing = {variant for (variant, project), links in pages.items() if project == "torch" and links is None}
     yanked: set[str] = set()
-    for (variant, _project), links in pages.items():
+    page_files: dict[tuple[str, str], tuple[WheelFile, ...]] = dict(catalog.page_files)
+    for (variant, project), links in pages.items():
+        own: list[WheelFile] = []
         for link in links or ():
             if not link.is_wheel:
                 continue
             if link.yanked is not None:
                 yanked.add(link.filename)
-            files[link.filename] = WheelFile(link.filename, link.url, link.sha256)
+            files[link.filename] = wheel = WheelFile(link.filename, link.url, link.sha256)
+            own.append(wheel)
             if not link.filename.startswith("torch-"):  # only torch's own wheels say which builds exist
                 continue
             try:
@@ -58,6 +61,7 @@ def merge(catalog: Catalog, pages: Mapping[tuple[str, str], tuple[Link, ...] | N
                     seen.setdefault((variant, version.public), set()).add(key)
             if version.public not in known and not version.is_prerelease and link.yanked is None:
                 new_torch.setdefault(version.public, []).append(link)
+        page_files[(variant, project)] = tuple(own)
     releases = [_confirm(r, fetched | missing, seen) for r in catalog.releases]
     projects = {k: dict(v) for k, v in catalog.projects.items()}
     newest = catalog.releases[0] if catalog.releases else None
@@ -78,6 +82,7 @@ def merge(catalog: Catalog, pages: Mapping[tuple[str, str], tuple[Link, ...] | N
         variant_files=files,
         live_pages=catalog.live_pages | frozenset(pages),
         yanked_files=catalog.yanked_files | frozenset(yanked),
+        page_files=page_files,
     )
 
 

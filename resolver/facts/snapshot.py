@@ -11,7 +11,7 @@ from packaging.version import InvalidVersion, Version
 from torchpin.errors import SnapshotError
 from torchpin.models import PLATFORM_KEYS, STATUS_RANK, DriverVersion, Status, Variant, WheelFile
 
-from .catalog import ArchList, Build, Catalog, CompanionPair, CudaVariantFacts, ProjectRelease, Release
+from .catalog import ArchList, Build, Catalog, CompanionPair, CudaVariantFacts, ProjectRelease, Release, VariantBuilds
 from .wheels import parse_variant
 
 SCHEMA = 1
@@ -24,6 +24,7 @@ __all__ = [
     "CudaVariantFacts",
     "ProjectRelease",
     "Release",
+    "VariantBuilds",
     "load_catalog",
 ]
 
@@ -256,4 +257,21 @@ def _project_release(rd: _Reader, project: str, ver: str, body: dict[str, Any]) 
         specs["requires_torch"],
         specs["torch_pairing.spec"],
         pairing["source"] if pairing else None,
+        _variant_builds(rd, body["variant_builds"], path + ".variant_builds") if "variant_builds" in body else None,
+    )
+
+
+def _variant_builds(rd: _Reader, raw: Any, path: str) -> VariantBuilds:
+    b = rd.obj(raw, path)
+    variants = [rd.variant(v, f"{path}.variants").name for v in rd.list_(b.get("variants"), path + ".variants")]
+    pypi = b.get("pypi_build")
+    if not isinstance(b.get("local_tag"), bool):
+        raise rd.fail(path + ".local_tag", "true or false")
+    return VariantBuilds(
+        variants=frozenset(variants),
+        pypi_build=rd.variant(pypi, path + ".pypi_build").name if pypi is not None else None,
+        built_with=str(rd.version(b.get("built_with"), path + ".built_with")),
+        tagged=b["local_tag"],
+        status=rd.status(b.get("status"), path + ".status"),
+        source=rd.str_(b.get("source"), path + ".source"),
     )

@@ -130,9 +130,9 @@ def best_wheel(files: Iterable[WheelFile], project: str, version: str, target: T
     want = Version(version)
     ranked: list[tuple[int, str, WheelFile]] = []
     # Live pages list thousands of files: a name prefix rules most out before any parsing.
-    prefix = f"{project}-{version}-"
+    prefix = f"{project.replace('-', '_')}-{version}-".lower()  # wheel names spell - as _
     for f in files:
-        if not f.filename.startswith(prefix):
+        if not f.filename.lower().startswith(prefix):
             continue
         w = parse_wheel(f.filename)
         if w.project != project or w.version != want:

@@ -10,7 +10,7 @@ from torchpin.decide.targets import marker_environment
 from torchpin.errors import UsageError
 from torchpin.models import Plan, Target
 
-from .requirements import as_json, header, index_lines
+from .requirements import as_json, header, index_lines, requirement_line
 
 
 def marker(target: Target, *, python: bool) -> str:
@@ -67,7 +67,7 @@ def requirements(plans: Sequence[tuple[str, Plan]]) -> str:
     indexes = _shared_indexes(plans)
     if indexes is not None:  # one set of indexes serves every target: plain pins, each behind its marker
         body = [f"{flag} {url}" for flag, url in indexes]
-        body += [f"{p.project}=={p.version} ; {m}" for (_, plan), m in zip(plans, ms, strict=True) for p in plan.pins]
+        body += [f"{requirement_line(p)} ; {m}" for (_, plan), m in zip(plans, ms, strict=True) for p in plan.pins]
         return "\n".join([*_head(plans), *body]) + "\n"
     return "\n".join([*_head(plans), *_url_form(plans, ms)]) + "\n"
 

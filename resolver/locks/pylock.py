@@ -61,7 +61,7 @@ def merge(plans: Sequence[Labeled], resolved: Sequence[Mapping[str, Any]]) -> Me
     needed: dict[tuple[str, str], list[str]] = {}
     for (_, plan), env, doc in zip(plans, envs, resolved, strict=True):
         _check_family(doc, plan)
-        for package in doc.get("packages", []):
+        for package in map(_archive_as_wheel, doc.get("packages", [])):
             key = (package["name"], package["version"])
             entry = merged.setdefault(key, {k: v for k, v in package.items() if k not in ("wheels", "marker")})
             wheels = entry.setdefault("wheels", [])
@@ -74,6 +74,16 @@ def merge(plans: Sequence[Labeled], resolved: Sequence[Mapping[str, Any]]) -> Me
             del entry["wheels"]
     pythons = sorted({(p.target.python.major, p.target.python.minor) for _, p in plans})
     return Merged(envs, f">={pythons[0][0]}.{pythons[0][1]}", list(merged.values()))
+
+
+def _archive_as_wheel(package: Mapping[str, Any]) -> Mapping[str, Any]:
+    """uv writes a ``name @ URL`` wheel (an untagged variant build) as an ``archive``; it is one
+    wheel at an absolute URL with its hash, so the lock lists it as such, one form for every file."""
+    archive = package.get("archive")
+    if not (isinstance(archive, dict) and str(archive.get("url", "")).split("#")[0].endswith(".whl")):
+        return package
+    wheel = {"url": str(archive["url"]).split("#")[0], **{k: v for k, v in archive.items() if k != "url"}}
+    return {**{k: v for k, v in package.items() if k != "archive"}, "wheels": [wheel]}
 
 
 def write(merged: Merged) -> tuple[str, list[str]]:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from torchpin import __version__
-from torchpin.models import Plan, Target
+from torchpin.models import Pin, Plan, Target
 
 
 def describe_target(t: Target) -> str:
@@ -42,8 +42,18 @@ def requirements(plan: Plan) -> str:
     """
     lines = [*header(plan), "# Re-run `torchpin lock` to update; edits here are not checked."]
     lines += [f"{flag} {url}" for flag, url in index_lines(plan)]
-    lines += [f"{p.project}=={p.version}" for p in plan.pins]
+    lines += [requirement_line(p) for p in plan.pins]
     return "\n".join(lines) + "\n"
+
+
+def requirement_line(pin: Pin) -> str:
+    """``name==version``, or ``name @ URL#sha256=…`` for a file only its URL tells apart (an
+    untagged variant build whose name PyPI also has): pip checks the fragment's hash without
+    turning on hash checking for the whole file, and both pip and uv take that file and no other."""
+    if pin.direct and pin.wheel and pin.wheel.url:
+        digest = f"#sha256={pin.wheel.sha256}" if pin.wheel.sha256 else ""
+        return f"{pin.project} @ {pin.wheel.url.split('#')[0]}{digest}"
+    return f"{pin.project}=={pin.version}"
 
 
 def header(plan: Plan) -> list[str]:

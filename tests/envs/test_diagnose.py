@@ -294,3 +294,29 @@ def test_variant_of(version_py: dict[str, Any], variant: str) -> None:
 
 def test_unknown_text_is_not_classified() -> None:
     assert classify("everything is fine") is None
+
+
+ECOSYSTEM_ERRORS = [
+    ("ImportError: /v/xformers/_C.so: undefined symbol: _ZN3c104cuda9SetDeviceEab", "FM-04"),
+    (
+        "WARNING[XFORMERS]: xFormers can't load C++/CUDA extensions. xFormers was built for:\n"
+        "    PyTorch 2.5.1+cu121 with CUDA 1201 (you have 2.6.0+cu124)",
+        "FM-04",
+    ),
+    ("ImportError: libcudart.so.12: cannot open shared object file: No such file or directory", "FM-11"),
+]
+
+
+@pytest.mark.parametrize(("error", "fm"), ECOSYSTEM_ERRORS, ids=["undefined-symbol", "built-for", "cudart"])
+def test_an_ecosystem_failure_names_the_package_and_pairs_it_again(error: str, fm: str) -> None:
+    x = raw("ecosystem:xformers", "fail", f"xformers 0.0.35: {error.splitlines()[-1]}", error=error, traceback="")
+    got = run(INTERP, installed(), raw("import", "pass", "", warnings=[]), IDENTITY, x)["ecosystem"]
+    assert got.status == "fail" and f"[{fm}]" in got.detail and "xformers" in got.detail
+    assert got.fix == "torchpin install torch==2.13.0+cpu xformers --backend cpu"
+    if fm == "FM-04":
+        assert got.cause == "xformers was built against another torch than this one"
+
+
+def test_no_ecosystem_package_is_a_skip_saying_so() -> None:
+    got = run(INTERP, installed(), raw("import", "pass", "", warnings=[]), IDENTITY)["ecosystem"]
+    assert got.status == "skip" and "no ecosystem package" in got.detail

@@ -194,6 +194,7 @@ def test_install_then_verify_passes_every_cpu_check(installed: dict[str, tuple[P
         "build-identity",
         "arch-coverage",
         "companions",
+        "ecosystem",
         "audio-io",
         "cpu-half",
         "gpu-half",
@@ -254,4 +255,61 @@ def test_pypi_torchvision_beside_cpu_torch_is_diagnosed(
     finally:
         subprocess.run(
             [str(python), "-m", "pip", "uninstall", "-y", "-q", "torchvision"], check=True, env=env(), timeout=300
+        )
+
+
+# What xformers says when it loads against another torch (its C extension), as users report it.
+XFORMERS_ABI = (
+    "ImportError: /v/site-packages/xformers/_C.so: undefined symbol: "
+    "_ZN3c104cuda9SetDeviceEab"  # c10::cuda::SetDevice(signed char, bool): a symbol 2.13 doesn't have
+)
+
+
+@pytest.mark.parametrize("broken", [False, True], ids=["imports", "abi-mismatch"])
+@pytest.mark.slow
+def test_verify_and_doctor_check_an_installed_xformers(
+    installed: dict[str, tuple[Path, Path]], tmp_path: Path, broken: bool
+) -> None:
+    """verify imports xformers beside the real torch; an ABI failure names xformers, and the fix
+    pairs it with the installed torch again."""
+    from tests.support.wheelmaker import make_wheel
+
+    python, _ = installed["pip"]
+    wheel = make_wheel(tmp_path, "xformers", "0.0.35", "py39-none-manylinux_2_28_x86_64")
+    if broken:  # the real failure is the dynamic loader's; the stand-in raises its exact text
+        import zipfile
+
+        patched = tmp_path / "patched" / wheel.name
+        patched.parent.mkdir()
+        with zipfile.ZipFile(wheel) as src, zipfile.ZipFile(patched, "w") as dst:
+            for item in src.infolist():
+                data = src.read(item)
+                if item.filename == "xformers/__init__.py":
+                    data += f"raise ImportError({XFORMERS_ABI.split(': ', 1)[1]!r})\n".encode()
+                dst.writestr(item, data)
+        wheel = patched
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--no-deps", "-q", "--no-compile", str(wheel)],
+        check=True,
+        env=env(),
+        timeout=600,
+    )
+    try:
+        verify = torchpin("verify", "--python", str(python), "--json", environ=env())
+        checks = {c["id"]: c for c in json.loads(verify.stdout)["checks"]}
+        got = checks["ecosystem"]
+        if not broken:
+            assert verify.returncode == 0, verify.stdout
+            assert (
+                got["status"] == "skip" and "xformers 0.0.35 imports" in got["detail"] and "CUDA GPU" in got["detail"]
+            )
+            return
+        assert verify.returncode == 6
+        assert got["status"] == "fail" and "undefined symbol" in got["detail"] and "[FM-04]" in got["detail"]
+        assert got["fix"] == "torchpin install torch==2.13.0+cpu xformers --backend cpu"
+        doctor = torchpin("doctor", "--python", str(python), environ=env())
+        assert doctor.returncode == 6 and "xformers" in doctor.stderr
+    finally:
+        subprocess.run(
+            [str(python), "-m", "pip", "uninstall", "-y", "-q", "xformers"], check=True, env=env(), timeout=300
         )

@@ -60,7 +60,7 @@ def test_unchanged_pypi_means_unchanged_bytes(snapshot_doc: dict[str, Any]) -> N
 
 def test_new_release_and_changed_hash(snapshot_doc: dict[str, Any], tmp_path: Path) -> None:
     mod = _script()
-    docs = {p: pypi_doc(snapshot_doc, p) for p in ("torch", "torchvision", "torchaudio", "torchcodec")}
+    docs = {p: pypi_doc(snapshot_doc, p) for p in mod.PROJECTS}
     template = docs["torch"]["releases"][TORCH]
     docs["torch"]["releases"][NEXT] = [
         dict(e, filename=e["filename"].replace(TORCH, NEXT), upload_time="2027-01-15T10:00:00") for e in template
@@ -100,7 +100,7 @@ def test_new_release_and_changed_hash(snapshot_doc: dict[str, Any], tmp_path: Pa
 
 def test_summary_names_what_changed(snapshot_doc: dict[str, Any]) -> None:
     mod = _script()
-    docs = {p: pypi_doc(snapshot_doc, p) for p in ("torch", "torchvision", "torchaudio", "torchcodec")}
+    docs = {p: pypi_doc(snapshot_doc, p) for p in mod.PROJECTS}
     docs["torchvision"]["releases"]["0.29.1"][0]["digests"]["sha256"] = "0" * 64
     del docs["torchaudio"]["releases"]["2.0.0"]
     new, summary = mod.refresh(snapshot_doc, docs.__getitem__, "2099-01-01")
@@ -165,3 +165,25 @@ def test_the_newest_companion_records_its_requires_dist_on_torch(snapshot_doc: d
     assert new["projects"]["torchvision"][newest]["requires_torch"] == ">=2.14.0"
     older = new["projects"]["torchvision"]["0.25.0"]
     assert older["requires_torch"] == "==2.10.0"  # recorded earlier, kept
+
+
+def test_ecosystem_packages_are_refreshed_and_keep_their_recorded_builds(snapshot_doc: dict[str, Any]) -> None:
+    """A new xformers release: its files and (newest only) Requires-Dist from PyPI; which variants it
+    is built for PyPI doesn't say, so none is recorded and only live pages confirm them."""
+    mod = _script()
+    assert {"xformers", "torch-tensorrt"} <= set(mod.PROJECTS)
+    docs = {p: pypi_doc(snapshot_doc, p) for p in mod.PROJECTS}
+    template = docs["xformers"]["releases"]["0.0.35"]
+    docs["xformers"]["releases"]["0.0.36"] = [
+        dict(e, filename=e["filename"].replace("0.0.35", "0.0.36"), upload_time="2027-01-20T10:00:00") for e in template
+    ]
+    docs["xformers"]["info"] = {"name": "xformers", "version": "0.0.36", "requires_dist": ["torch>=2.15", "numpy"]}
+    new, summary = mod.refresh(snapshot_doc, docs.__getitem__, "2099-01-01")
+    assert "xformers: new versions 0.0.36" in summary
+    assert new["projects"]["xformers"]["0.0.36"]["requires_torch"] == ">=2.15"
+    assert "variant_builds" not in new["projects"]["xformers"]["0.0.36"]
+    assert new["projects"]["xformers"]["0.0.35"] == snapshot_doc["projects"]["xformers"]["0.0.35"]
+    catalog = load_catalog(mod.dump(new))
+    plan = select(target(driver="580.65", cc=("8.6",)), catalog, [Requirement("torch"), Requirement("xformers")])
+    assert next(p.version for p in plan.pins if p.project == "xformers") == "0.0.35"
+    assert any("xformers 0.0.36: its variant builds are not recorded" in r.reason for r in plan.rejected)

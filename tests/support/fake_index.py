@@ -36,6 +36,8 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import Version
 
 from torchpin.facts.snapshot import Catalog, load_catalog
+from torchpin.facts.wheels import platform_key
+from torchpin.models import ECOSYSTEM
 
 from .wheelmaker import wheel_bytes
 
@@ -161,6 +163,7 @@ class FakePytorchIndex:
                             release,
                             untagged=True,
                         )
+        self._add_ecosystem(pages)
         for variant in {v for v, _ in pages}:
             for project, versions in DEPENDENCY_COPIES.items():
                 pages[(variant, project)] = {f"{project.replace('-', '_')}-{v}-py3-none-any.whl" for v in versions}
@@ -172,6 +175,31 @@ class FakePytorchIndex:
                     f"{project.replace('-', '_')}-{version}-{t}-{t}-manylinux_2_28_x86_64.whl" for t in tags
                 }
         return {k: sorted(v) for k, v in pages.items()}
+
+    def _add_ecosystem(self, pages: dict[tuple[str, str], set[str]]) -> None:
+        """Ecosystem releases (xformers) on every variant page their publisher uploads to, under
+        PyPI's own file names: no local tag, and a different build on each page (``wheel``)."""
+        published = {(b.variant.name, b.platform) for r in self.catalog.releases for b in r.builds}
+        for project in ECOSYSTEM:
+            for release in self.catalog.projects.get(project, {}).values():
+                if release.builds is None:
+                    continue
+                for variant in sorted(release.builds.variants - set(self.knobs.missing_variants)):
+                    for f in release.files():
+                        plats = {platform_key(t.platform) for t in parse_wheel_filename(f.filename)[3]}
+                        if any((variant, p) in published for p in plats):
+                            pages.setdefault((variant, project), set()).add(f.filename)
+
+    def build_of(self, filename: str, variant: str | None) -> str | None:
+        """Which variant's build an untagged ecosystem file is: the page's, or on PyPI the one its
+        publisher uploaded there (None: the file's name says it)."""
+        name, version, _, _ = parse_wheel_filename(filename)
+        if str(name) not in ECOSYSTEM or version.local:
+            return None
+        release = self.catalog.project(str(name), str(version))
+        if release is None or release.builds is None:
+            return None
+        return variant or release.builds.pypi_build
 
     def _add(
         self,
@@ -201,27 +229,32 @@ class FakePytorchIndex:
         for pytag in sorted(pypi.python_tags(plat)):
             pages.setdefault((variant, project), set()).add(f"{project}-{local}-{pytag}-{tag_platform}.whl")
 
-    def wheel(self, filename: str) -> bytes:
+    def wheel(self, filename: str, variant: str | None = None) -> bytes:
+        """The bytes of ``filename`` as the ``variant`` page serves it."""
+        build = self.build_of(filename, variant)
+        key = f"{build}/{filename}" if build else filename
         with self.lock:
-            if filename not in self._bytes:
+            if key not in self._bytes:
                 if filename == REAL_TORCH.name and REAL_TORCH.exists():
-                    self._bytes[filename] = REAL_TORCH.read_bytes()
+                    self._bytes[key] = REAL_TORCH.read_bytes()
                 else:
-                    self._bytes[filename] = self.stand_in(filename, self.knobs.torch_requires)
-            return self._bytes[filename]
+                    self._bytes[key] = self.stand_in(filename, self.knobs.torch_requires, build=build)
+            return self._bytes[key]
 
-    def stand_in(self, filename: str, torch_requires: tuple[str, ...] = ()) -> bytes:
-        """A tiny real wheel for ``filename``: companions declare what the real one declares on
-        torch; torch itself declares ``torch_requires``."""
+    def stand_in(self, filename: str, torch_requires: tuple[str, ...] = (), build: str | None = None) -> bytes:
+        """A tiny real wheel for ``filename``: companions and ecosystem packages declare what the
+        real one declares on torch; torch itself declares ``torch_requires``. An untagged ecosystem
+        file is the ``build`` of that variant (default: the build PyPI got), and says so."""
         name, version, _, _ = parse_wheel_filename(filename)
         requires = torch_requires
-        if name not in FOUNDATION:
+        build = build or self.build_of(filename, None)
+        if name not in FOUNDATION and name not in ECOSYSTEM:
             requires = DEPENDENCY_REQUIRES.get(str(name), ())
         elif name != "torch":
             declared = self.torch_requirement(str(name), version.public)
             requires = ((declared,) if declared else ()) + self.knobs.companion_requires.get(str(name), ())
         tag = filename[len(f"{name}-{version}-") : -len(".whl")]
-        return wheel_bytes(str(name), str(version), tag, requires=requires)
+        return wheel_bytes(str(name), str(version), tag, requires=requires, build=build)
 
     def torch_requirement(self, project: str, version: str) -> str | None:
         """What the real companion wheel declares on torch: its recorded Requires-Dist (a range such as
@@ -235,11 +268,12 @@ class FakePytorchIndex:
                 return f"torch=={pair.built_with}"
         return "torch"
 
-    def sha256(self, filename: str) -> str:
-        return hashlib.sha256(self.wheel(filename)).hexdigest()
+    def sha256(self, filename: str, variant: str | None = None) -> str:
+        return hashlib.sha256(self.wheel(filename, variant)).hexdigest()
 
     def metadata(self, filename: str) -> bytes:
-        """The wheel's own METADATA (PEP 658 sidecar), read out of the served bytes."""
+        """The wheel's own METADATA (PEP 658 sidecar), read out of the served bytes (every build
+        of a name declares the same)."""
         with self.lock:
             if filename in self._meta:
                 return self._meta[filename]
@@ -264,9 +298,9 @@ class FakePytorchIndex:
         for name in names:
             href = urllib.parse.quote(name)  # '+' → %2B, as S3 keys are stored
             prefix = f"{cdn}/whl/{variant}" if project in FOUNDATION and self.knobs.cdn else f"/whl/{variant}"
-            meta = hashlib.sha256(self.metadata(name)).hexdigest()
+            meta, sha = hashlib.sha256(self.metadata(name)).hexdigest(), self.sha256(name, variant)
             lines.append(
-                f'    <a href="{prefix}/{href}#sha256={self.sha256(name)}" data-dist-info-metadata="sha256={meta}"'
+                f'    <a href="{prefix}/{href}#sha256={sha}" data-dist-info-metadata="sha256={meta}"'
                 f' data-core-metadata="sha256={meta}">{name}</a><br/>'
             )
         lines += ["  </body>", "</html>", "<!--TIMESTAMP 1763700000-->", ""]
@@ -398,8 +432,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 if leaf not in idx.files.get((variant, project), []):
                     return None, ""
                 if leaf in idx.knobs.corrupt:
-                    return idx.wheel(leaf)[::-1], "application/octet-stream"
-                return idx.wheel(leaf), "application/octet-stream"
+                    return idx.wheel(leaf, variant)[::-1], "application/octet-stream"
+                return idx.wheel(leaf, variant), "application/octet-stream"
             page = idx.page(variant, leaf, self.server.cdn_url)
             return (page.encode() if page else None), "text/html"
         if len(parts) == 2 and parts[0] == "whl":
@@ -411,7 +445,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             flat = idx.flat(parts[1])
             return (flat.encode() if flat else None), "text/html"
         if len(parts) == 3 and parts[0] == "flat" and parts[2].endswith(".whl"):
-            return idx.wheel(parts[2]), "application/octet-stream"
+            return idx.wheel(parts[2], parts[1]), "application/octet-stream"
         return None, ""
 
     def _send(self, code: int, body: bytes, ctype: str, etag: str | None = None, cache: bool = False) -> None:

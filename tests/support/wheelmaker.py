@@ -19,12 +19,14 @@ def wheel_bytes(
     tag: str = "py3-none-any",
     requires: tuple[str, ...] = (),
     requires_python: str | None = None,
+    build: str | None = None,
 ) -> bytes:
-    """The bytes of a minimal valid wheel, built in memory."""
+    """The bytes of a minimal valid wheel, built in memory; ``build`` (a variant such as cu126)
+    goes into the package as ``__build__``, so two builds of one name differ."""
     import io
 
     buf = io.BytesIO()
-    _write(buf, name, version, tag, requires, requires_python)
+    _write(buf, name, version, tag, requires, requires_python, build)
     return buf.getvalue()
 
 
@@ -40,12 +42,18 @@ def make_wheel(
     path = directory / f"{name.replace('-', '_')}-{version}-{tag}.whl"
     directory.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as f:
-        _write(f, name, version, tag, requires, requires_python)
+        _write(f, name, version, tag, requires, requires_python, None)
     return path
 
 
 def _write(
-    out: BinaryIO, name: str, version: str, tag: str, requires: tuple[str, ...], requires_python: str | None
+    out: BinaryIO,
+    name: str,
+    version: str,
+    tag: str,
+    requires: tuple[str, ...],
+    requires_python: str | None,
+    build: str | None,
 ) -> None:
     dist = f"{name.replace('-', '_')}-{version}"
     meta = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
@@ -53,7 +61,9 @@ def _write(
         meta.append(f"Requires-Python: {requires_python}")
     meta += [f"Requires-Dist: {r}" for r in requires]
     files = {
-        f"{name.replace('-', '_')}/__init__.py": f"__version__ = {version!r}\n".encode(),
+        f"{name.replace('-', '_')}/__init__.py": (
+            f"__version__ = {version!r}\n" + (f"__build__ = {build!r}\n" if build else "")
+        ).encode(),
         f"{dist}.dist-info/METADATA": ("\n".join(meta) + "\n").encode(),
         f"{dist}.dist-info/WHEEL": (
             f"Wheel-Version: 1.0\nGenerator: torchpin-tests\nRoot-Is-Purelib: false\nTag: {tag}\n"

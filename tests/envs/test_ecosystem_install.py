@@ -1,0 +1,170 @@
+"""xformers from the variant index under real pip and real uv, past PyPI's file of the same name
+(issue 18, item 2).
+
+The fake index serves xformers on each variant page its publisher uploads to, a different build on
+each (``__build__`` in the package says which); the stand-in PyPI serves PyPI's own file of that
+name and version, another CUDA build. A lock that let either tool take PyPI's file fails here.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.cli import installer_env
+from tests.support.cli import run as run_cli
+from tests.support.fake_index import FakeIndexServer, FakePytorchIndex
+from tests.support.local_index import write_simple_index
+from tests.support.static_server import StaticServer
+
+FILE = "xformers-0.0.35-py39-none-manylinux_2_28_x86_64.whl"
+TARGET = ("--no-detect", "--python-version", "3.11", "--python-platform", "x86_64-manylinux_2_28")
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, FakeIndexServer, str]]:
+    tmp = tmp_path_factory.mktemp("ecosystem")
+    index = FakePytorchIndex()
+    decoy = tmp / "build" / FILE
+    decoy.parent.mkdir()
+    decoy.write_bytes(index.stand_in(FILE))  # PyPI's build: cu128, as the publisher uploaded it
+    write_simple_index(tmp / "pypi" / "simple", [decoy])
+    with FakeIndexServer(index) as server, StaticServer(tmp / "pypi") as pypi:
+        yield tmp, server, f"{pypi.url}/simple"
+
+
+def _lock(tmp: Path, server: FakeIndexServer, pypi: str, backend: str, *extra: str) -> str:
+    env = installer_env(TORCHPIN_CACHE_DIR=str(tmp / "cache"), TORCHPIN_PYPI_URL=pypi)
+    where = ("--backend", backend, "--index-url", server.base, "--no-fallback")
+    r = run_cli("lock", "torch", "xformers", *TARGET, *where, *extra, env=env)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+@pytest.mark.parametrize("backend", ["cu126", "cu130"])
+def test_the_lock_names_the_variant_file_and_its_hash(served: tuple[Path, FakeIndexServer, str], backend: str) -> None:
+    tmp, server, pypi = served
+    text = _lock(tmp, server, pypi, backend)
+    sha = server.index.sha256(FILE, backend)
+    assert f"xformers @ {server.base}/{backend}/{FILE}#sha256={sha}" in text.splitlines()
+    assert sha != server.index.sha256(FILE)  # the page's build is not PyPI's
+
+
+def _installed_build(folder: Path) -> str:
+    init = (folder / "xformers" / "__init__.py").read_text()
+    return init.split("__build__ = ")[1].split("\n")[0].strip("'")
+
+
+@pytest.mark.parametrize("tool", ["pip", "uv"])
+def test_real_installers_take_the_variant_file(served: tuple[Path, FakeIndexServer, str], tool: str) -> None:
+    tmp, server, pypi = served
+    lock = tmp / f"requirements-{tool}.txt"
+    lock.write_text(_lock(tmp, server, pypi, "cu126"))
+    into = tmp / f"site-{tool}"
+    if tool == "pip":
+        argv = [sys.executable, "-m", "pip", "install", "--quiet", "--target", str(into), "-r", str(lock)]
+    else:
+        uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
+        if uv is None:
+            pytest.skip("uv is not installed (scripts/test installs it with the dev extra)")
+        argv = [uv, "pip", "install", "--python", sys.executable, "--target", str(into), "-r", str(lock)]
+    env = installer_env(UV_CACHE_DIR=str(tmp / "uv-cache"), PIP_CACHE_DIR=str(tmp / "pip-cache"))
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert _installed_build(into) == "cu126"
+
+
+@pytest.mark.parametrize("tool", ["pip", "uv"])
+def test_a_wrong_hash_fragment_stops_the_installer(served: tuple[Path, FakeIndexServer, str], tool: str) -> None:
+    """The fragment binds: both tools check it without hash-checking the rest of the file."""
+    tmp, server, pypi = served
+    text = _lock(tmp, server, pypi, "cu126").replace(server.index.sha256(FILE, "cu126"), "0" * 64)
+    lock = tmp / f"tampered-{tool}.txt"
+    lock.write_text(text)
+    into = str(tmp / f"t-{tool}")
+    if tool == "pip":
+        argv = [sys.executable, "-m", "pip", "install", "--quiet", "--target", into, "-r", str(lock)]
+    else:
+        uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
+        if uv is None:
+            pytest.skip("uv is not installed (scripts/test installs it with the dev extra)")
+        argv = [uv, "pip", "install", "--python", sys.executable, "--target", into, "-r", str(lock)]
+    env = installer_env(UV_CACHE_DIR=str(tmp / "uv-cache-2"))
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300, check=False)
+    assert done.returncode != 0 and "hash" in done.stderr.lower(), done.stderr
+
+
+def _uv() -> str:
+    uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
+    if uv is None:
+        pytest.skip("uv is not installed (scripts/test installs it with the dev extra)")
+    return uv
+
+
+def test_pylock_takes_xformers_from_the_variant_page(served: tuple[Path, FakeIndexServer, str]) -> None:
+    import tomllib
+
+    _uv()
+    tmp, server, pypi = served
+    doc = tomllib.loads(_lock(tmp, server, pypi, "cu130", "--format", "pylock"))
+    xformers = next(p for p in doc["packages"] if p["name"] == "xformers")
+    [wheel] = xformers["wheels"]
+    assert wheel["url"] == f"{server.base}/cu130/{FILE}"
+    assert wheel["hashes"]["sha256"] == server.index.sha256(FILE, "cu130")
+
+
+def test_full_pins_the_variant_file_by_hash(served: tuple[Path, FakeIndexServer, str]) -> None:
+    _uv()
+    tmp, server, pypi = served
+    (tmp / "other.in").write_text("\n")
+    text = _lock(tmp, server, pypi, "cu130", "--full", "-r", str(tmp / "other.in"))
+    lines = text.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("xformers"))
+    assert lines[at].startswith(f"xformers @ {server.base}/cu130/{FILE}")
+    assert f"--hash=sha256:{server.index.sha256(FILE, 'cu130')}" in lines[at + 1]
+    lock = tmp / "full.txt"
+    lock.write_text(text.replace("https://pypi.org/simple", pypi))
+    into = tmp / "site-full"
+    argv = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--require-hashes",
+        "--target",
+        str(into),
+        "-r",
+        str(lock),
+    ]
+    done = subprocess.run(argv, capture_output=True, text=True, env=installer_env(), timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert _installed_build(into) == "cu130"
+
+
+def test_a_uv_project_routes_xformers_with_the_torch_family(served: tuple[Path, FakeIndexServer, str]) -> None:
+    uv = _uv()
+    tmp, server, pypi = served
+    project = tmp / "demo"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "demo"\nversion = "0"\nrequires-python = ">=3.11"\n'
+        f'dependencies = ["torch", "xformers"]\n\n[tool.uv]\nindex-url = "{pypi}"\n'
+    )
+    env = installer_env(TORCHPIN_CACHE_DIR=str(tmp / "cache"), UV_CACHE_DIR=str(tmp / "uv-cache-p"))
+    where = ("--backend", "cu126", "--index-url", server.base, "--no-fallback")
+    r = run_cli("lock", *TARGET, *where, "--format", "pyproject", "--add", env=env, cwd=project)
+    assert r.returncode == 0, r.stderr
+    locked = subprocess.run(
+        [uv, "lock"], cwd=project, capture_output=True, text=True, env=env, timeout=300, check=False
+    )
+    assert locked.returncode == 0, locked.stderr
+    lock = (project / "uv.lock").read_text()
+    block = lock[lock.index('[[package]]\nname = "xformers"\n') :].split("\n\n")[0]
+    assert f'registry = "{server.base}/cu126"' in block
+    assert server.index.sha256(FILE, "cu126") in block and server.index.sha256(FILE) not in block
