@@ -18,6 +18,7 @@ from torchpin.decide.targets import TargetFlags, build_target, parse_requirement
 from torchpin.errors import UsageError
 from torchpin.locks.read import read_lock
 from torchpin.locks.reqfile import logical_lines, parse_text
+from torchpin.models import PROJECTS
 
 from .conftest import CPU_TORCH, Run, fails, isolated_env, torchpin
 
@@ -247,7 +248,7 @@ def test_fuzz_requirement_lines(text: str) -> None:
     except UsageError as e:
         assert "\n" not in e.message  # one line: no caret diagram
     else:
-        assert req.project in ("torch", "torchvision", "torchaudio", "torchcodec")
+        assert req.project in PROJECTS  # the family and the ecosystem packages torchpin pairs
 
 
 @FUZZ
