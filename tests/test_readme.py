@@ -11,7 +11,6 @@ The Dockerfile block is tests/test_docker_example.py's.
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 import shutil
@@ -26,7 +25,7 @@ import pytest
 from tests.support.fake_index import FakeIndexServer
 from tests.support.local_index import write_simple_index
 from tests.support.static_server import StaticServer
-from tests.support.venvs import new_venv
+from tests.support.venvs import new_venv, newcomer_env
 
 pytestmark = pytest.mark.slow  # a uv tool install, real pip and uv
 
@@ -78,26 +77,10 @@ class Lab(NamedTuple):
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     tmp = tmp_path_factory.mktemp("readme")
-    (tmp / "root").mkdir()  # TORCHPIN_SYSROOT: a machine with no GPU
     (tmp / "work").mkdir()
     write_simple_index(tmp / "pypi" / "simple", [])
     uv = Path(sys.executable).with_name("uv")
-    env: dict[str, str] = {
-        k: v for k, v in os.environ.items() if not k.startswith(("TORCHPIN_", "PIP_", "UV_", "VIRTUAL_ENV"))
-    }
-    env.update(
-        HOME=str(tmp),
-        PIP_CONFIG_FILE=os.devnull,
-        UV_NO_CONFIG="1",
-        PIP_DISABLE_PIP_VERSION_CHECK="1",
-        UV_CACHE_DIR=str(tmp / "uv-cache"),
-        UV_TOOL_DIR=str(tmp / "tools"),
-        UV_TOOL_BIN_DIR=str(tmp / "bin"),
-        TORCHPIN_CACHE_DIR=str(tmp / "cache"),
-        TORCHPIN_SYSROOT=str(tmp / "root"),
-        # torchpin's tool bin, and uv: whoever ran `uv tool install` has uv on PATH
-        PATH=os.pathsep.join([str(tmp / "bin"), str(uv.parent), os.environ["PATH"]]),
-    )
+    env = newcomer_env(tmp)
     # The quick start's own install: torchpin as a uv tool, from this checkout.
     done = subprocess.run(
         [str(uv), "tool", "install", str(ROOT)], capture_output=True, text=True, env=env, timeout=600, check=False

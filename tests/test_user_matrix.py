@@ -20,7 +20,7 @@ import pytest
 from tests.support.fake_index import FakeIndexServer
 from tests.support.local_index import write_simple_index
 from tests.support.static_server import StaticServer
-from tests.support.venvs import other_python
+from tests.support.venvs import newcomer_env, other_python
 
 pytestmark = pytest.mark.slow  # tool installs, venvs, real pip and uv
 
@@ -71,21 +71,7 @@ def _version(python: Path) -> str:
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     tmp = tmp_path_factory.mktemp("matrix")
     write_simple_index(tmp / "pypi" / "simple", [])
-    (tmp / "root").mkdir()
-    drop = ("TORCHPIN_", "PIP_", "UV_", "VIRTUAL_ENV", "CONDA_PREFIX")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
-    env.update(
-        HOME=str(tmp),
-        PIP_CONFIG_FILE=os.devnull,
-        UV_NO_CONFIG="1",
-        PIP_DISABLE_PIP_VERSION_CHECK="1",
-        UV_CACHE_DIR=str(tmp / "uv-cache"),
-        UV_TOOL_DIR=str(tmp / "tools"),
-        UV_TOOL_BIN_DIR=str(tmp / "bin"),
-        TORCHPIN_CACHE_DIR=str(tmp / "cache"),
-        TORCHPIN_SYSROOT=str(tmp / "root"),
-        PATH=os.pathsep.join([str(UV.parent), os.environ["PATH"]]),
-    )
+    env = newcomer_env(tmp)
     done = _run([str(UV), "tool", "install", str(ROOT)], env)
     if done.returncode != 0:
         pytest.skip(f"uv tool install needs PyPI for torchpin's dependencies: {done.stderr.strip()[-200:]}")

@@ -57,3 +57,25 @@ def venv_on(python: str, path: Path) -> Path:
     )
     subprocess.run(argv, check=True, capture_output=True, timeout=300)
     return path / "bin" / "python"
+
+
+def newcomer_env(home: Path) -> dict[str, str]:
+    """A new user's environment under ``home``: none of this machine's torchpin, pip or uv
+    settings, a machine with no GPU (``home/root`` as TORCHPIN_SYSROOT), uv on PATH (they ran
+    `uv tool install`), and that tool's bin first."""
+    (home / "root").mkdir(exist_ok=True)
+    drop = ("TORCHPIN_", "PIP_", "UV_", "VIRTUAL_ENV", "CONDA_PREFIX")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+    env.update(
+        HOME=str(home),
+        PIP_CONFIG_FILE=os.devnull,
+        UV_NO_CONFIG="1",
+        PIP_DISABLE_PIP_VERSION_CHECK="1",
+        UV_CACHE_DIR=str(home / "uv-cache"),
+        UV_TOOL_DIR=str(home / "tools"),
+        UV_TOOL_BIN_DIR=str(home / "bin"),
+        TORCHPIN_CACHE_DIR=str(home / "cache"),
+        TORCHPIN_SYSROOT=str(home / "root"),
+        PATH=os.pathsep.join([str(home / "bin"), str(UV.parent), os.environ["PATH"]]),
+    )
+    return env
