@@ -73,37 +73,19 @@ def test_a_uv_tool_install_verifies_the_projects_venv(tmp_path: Path) -> None:
         text=True,
         check=True,
     ).stdout.strip()
-    lock = subprocess.run(
-        [str(tmp_path / "bin" / "torchpin"), "lock", "torch", "--backend", "cpu", "--offline"],
-        capture_output=True,
-        text=True,
-        cwd=project,
-        env={k: v for k, v in env.items() if k != "VIRTUAL_ENV"},
-        timeout=300,
-        check=False,
-    )
+    user = {k: v for k, v in env.items() if k != "VIRTUAL_ENV"}
+
+    def tool(*args: str, cwd: Path = project) -> subprocess.CompletedProcess[str]:
+        argv = [str(tmp_path / "bin" / "torchpin"), *args]
+        return subprocess.run(argv, capture_output=True, text=True, cwd=cwd, env=user, timeout=300, check=False)
+
+    lock = tool("lock", "torch", "--backend", "cpu", "--offline")
     assert lock.returncode == 0, lock.stderr
     assert f"# target: CPython {version} on linux x86_64" in lock.stdout, lock.stdout
     assert f"# note: for the environment of {project / '.venv' / 'bin' / 'python'}" in lock.stdout
-    run = subprocess.run(
-        [str(tmp_path / "bin" / "torchpin"), "verify", "--json"],
-        capture_output=True,
-        text=True,
-        cwd=project,
-        env={k: v for k, v in env.items() if k != "VIRTUAL_ENV"},
-        timeout=300,
-        check=False,
-    )
+    run = tool("verify", "--json")
     assert str(project / ".venv" / "bin" / "python") in run.stdout, run.stderr
-    outside = subprocess.run(
-        [str(tmp_path / "bin" / "torchpin"), "verify"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env={k: v for k, v in env.items() if k != "VIRTUAL_ENV"},
-        timeout=300,
-        check=False,
-    )
+    outside = tool("verify", cwd=tmp_path)
     assert outside.returncode == 2 and "its own tool environment" in outside.stderr
 
 
