@@ -26,8 +26,13 @@ PLATFORM_KEYS: tuple[str, ...] = (
 )
 COMPANIONS: tuple[str, ...] = ("torchvision", "torchaudio", "torchcodec")
 # Built against one torch and one CUDA, published on the variant index beside it (README: "The
-# PyTorch ecosystem"): paired like companions, by their own declared torch range.
-ECOSYSTEM: tuple[str, ...] = ("xformers", "torch-tensorrt")
+# PyTorch ecosystem"): paired like companions, by their own declared torch range or, for those
+# whose wheels declare none (TABLE_PAIRED), by their publisher's compatibility table.
+ECOSYSTEM: tuple[str, ...] = ("xformers", "torch-tensorrt", "torchao", "fbgemm-gpu", "fbgemm-gpu-genai", "torchrec")
+TABLE_PAIRED: frozenset[str] = frozenset({"torchao", "fbgemm-gpu", "fbgemm-gpu-genai", "torchrec"})
+# What an ecosystem package itself requires from the variant index: torchrec's wheels require
+# fbgemm-gpu unpinned, so a lock without it would let the installer take PyPI's newest.
+BRINGS: dict[str, tuple[str, ...]] = {"torchrec": ("fbgemm-gpu",)}
 PROJECTS: tuple[str, ...] = ("torch", *COMPANIONS, *ECOSYSTEM)
 # What "no requirement" means: the trio every install command on pytorch.org names.
 TRIO: tuple[str, ...] = ("torch", "torchvision", "torchaudio")

@@ -17,7 +17,7 @@ from torchpin.facts.wheels import parse_variant, python_accepts
 from torchpin.models import Variant
 
 from . import compat
-from .search import Problem, Search, exact_pin, not_on_index, pinned_version, pypi_file_problem, untagged
+from .search import UNRECORDED, Problem, Search, exact_pin, not_on_index, pinned_version, pypi_file_problem, untagged
 
 # The source of a companion release known only by its declared torch range: which variant
 # builds it has, nothing recorded says (a new release's are unconfirmed until an index lists them).
@@ -116,11 +116,16 @@ def _pair_problem(s: Search, release: Release, variant: Variant, spec: Specifier
     if pair.families is not None and variant.family.value not in pair.families:
         only = ", ".join(sorted(pair.families))
         return f"{project} publishes no {variant.family.value} builds (only {only})", "companion"
+    on_pypi = untagged(release, variant, plat)
     # A companion page read live is the truth for that companion; the builds of the torch
-    # release it was built with are only the offline stand-in.
-    if (variant.name, project) not in s.catalog.live_pages and pair.variants is not None:
+    # release it was built with are only the offline stand-in. Beside a torch from PyPI (macOS)
+    # the package comes from PyPI too: its files there decide (checked below).
+    if on_pypi:
+        pass
+    elif (variant.name, project) not in s.catalog.live_pages and pair.variants is not None:
         if not compat.usable(pair.status, live=s.ignore_status):
-            return f"{project} {pair.version}: {pair.source}{s.unconfirmed_tail}", "status"
+            what = pair.source if pair.source == UNRECORDED else f"its variant builds are unconfirmed ({pair.source})"
+            return f"{project} {pair.version}: {what}{s.unconfirmed_tail}", "status"
         if variant.name not in pair.variants:
             published = ", ".join(sorted(pair.variants, key=parse_variant))
             return f"{project} {pair.version} has no {variant} build (published for {published})", "companion"
@@ -130,7 +135,6 @@ def _pair_problem(s: Search, release: Release, variant: Variant, spec: Specifier
         built = build is not None and compat.usable(build.status, live=s.ignore_status)
         if not (variant.name in pair.extra_variants or built):
             return f"{project} {pair.version} has no {variant} build for {plat}", "companion"
-    on_pypi = untagged(release, variant, plat)
     recorded = release.companions.get(project)
     newer = recorded is not None and Version(pair.version) > Version(recorded.version)
     if pair.source == DECLARED and newer and not on_pypi and (variant.name, project) not in s.catalog.live_pages:

@@ -15,7 +15,18 @@ from packaging.version import Version
 
 from torchpin.facts.snapshot import Catalog, CompanionPair, ProjectRelease, Release
 from torchpin.facts.wheels import best_wheel, parse_wheel, platform_floor, platform_key, python_accepts, python_tag
-from torchpin.models import ECOSYSTEM, TRIO, Family, Rejection, RejectionKind, Requirement, Target, Variant, WheelFile
+from torchpin.models import (
+    BRINGS,
+    ECOSYSTEM,
+    TRIO,
+    Family,
+    Rejection,
+    RejectionKind,
+    Requirement,
+    Target,
+    Variant,
+    WheelFile,
+)
 
 Problem = tuple[str, RejectionKind] | None  # why a build doesn't fit, and what kind of fact said so
 
@@ -84,6 +95,9 @@ def requirement_map(requirements: Sequence[Requirement]) -> dict[str, SpecifierS
     for req in asked or [Requirement(p) for p in TRIO]:
         specs[req.project] = specs.get(req.project, SpecifierSet()) & req.specifier
     specs.setdefault("torch", SpecifierSet())
+    for project in list(specs):
+        for brought in BRINGS.get(project, ()):
+            specs.setdefault(brought, SpecifierSet())
     for req in requirements:
         if req.constraint and req.project in specs:
             specs[req.project] &= req.specifier

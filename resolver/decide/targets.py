@@ -103,13 +103,8 @@ def parse_backend(text: str, known: Sequence[str]) -> Variant | None:
 
 
 # Names uv routes to the variant index whose pairing with torch no recorded fact says.
-_NO_DECLARATION = "its wheels declare no torch requirement, and its publisher's compatibility table isn't recorded"
 UNPAIRED = {
-    "torchao": _NO_DECLARATION,
-    "fbgemm-gpu": _NO_DECLARATION,
-    "fbgemm-gpu-genai": _NO_DECLARATION,
-    "torchrec": "it requires fbgemm-gpu, whose pairing with torch isn't recorded",
-    "torchtune": "its wheels declare no torch requirement",
+    "torchtune": "its wheels declare no torch, and its publisher states no pairing (it was wound down in 2025)",
     **dict.fromkeys(
         ("pytorch-triton", "pytorch-triton-rocm", "pytorch-triton-xpu", "triton"),
         "torch itself requires the triton build it goes with; lock torch",

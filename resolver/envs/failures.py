@@ -41,9 +41,10 @@ PATTERNS: tuple[tuple[str, str, str, str | None], ...] = (
         None,
     ),
     (
-        r"xFormers was built for|compiled against a different version of PyTorch|xFormers can't load C\+\+",
+        r"xFormers was built for|compiled against a different version of PyTorch|xFormers can't load C\+\+"
+        r"|Skipping import of cpp extensions due to incompatible torch version",
         "FM-04",
-        "an extension (xformers …) was built against another torch release or CUDA",
+        "an extension (xformers, torchao …) was built against another torch release or CUDA",
         None,
     ),
     (

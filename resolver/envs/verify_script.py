@@ -26,12 +26,21 @@ from contextlib import redirect_stderr
 from typing import Any
 
 MARKER = "@@torchpin-verify@@"
-FAMILY = ("torch", "torchvision", "torchaudio", "torchcodec", "triton", "xformers", "torch-tensorrt")
-# Ecosystem packages (distribution, module): built against one torch, checked when installed.
-ECOSYSTEM = (("xformers", "xformers"), ("torch-tensorrt", "torch_tensorrt"))
+ECOSYSTEM = (
+    ("xformers", "xformers"),
+    ("torch-tensorrt", "torch_tensorrt"),
+    ("torchao", "torchao"),
+    ("fbgemm-gpu", "fbgemm_gpu"),
+    ("fbgemm-gpu-genai", "fbgemm_gpu"),
+    ("torchrec", "torchrec"),
+)
+FAMILY = ("torch", "torchvision", "torchaudio", "torchcodec", "triton", *(dist for dist, _ in ECOSYSTEM))
 # What an extension says when it loads against another torch than it was built for; xformers
-# only warns at import, and its ops fail later.
-ABI_SAID = re.compile(r"undefined symbol|built for:|compiled against a different version|can't load C\+\+")
+# and torchao only warn at import, and their ops fail later.
+ABI_SAID = re.compile(
+    r"undefined symbol|built for:|compiled against a different version|can't load C\+\+"
+    r"|Skipping import of cpp extensions"
+)
 results: list[dict[str, Any]] = []
 
 
@@ -200,7 +209,9 @@ def companions(torch: Any, gpu: bool) -> None:
 def ecosystem(torch: Any, gpu: bool) -> None:
     """Import each installed ecosystem package, then one tiny operation where the device allows."""
     for dist, module in ECOSYSTEM:
-        if importlib.util.find_spec(module) is None:
+        try:  # by distribution: fbgemm-gpu and fbgemm-gpu-genai install one module
+            md.distribution(dist)
+        except md.PackageNotFoundError:
             continue
         cid, err = f"ecosystem:{dist}", io.StringIO()
         try:
@@ -220,8 +231,14 @@ def ecosystem(torch: Any, gpu: bool) -> None:
                 record(cid, "pass", f"xformers {version}: memory_efficient_attention on CUDA gave {tuple(out.shape)}")
             elif dist == "xformers":
                 record(cid, "skip", f"xformers {version} imports; memory_efficient_attention needs a CUDA GPU (none)")
-            else:
+            elif module == "fbgemm_gpu":  # a CPU kernel of the library itself
+                got = torch.ops.fbgemm.asynchronous_complete_cumsum(torch.tensor([1, 2, 3])).tolist()
+                status = "pass" if got == [0, 1, 3, 6] else "fail"
+                record(cid, status, f"{dist} {version}: asynchronous_complete_cumsum on the CPU gave {got}")
+            elif dist == "torch-tensorrt":
                 record(cid, "skip", f"{dist} {version} imports; compiling an engine needs a GPU and TensorRT")
+            else:  # torchao loaded its C++ ops (it warns when it skips them); torchrec is Python
+                record(cid, "pass", f"{dist} {version} imports")
         except BaseException as e:
             record(cid, "fail", f"{dist}: {_err(e)}", error=_err(e), traceback=traceback.format_exc()[-2000:])
 

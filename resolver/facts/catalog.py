@@ -14,7 +14,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import parse_wheel_filename
 from packaging.version import Version
 
-from torchpin.models import DriverVersion, Status, Variant, WheelFile
+from torchpin.models import PLATFORM_KEYS, DriverVersion, Status, Variant, WheelFile
 
 from .wheels import platform_floor, platform_key, python_tag
 
@@ -115,9 +115,10 @@ class ProjectRelease:
         out: dict[str, set[str]] = {}
         for f in self.raw_files:
             for tag in parse_wheel_filename(f["filename"])[3]:
-                key = platform_key(tag.platform)
-                if key:
-                    out.setdefault(key, set()).add(python_tag(tag))
+                # A pure wheel (torchrec, torchao's CPU build) installs on every platform.
+                for key in PLATFORM_KEYS if tag.platform == "any" else (platform_key(tag.platform),):
+                    if key:
+                        out.setdefault(key, set()).add(python_tag(tag))
         return out
 
     def python_tags(self, platform: str) -> frozenset[str]:

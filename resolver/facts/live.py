@@ -15,7 +15,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
 
-from torchpin.models import WheelFile
+from torchpin.models import TABLE_PAIRED, WheelFile
 
 from .snapshot import Build, Catalog, ProjectRelease, Release
 from .wheels import platform_key, wheel_parts
@@ -137,7 +137,7 @@ def declarations_wanted(catalog: Catalog, pages: Mapping[tuple[str, str], tuple[
     declaration the catalog doesn't know yet (new releases), newest few per project."""
     found: dict[tuple[str, Version], str] = {}
     for (_variant, project), links in pages.items():
-        if project == "torch":
+        if project == "torch" or project in TABLE_PAIRED:  # their wheels declare no torch
             continue
         for link in links or ():
             if not link.is_wheel or link.yanked is not None or not link.has_metadata:

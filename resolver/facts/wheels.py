@@ -138,7 +138,8 @@ def best_wheel(files: Iterable[WheelFile], project: str, version: str, target: T
         if w.project != project or w.version != want:
             continue
         for tag in w.tags:
-            if platform_key(tag.platform) != plat.key or not python_accepts({python_tag(tag)}, target.python):
+            on_platform = tag.platform == "any" or platform_key(tag.platform) == plat.key  # pure: everywhere
+            if not on_platform or not python_accepts({python_tag(tag)}, target.python):
                 continue
             floor = platform_floor(tag.platform)
             have = plat.glibc if plat.os == "linux" else plat.macos

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import installer_env
+from tests.support.cli import installer_env, pip_dry_run
 from tests.support.cli import run as run_cli
 from tests.support.fake_index import FakeIndexServer, FakePytorchIndex
 from tests.support.local_index import write_simple_index
@@ -33,7 +33,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Fak
     decoy = tmp / "build" / FILE
     decoy.parent.mkdir()
     decoy.write_bytes(index.stand_in(FILE))  # PyPI's build: cu128, as the publisher uploaded it
-    write_simple_index(tmp / "pypi" / "simple", [decoy])
+    # What an installer takes from PyPI for torchrec's unpinned fbgemm-gpu: the newest, no table
+    # pairs it with any torch.
+    newest = decoy.parent / "fbgemm_gpu-1.9.0-cp311-cp311-manylinux_2_28_x86_64.whl"
+    newest.write_bytes(index.stand_in(newest.name))
+    write_simple_index(tmp / "pypi" / "simple", [decoy, newest])
     with FakeIndexServer(index) as server, StaticServer(tmp / "pypi") as pypi:
         yield tmp, server, f"{pypi.url}/simple"
 
@@ -168,3 +172,54 @@ def test_a_uv_project_routes_xformers_with_the_torch_family(served: tuple[Path, 
     block = lock[lock.index('[[package]]\nname = "xformers"\n') :].split("\n\n")[0]
     assert f'registry = "{server.base}/cu126"' in block
     assert server.index.sha256(FILE, "cu126") in block and server.index.sha256(FILE) not in block
+
+
+def _lock_table_paired(tmp: Path, server: FakeIndexServer, pypi: str, *args: str) -> str:
+    env = installer_env(TORCHPIN_CACHE_DIR=str(tmp / "cache"), TORCHPIN_PYPI_URL=pypi)
+    r = run_cli("lock", *args, *TARGET, "--index-url", server.base, "--no-fallback", env=env)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+def test_torchao_is_its_variant_build_and_holds_torch_back_where_it_has_none(
+    served: tuple[Path, FakeIndexServer, str],
+) -> None:
+    """torchao 0.18.0 was built for torch 2.11's variants (no cu132): on a driver that runs cu132,
+    torch stays on cu130 beside it, and the lock says so. Its wheels declare no torch, so no
+    sidecar of it is read."""
+    tmp, server, pypi = served
+    text = _lock_table_paired(tmp, server, pypi, "torch", "torchao", "--driver", "580.65", "--gpu-cc", "8.6")
+    lines = text.splitlines()
+    assert "torchao==0.18.0+cu130" in lines and any(line.startswith("torch==2.14.1+cu130") for line in lines)
+    assert any("torchao holds torch back: without it, torch would be 2.15.0 (cu132)" in line for line in lines)
+    assert any("torchao 0.18.0 pairs with torch 2.14.1 by torchao's compatibility table" in line for line in lines)
+    assert not [path for path in server.hits() if "torchao" in path and path.endswith(".metadata")]
+
+
+def test_torchrec_brings_its_paired_fbgemm_gpu_past_pypis_newest(served: tuple[Path, FakeIndexServer, str]) -> None:
+    """torchrec requires fbgemm-gpu unpinned: the lock pins the FBGEMM release its table pairs with
+    the chosen torch, and real pip and uv take it, not PyPI's 1.9.0."""
+    tmp, server, pypi = served
+    text = _lock_table_paired(tmp, server, pypi, "torch", "torchrec", "--backend", "cu130")
+    lines = text.splitlines()
+    assert {"fbgemm-gpu==1.6.0+cu130", "torchrec==1.6.1+cu130", "torch==2.11.0+cu130"} <= set(lines)
+    lock = tmp / "torchrec.txt"
+    lock.write_text(text)
+    env = installer_env(UV_CACHE_DIR=str(tmp / "uv-cache-rec"))
+    chosen = {name.replace("_", "-"): v for name, v in pip_dry_run(tmp, "-r", str(lock), env=env).items()}
+    assert chosen["fbgemm-gpu"] == "1.6.0+cu130" and chosen["torchrec"] == "1.6.1+cu130"
+    argv = [
+        _uv(),
+        "pip",
+        "install",
+        "--dry-run",
+        "--python",
+        sys.executable,
+        "--target",
+        str(tmp / "rec"),
+        "-r",
+        str(lock),
+    ]
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "fbgemm-gpu==1.6.0+cu130" in done.stderr and "1.9.0" not in done.stderr

@@ -313,3 +313,62 @@ def test_verify_and_doctor_check_an_installed_xformers(
         subprocess.run(
             [str(python), "-m", "pip", "uninstall", "-y", "-q", "xformers"], check=True, env=env(), timeout=300
         )
+
+
+# torchao's own words when its C++ ops don't match the torch (torchao/__init__.py, <=0.16).
+TORCHAO_SKIP = (
+    "Skipping import of cpp extensions due to incompatible torch version 2.13.0+cpu for torchao version 0.16.0"
+    " Please see https://github.com/pytorch/ao/issues/2919 for more info"
+)
+# A stand-in fbgemm_gpu registering the one CPU kernel verify runs, as the real library does.
+FBGEMM_OPS = """
+import torch
+_lib = torch.library.Library("fbgemm", "DEF")
+_lib.define("asynchronous_complete_cumsum(Tensor t) -> Tensor")
+_lib.impl("asynchronous_complete_cumsum", lambda t: torch.cat([t.new_zeros(1), t.cumsum(0)]), "CPU")
+"""
+
+
+@pytest.mark.parametrize(
+    ("dist", "version", "code", "status"),
+    [
+        ("torchao", "0.16.0", f"import warnings\nwarnings.warn({TORCHAO_SKIP!r})\n", "fail"),
+        ("fbgemm-gpu", "1.6.0", FBGEMM_OPS, "pass"),
+    ],
+    ids=["torchao-skips-its-ops", "fbgemm-cpu-kernel"],
+)
+@pytest.mark.slow
+def test_verify_runs_the_table_paired_packages(
+    installed: dict[str, tuple[Path, Path]], tmp_path: Path, dist: str, version: str, code: str, status: str
+) -> None:
+    """torchao's import-time warning is an ABI mismatch with the fix; fbgemm-gpu runs a CPU kernel."""
+    import zipfile
+
+    from tests.support.wheelmaker import make_wheel
+
+    python, _ = installed["pip"]
+    module = dist.replace("-", "_")
+    wheel = make_wheel(tmp_path, dist, version, "py3-none-any")
+    patched = tmp_path / "patched" / wheel.name
+    patched.parent.mkdir()
+    with zipfile.ZipFile(wheel) as src, zipfile.ZipFile(patched, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            dst.writestr(item, data + code.encode() if item.filename == f"{module}/__init__.py" else data)
+    pip = [str(python), "-m", "pip"]
+    subprocess.run(
+        [*pip, "install", "--no-deps", "-q", "--no-compile", str(patched)], check=True, env=env(), timeout=600
+    )
+    try:
+        verify = torchpin("verify", "--python", str(python), "--json", environ=env())
+        got = {c["id"]: c for c in json.loads(verify.stdout)["checks"]}["ecosystem"]
+        assert got["status"] == status, got
+        if status == "pass":
+            assert (
+                verify.returncode == 0 and "asynchronous_complete_cumsum on the CPU gave [0, 1, 3, 6]" in got["detail"]
+            )
+            return
+        assert verify.returncode == 6 and "[FM-04]" in got["detail"] and "Skipping import of cpp" in got["detail"]
+        assert got["fix"] == f"torchpin install torch==2.13.0+cpu {dist} --backend cpu"
+    finally:
+        subprocess.run([*pip, "uninstall", "-y", "-q", dist], check=True, env=env(), timeout=300)

@@ -37,7 +37,7 @@ from packaging.version import Version
 
 from torchpin.facts.snapshot import Catalog, load_catalog
 from torchpin.facts.wheels import platform_key
-from torchpin.models import ECOSYSTEM
+from torchpin.models import BRINGS, ECOSYSTEM
 
 from .wheelmaker import wheel_bytes
 
@@ -177,18 +177,31 @@ class FakePytorchIndex:
         return {k: sorted(v) for k, v in pages.items()}
 
     def _add_ecosystem(self, pages: dict[tuple[str, str], set[str]]) -> None:
-        """Ecosystem releases (xformers) on every variant page their publisher uploads to, under
-        PyPI's own file names: no local tag, and a different build on each page (``wheel``)."""
+        """Ecosystem releases on every variant page their publisher uploads to. Untagged ones
+        (xformers) under PyPI's own file names, a different build on each page (``wheel``);
+        tagged ones (torchao, fbgemm-gpu, torchrec) as ``+variant`` of PyPI's files: on a GPU page
+        the platform builds only where PyPI has any (torchao's none-any file is its CPU build)."""
         published = {(b.variant.name, b.platform) for r in self.catalog.releases for b in r.builds}
         for project in ECOSYSTEM:
             for release in self.catalog.projects.get(project, {}).values():
                 if release.builds is None:
                     continue
+                files = release.files()
+                built = [f for f in files if not f.filename.endswith("-any.whl")] or list(files)
                 for variant in sorted(release.builds.variants - set(self.knobs.missing_variants)):
-                    for f in release.files():
-                        plats = {platform_key(t.platform) for t in parse_wheel_filename(f.filename)[3]}
-                        if any((variant, p) in published for p in plats):
-                            pages.setdefault((variant, project), set()).add(f.filename)
+                    for f in files if variant == "cpu" or not release.builds.tagged else built:
+                        tags = parse_wheel_filename(f.filename)[3]
+                        plats = {platform_key(t.platform) for t in tags}
+                        # A none-any wheel installs wherever the variant's torch does.
+                        if not any((variant, p) in published for p in plats) and not any(
+                            t.platform == "any" for t in tags
+                        ):
+                            continue
+                        name = f.filename
+                        if release.builds.tagged:
+                            stem, version, rest = f.filename.split("-", 2)
+                            name = f"{stem}-{version}+{variant}-{rest}"
+                        pages.setdefault((variant, project), set()).add(name)
 
     def build_of(self, filename: str, variant: str | None) -> str | None:
         """Which variant's build an untagged ecosystem file is: the page's, or on PyPI the one its
@@ -250,6 +263,8 @@ class FakePytorchIndex:
         build = build or self.build_of(filename, None)
         if name not in FOUNDATION and name not in ECOSYSTEM:
             requires = DEPENDENCY_REQUIRES.get(str(name), ())
+        elif name in BRINGS:  # torchrec: fbgemm-gpu unpinned, no torch
+            requires = BRINGS[str(name)]
         elif name != "torch":
             declared = self.torch_requirement(str(name), version.public)
             requires = ((declared,) if declared else ()) + self.knobs.companion_requires.get(str(name), ())
