@@ -291,7 +291,7 @@ def _uv_routing(text: str, view: locks.LockView) -> list[tuple[str, str]] | None
     if not any(_is_variant_line(o, view) for o in options):
         return None
     family = parse_variant(view.variant).family.value if view.variant else "cpu"
-    projects = family_projects([p for p in view.pins if p in PROJECTS], family)
+    projects = family_projects([p for p in view.pins if p in PROJECTS], family, view.pins.get("torch", ""))
     return find_links_lines(view.index_url, projects)
 
 

@@ -104,7 +104,7 @@ def _url_form(plans: Sequence[tuple[str, Plan]], ms: Sequence[str]) -> list[str]
             continue
         if plan.variant.family.value == "rocm":
             raise UsageError(
-                f"--target {label}: ROCm builds need pytorch-triton-rocm from their own index, which a "
+                f"--target {label}: ROCm builds need their triton build (triton-rocm) from their own index, which a "
                 "requirements file shared with another index can't route",
                 hint="use --format pyproject or --format pylock, or lock that target separately",
             )

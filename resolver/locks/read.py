@@ -24,6 +24,7 @@ from torchpin.errors import UsageError
 from torchpin.models import PROJECTS, WheelFile
 
 from .formats import LockFormat, assert_never
+from .requirements import TRITON_PROJECTS
 
 NOT_OURS = "pass a lock written by `torchpin lock`"
 
@@ -159,7 +160,7 @@ def _variant_index(url: str) -> str:
     return head if url.endswith("/") and head and last in _PAGES else url
 
 
-_PAGES = frozenset({*PROJECTS, "pytorch-triton-rocm", "pytorch-triton-xpu"})
+_PAGES = frozenset({*PROJECTS, *TRITON_PROJECTS})
 
 
 def _option_refused(line: str) -> str:

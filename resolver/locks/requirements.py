@@ -80,23 +80,36 @@ def index_lines(plan: Plan) -> list[tuple[str, str]]:
     return [("--index-url", plan.pypi_url), *find_links_lines(plan.index_url, variant_projects(plan))]
 
 
-# The triton build a ROCm or XPU torch requires is published for that build on its variant index.
-_TRITON = {"rocm": "pytorch-triton-rocm", "xpu": "pytorch-triton-xpu"}
-TRITON_PROJECTS = frozenset(_TRITON.values())
+# The triton build a ROCm or XPU torch requires is published for that build on its variant index,
+# under a name that changed with triton 3.6 (torch 2.10): pytorch-triton-rocm 3.5.x, then
+# triton-rocm 3.6.0 on (the boundary inferred from the published file names; README: the triton
+# builds).
+_TRITON = {"rocm": ("pytorch-triton-rocm", "triton-rocm"), "xpu": ("pytorch-triton-xpu", "triton-xpu")}
+TRITON_RENAMED = (2, 10)
+TRITON_PROJECTS = frozenset(name for names in _TRITON.values() for name in names)
 
 
 def variant_projects(plan: Plan) -> list[str]:
     """The projects that come from the variant index: the pins, and the triton a ROCm or XPU torch
     requires. Everything else comes from PyPI: variant pages also carry stale copies of torch's
     dependencies (filelock, setuptools 70.2.0, nvidia-* …), and a mirror answers 403 for what it lacks."""
-    return family_projects([p.project for p in plan.pins], plan.variant.family.value)
+    return family_projects([p.project for p in plan.pins], plan.variant.family.value, plan.release)
 
 
-def family_projects(pinned: Sequence[str], family: str) -> list[str]:
-    """``pinned`` and, beside a ROCm or XPU torch, the triton build it requires."""
+def triton_project(family: str, torch: str) -> str | None:
+    """The name of the triton build a ROCm or XPU torch release requires (None: it comes from PyPI)."""
+    names = _TRITON.get(family)
+    if names is None:
+        return None
+    release = tuple(int(part) for part in torch.split("+", maxsplit=1)[0].split(".")[:2] if part.isdigit())
+    return names[1] if release >= TRITON_RENAMED else names[0]
+
+
+def family_projects(pinned: Sequence[str], family: str, torch: str) -> list[str]:
+    """``pinned`` and, beside a ROCm or XPU torch (release ``torch``), the triton build it requires."""
     names = list(pinned)
-    triton = _TRITON.get(family)
-    if triton and "torch" in names:
+    triton = triton_project(family, torch)
+    if triton and "torch" in names and triton not in names:
         names.append(triton)
     return names
 

@@ -52,9 +52,17 @@ def test_fbgemm_gpu_pairs_by_fbgemms_table_and_says_what_holds_torch_back(catalo
 
 @pytest.mark.parametrize(
     ("torch", "fbgemm"),
-    [("2.4.1", "0.8.0"), ("2.5.1", "1.0.0"), ("2.6.0", "1.1.0"), ("2.7.1", "1.2.0"), ("2.8.0", "1.3.0"),
-     ("2.9.1", "1.4.0"), ("2.10.0", "1.5.0"), ("2.11.0", "1.6.0")],
-)  # fmt: skip
+    [
+        ("2.4.1", "0.8.0"),
+        ("2.5.1", "1.0.0"),
+        ("2.6.0", "1.1.0"),
+        ("2.7.1", "1.2.0"),
+        ("2.8.0", "1.3.0"),
+        ("2.9.1", "1.4.0"),
+        ("2.10.0", "1.5.0"),
+        ("2.11.0", "1.6.0"),
+    ],
+)
 def test_each_torch_minor_gets_the_fbgemm_release_line_its_table_names(
     catalog: Catalog, torch: str, fbgemm: str
 ) -> None:
@@ -90,9 +98,17 @@ def test_torchao_on_a_variant_index_needs_the_live_index(catalog: Catalog) -> No
 
 @pytest.mark.parametrize(
     ("torch", "torchao"),
-    [("2.8.0", "0.14.0"), ("2.9.0", "0.14.1"), ("2.9.1", "0.15.0"), ("2.10.0", "0.16.0"), ("2.11.0", "0.18.0"),
-     ("2.15.0", "0.18.0"), ("2.6.0", "0.12.0"), ("2.7.1", "0.12.0")],
-)  # fmt: skip
+    [
+        ("2.8.0", "0.14.0"),
+        ("2.9.0", "0.14.1"),
+        ("2.9.1", "0.15.0"),
+        ("2.10.0", "0.16.0"),
+        ("2.11.0", "0.18.0"),
+        ("2.15.0", "0.18.0"),
+        ("2.6.0", "0.12.0"),
+        ("2.7.1", "0.12.0"),
+    ],
+)
 def test_torchao_pairs_by_the_torch_its_cpp_extensions_load_with(
     edited_catalog: Callable[[Callable[[dict[str, Any]], None]], Catalog], torch: str, torchao: str
 ) -> None:

@@ -223,3 +223,37 @@ def test_torchrec_brings_its_paired_fbgemm_gpu_past_pypis_newest(served: tuple[P
     done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
     assert "fbgemm-gpu==1.6.0+cu130" in done.stderr and "1.9.0" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("backend", "torch", "triton"),
+    [("rocm7.1", "2.13.0", "triton-rocm==3.7.1"), ("rocm6.4", "2.9.1", "pytorch-triton-rocm==3.5.1")],
+)
+def test_a_rocm_torch_gets_the_triton_build_it_requires(
+    served: tuple[Path, FakeIndexServer, str], backend: str, torch: str, triton: str
+) -> None:
+    """A ROCm torch requires its own triton build, on its variant page only (PyPI has none of that
+    name and version), renamed at torch 2.10: the lock routes the right name, and pip and uv take it."""
+    tmp, server, pypi = served
+    text = _lock_table_paired(tmp, server, pypi, f"torch=={torch}", "--backend", backend)
+    name = triton.split("==")[0]
+    assert f"--find-links {server.base}/{backend}/{name}/" in text.splitlines()
+    lock = tmp / f"rocm-{backend}.txt"
+    lock.write_text(text)
+    env = installer_env(UV_CACHE_DIR=str(tmp / f"uv-cache-{backend}"))
+    chosen = {n.replace("_", "-"): v for n, v in pip_dry_run(tmp, "-r", str(lock), env=env).items()}
+    assert chosen[name] == triton.split("==")[1] and chosen["torch"] == f"{torch}+{backend}"
+    argv = [
+        _uv(),
+        "pip",
+        "install",
+        "--dry-run",
+        "--python",
+        sys.executable,
+        "--target",
+        str(tmp / "r"),
+        "-r",
+        str(lock),
+    ]
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300, check=False)
+    assert done.returncode == 0 and f" + {triton}" in done.stderr, done.stderr

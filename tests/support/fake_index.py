@@ -37,6 +37,7 @@ from packaging.version import Version
 
 from torchpin.facts.snapshot import Catalog, load_catalog
 from torchpin.facts.wheels import platform_key
+from torchpin.locks.requirements import triton_project
 from torchpin.models import BRINGS, ECOSYSTEM
 
 from .wheelmaker import wheel_bytes
@@ -65,8 +66,37 @@ DEPENDENCY_COPIES = {
 }
 # Their own Requires-Dist, so a resolver walking the copies meets what the real files declare.
 DEPENDENCY_REQUIRES = {"sympy": ("mpmath<1.4,>=1.1.0",), "jinja2": ("MarkupSafe>=2.0",)}
-# The triton a ROCm or XPU torch requires: published on that variant's page only.
-TRITON = {"rocm": ("pytorch-triton-rocm", "3.5.0"), "xpu": ("pytorch-triton-xpu", "3.5.0")}
+# The triton release each torch pins (Requires-Dist of the PyPI torch wheels; 2.14 and 2.15 pin
+# ~=3.8.0 / ~=3.9.0: their .0 is served). A ROCm or XPU torch requires its own build of it,
+# published on that variant's page only, renamed at 3.6 (pytorch-triton-rocm → triton-rocm).
+TRITON_OF = {
+    "2.4": "3.0.0",
+    "2.5": "3.1.0",
+    "2.6": "3.2.0",
+    "2.7.0": "3.3.0",
+    "2.7.1": "3.3.1",
+    "2.8": "3.4.0",
+    "2.9.0": "3.5.0",
+    "2.9.1": "3.5.1",
+    "2.10": "3.6.0",
+    "2.11": "3.6.0",
+    "2.12.0": "3.7.0",
+    "2.12.1": "3.7.1",
+    "2.13": "3.7.1",
+    "2.14": "3.8.0",
+    "2.15": "3.9.0",
+}
+TRITON = ("rocm", "xpu")
+
+
+def triton_of(torch: Version) -> tuple[str, str] | None:
+    """(family, version) → the triton a ROCm or XPU torch release requires, or None."""
+    family = next((f for f in TRITON if torch.local and torch.local.startswith(f)), None)
+    minor = f"{torch.major}.{torch.minor}"
+    version = TRITON_OF.get(str(torch.public)) or TRITON_OF.get(minor)
+    if family is None or version is None:
+        return None
+    return triton_project(family, str(torch.public)) or "", version
 
 
 @dataclass
@@ -167,13 +197,14 @@ class FakePytorchIndex:
         for variant in {v for v, _ in pages}:
             for project, versions in DEPENDENCY_COPIES.items():
                 pages[(variant, project)] = {f"{project.replace('-', '_')}-{v}-py3-none-any.whl" for v in versions}
-            family = next((f for f in TRITON if variant.startswith(f)), None)
-            if family:
-                project, version = TRITON[family]
-                tags = {n.split("-")[-3] for n in pages.get((variant, "torch"), ()) if "-cp" in n}
-                pages[(variant, project)] = {
-                    f"{project.replace('-', '_')}-{version}-{t}-{t}-manylinux_2_28_x86_64.whl" for t in tags
-                }
+            for name in pages.get((variant, "torch"), set()).copy():
+                torch = parse_wheel_filename(name)[1]
+                if "-cp" not in name or (triton := triton_of(torch)) is None:
+                    continue
+                project, version = triton
+                t = name.split("-")[-3]
+                wheel = f"{project.replace('-', '_')}-{version}-{t}-{t}-manylinux_2_28_x86_64.whl"
+                pages.setdefault((variant, project), set()).add(wheel)
         return {k: sorted(v) for k, v in pages.items()}
 
     def _add_ecosystem(self, pages: dict[tuple[str, str], set[str]]) -> None:
@@ -260,6 +291,8 @@ class FakePytorchIndex:
         file is the ``build`` of that variant (default: the build PyPI got), and says so."""
         name, version, _, _ = parse_wheel_filename(filename)
         requires = torch_requires
+        if name == "torch" and (triton := triton_of(version)) is not None:  # as the real ROCm/XPU wheels do
+            requires = (*requires, f'{triton[0]}=={triton[1]}; platform_system == "Linux"')
         build = build or self.build_of(filename, None)
         if name not in FOUNDATION and name not in ECOSYSTEM:
             requires = DEPENDENCY_REQUIRES.get(str(name), ())
