@@ -257,3 +257,54 @@ def test_a_rocm_torch_gets_the_triton_build_it_requires(
     ]
     done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300, check=False)
     assert done.returncode == 0 and f" + {triton}" in done.stderr, done.stderr
+
+
+def test_every_format_takes_the_table_paired_packages_from_the_variant(
+    served: tuple[Path, FakeIndexServer, str],
+) -> None:
+    """pylock names each variant file with the page's hash; a uv project routes them (and the
+    fbgemm-gpu torchrec brings) with the torch family, and ``uv lock`` accepts it."""
+    import tomllib
+
+    uv = _uv()
+    tmp, server, pypi = served
+    args = ("torch", "torchao", "torchrec", "--backend", "cu130")
+    doc = tomllib.loads(_lock_table_paired(tmp, server, pypi, *args, "--format", "pylock"))
+    for name in ("torchao", "fbgemm-gpu", "torchrec"):
+        package = next(p for p in doc["packages"] if p["name"] == name)
+        assert package["version"].endswith("+cu130") and package["wheels"]
+        for wheel in package["wheels"]:
+            filename = wheel["url"].rsplit("/", 1)[1].replace("%2B", "+")
+            assert wheel["url"].startswith(f"{server.base}/cu130/")
+            assert wheel["hashes"]["sha256"] == server.index.sha256(filename, "cu130")
+    project = tmp / "table-paired"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "demo"\nversion = "0"\nrequires-python = ">=3.11"\n'
+        f'dependencies = ["torch", "torchao", "torchrec"]\n\n[tool.uv]\nindex-url = "{pypi}"\n'
+    )
+    env = installer_env(TORCHPIN_CACHE_DIR=str(tmp / "cache"), UV_CACHE_DIR=str(tmp / "uv-cache-t"))
+    where = ("--backend", "cu130", "--index-url", server.base, "--no-fallback")
+    r = run_cli("lock", *TARGET, *where, "--format", "pyproject", "--add", env=env, cwd=project)
+    assert r.returncode == 0, r.stderr
+    locked = subprocess.run(
+        [uv, "lock"], cwd=project, capture_output=True, text=True, env=env, timeout=300, check=False
+    )
+    assert locked.returncode == 0, locked.stderr
+    lock = (project / "uv.lock").read_text()
+    for name, version in (("torchao", "0.18.0+cu130"), ("fbgemm-gpu", "1.6.0+cu130"), ("torchrec", "1.6.1+cu130")):
+        block = lock[lock.index(f'[[package]]\nname = "{name}"\n') :].split("\n\n")[0]
+        assert f'version = "{version}"' in block and f'registry = "{server.base}/cu130"' in block
+
+
+def test_a_multi_target_lock_carries_torchao_per_target(served: tuple[Path, FakeIndexServer, str]) -> None:
+    """Linux takes the cu130 build from its page; macOS takes PyPI's (its CPU build) beside PyPI's torch."""
+    tmp, server, pypi = served
+    env = installer_env(TORCHPIN_CACHE_DIR=str(tmp / "cache"), TORCHPIN_PYPI_URL=pypi)
+    targets = ("--target", "linux-x86_64-cu130", "--target", "macos-arm64")
+    r = run_cli("lock", "torch", "torchao", "--python-version", "3.11", *targets, "--index-url", server.base, env=env)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert f"--find-links {server.base}/cu130/torchao/" in lines
+    assert 'torchao==0.18.0+cu130 ; sys_platform == "linux" and platform_machine == "x86_64"' in lines
+    assert 'torchao==0.18.0 ; sys_platform == "darwin" and platform_machine == "arm64"' in lines
