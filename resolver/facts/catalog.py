@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -136,6 +136,45 @@ class ProjectRelease:
             if platform_key(tag.platform) == platform and (fl := platform_floor(tag.platform))
         ]
         return min(floors) if floors else None
+
+
+class Projects(Mapping[str, Mapping[str, ProjectRelease]]):
+    """The snapshot's projects, each parsed and validated on first use: a lock of the trio reads
+    three of the dozen, and the rest cost nothing but their JSON."""
+
+    def __init__(
+        self,
+        raw: Mapping[str, Any],
+        parse: Callable[[str, Any], dict[str, ProjectRelease]],
+        parsed: Mapping[str, Mapping[str, ProjectRelease]] | None = None,
+    ) -> None:
+        self._raw = raw
+        self._parse = parse
+        self._parsed: dict[str, Mapping[str, ProjectRelease]] = dict(parsed or {})
+
+    def __getitem__(self, project: str) -> Mapping[str, ProjectRelease]:
+        if project not in self._parsed:
+            if project not in self._raw:
+                raise KeyError(project)
+            self._parsed[project] = self._parse(project, self._raw[project])
+        return self._parsed[project]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter({**dict.fromkeys(self._raw), **dict.fromkeys(self._parsed)})
+
+    def __len__(self) -> int:
+        return len(self._raw.keys() | self._parsed.keys())
+
+    def updated(self, edits: Mapping[str, Mapping[str, ProjectRelease]]) -> Projects:
+        """A copy with ``edits`` replacing whole projects; the others stay unparsed until used."""
+        return Projects(self._raw, self._parse, {**self._parsed, **edits})
+
+
+def with_projects(
+    projects: Mapping[str, Mapping[str, ProjectRelease]], edits: Mapping[str, Mapping[str, ProjectRelease]]
+) -> Mapping[str, Mapping[str, ProjectRelease]]:
+    """``projects`` with ``edits`` replacing whole projects, lazily where it was lazy."""
+    return projects.updated(edits) if isinstance(projects, Projects) else {**projects, **edits}
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from packaging.version import Version
 
 from torchpin.models import TABLE_PAIRED, WheelFile
 
+from .catalog import with_projects
 from .snapshot import Build, Catalog, ProjectRelease, Release
 from .wheels import platform_key, wheel_parts
 
@@ -63,7 +64,7 @@ def merge(catalog: Catalog, pages: Mapping[tuple[str, str], tuple[Link, ...] | N
                 new_torch.setdefault(version.public, []).append(link)
         page_files[(variant, project)] = tuple(own)
     releases = [_confirm(r, fetched | missing, seen) for r in catalog.releases]
-    projects = {k: dict(v) for k, v in catalog.projects.items()}
+    new_torch_files: dict[str, ProjectRelease] = {}
     newest = catalog.releases[0] if catalog.releases else None
     variants_of: dict[str, set[str]] = {}  # version → variants seen: one pass, not one per version
     for v, ver in seen:
@@ -73,12 +74,13 @@ def merge(catalog: Catalog, pages: Mapping[tuple[str, str], tuple[Link, ...] | N
             break
         releases.append(_new_release(newest, new_version, variants_of.get(new_version, set()), seen))
         raw = tuple({"filename": link.filename, "sha256": link.sha256, "url": link.url} for link in new_links)
-        projects.setdefault("torch", {})[new_version] = ProjectRelease("torch", new_version, None, False, raw)
+        new_torch_files[new_version] = ProjectRelease("torch", new_version, None, False, raw)
     releases.sort(key=lambda r: r.version, reverse=True)
+    edits = {"torch": {**catalog.projects.get("torch", {}), **new_torch_files}} if new_torch_files else {}
     return replace(
         catalog,
         releases=tuple(releases),
-        projects=projects,
+        projects=with_projects(catalog.projects, edits),
         variant_files=files,
         live_pages=catalog.live_pages | frozenset(pages),
         yanked_files=catalog.yanked_files | frozenset(yanked),
@@ -176,7 +178,7 @@ def torch_declaration(metadata: bytes) -> str | None:
 def with_declarations(catalog: Catalog, declared: Mapping[str, str]) -> Catalog:
     """Fold ``{"project==version": specifier}`` into the catalog's companion releases."""
 
-    projects = {k: dict(v) for k, v in catalog.projects.items()}
+    projects: dict[str, dict[str, ProjectRelease]] = {}
     for key, spec in declared.items():
         project, _, version = key.partition("==")
         try:
@@ -185,5 +187,5 @@ def with_declarations(catalog: Catalog, declared: Mapping[str, str]) -> Catalog:
             continue
         old = catalog.project(project, version)
         new = replace(old, requires_torch=parsed) if old else ProjectRelease(project, version, None, False, (), parsed)
-        projects.setdefault(project, {})[version] = new
-    return replace(catalog, projects=projects)
+        projects.setdefault(project, dict(catalog.projects.get(project, {})))[version] = new
+    return replace(catalog, projects=with_projects(catalog.projects, projects))

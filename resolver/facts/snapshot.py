@@ -11,7 +11,17 @@ from packaging.version import InvalidVersion, Version
 from torchpin.errors import SnapshotError
 from torchpin.models import PLATFORM_KEYS, STATUS_RANK, DriverVersion, Status, Variant, WheelFile
 
-from .catalog import ArchList, Build, Catalog, CompanionPair, CudaVariantFacts, ProjectRelease, Release, VariantBuilds
+from .catalog import (
+    ArchList,
+    Build,
+    Catalog,
+    CompanionPair,
+    CudaVariantFacts,
+    ProjectRelease,
+    Projects,
+    Release,
+    VariantBuilds,
+)
 from .wheels import parse_variant
 
 SCHEMA = 1
@@ -127,12 +137,14 @@ def load_catalog(raw: bytes | str, origin: str = "wheel_index.json") -> Catalog:
         )
         for name, body in rd.obj(doc.get("rocm", {}), "rocm").items()
     }
-    projects: dict[str, dict[str, ProjectRelease]] = {}
-    for project, versions in rd.obj(doc.get("projects"), "projects").items():
-        projects[project] = {
+
+    def parse(project: str, versions: Any) -> dict[str, ProjectRelease]:
+        return {
             ver: _project_release(rd, project, ver, rd.obj(body, f"projects.{project}.{ver}"))
             for ver, body in rd.obj(versions, f"projects.{project}").items()
         }
+
+    projects = Projects(rd.obj(doc.get("projects"), "projects"), parse)
     variant_files = {}
     for i, f in enumerate(rd.list_(doc.get("variant_files", []), "variant_files")):
         url = rd.str_(rd.obj(f, f"variant_files[{i}]").get("url"), f"variant_files[{i}].url")

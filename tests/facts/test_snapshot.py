@@ -103,8 +103,9 @@ def _set(path: str, value: Any) -> Edit:
     ],
 )
 def test_broken_snapshot_names_the_field(edited_catalog: Callable[[Edit], Catalog], edit: Edit, fragment: str) -> None:
+    """A project is read when first used (every lock uses torch's): its fault surfaces then."""
     with pytest.raises(SnapshotError) as err:
-        edited_catalog(edit)
+        edited_catalog(edit).projects["torch"]
     assert fragment in str(err.value)
     assert err.value.exit_code == 4
 
@@ -149,3 +150,15 @@ def test_the_windows_cu117_gpu_lists_come_from_the_builder_scripts(catalog: Cata
         machine = target("3.10", "windows", driver="560.94", cc=(cc,), backend="cu117")
         plan = select(machine, catalog, [parse_requirement(f"torch=={release}")])
         assert [p.version for p in plan.pins] == [f"{release}+cu117"]
+
+
+def test_every_project_of_the_shipped_snapshot_parses(catalog: Catalog) -> None:
+    """Projects are parsed on first use: here every one is, so a bad field can't hide in one a
+    lock rarely asks for."""
+    for project in catalog.projects:
+        releases = catalog.projects[project]
+        assert releases and all(r.project == project for r in releases.values())
+        for release in releases.values():
+            release.files()
+            for plat in ("linux_x86_64", "macos_arm64"):
+                release.python_tags(plat)
