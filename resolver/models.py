@@ -33,7 +33,29 @@ TABLE_PAIRED: frozenset[str] = frozenset({"torchao", "fbgemm-gpu", "fbgemm-gpu-g
 # What an ecosystem package itself requires from the variant index: torchrec's wheels require
 # fbgemm-gpu unpinned, so a lock without it would let the installer take PyPI's newest.
 BRINGS: dict[str, tuple[str, ...]] = {"torchrec": ("fbgemm-gpu",)}
-PROJECTS: tuple[str, ...] = ("torch", *COMPANIONS, *ECOSYSTEM)
+# The triton build torch itself requires, exactly (its own Requires-Dist): triton from PyPI beside
+# a CUDA torch; beside a ROCm or XPU torch its own build, on that variant index only, renamed with
+# triton 3.6 (torch 2.10): pytorch-triton-rocm 3.5.x, then triton-rocm (the boundary inferred
+# from the published file names). Locked as the chosen torch requires it, never paired apart.
+TRITON_BUILDS: tuple[str, ...] = ("triton", "pytorch-triton-rocm", "triton-rocm", "pytorch-triton-xpu", "triton-xpu")
+_TRITON_NAMES = {"rocm": ("pytorch-triton-rocm", "triton-rocm"), "xpu": ("pytorch-triton-xpu", "triton-xpu")}
+PROJECTS: tuple[str, ...] = ("torch", *COMPANIONS, *ECOSYSTEM, *TRITON_BUILDS)
+
+
+def triton_build(family: str, torch: str, platform: str) -> str | None:
+    """The name of the triton build a torch release of ``family`` requires on ``platform`` (None:
+    none). CUDA torch requires triton on Linux x86_64, and from 2.11 on any Linux."""
+    release = tuple(int(part) for part in torch.split("+", maxsplit=1)[0].split(".")[:2] if part.isdigit())
+    if not platform.startswith("linux_"):
+        return None
+    if family == "cuda":
+        return "triton" if platform == "linux_x86_64" or release >= (2, 11) else None
+    names = _TRITON_NAMES.get(family)
+    if names is None:
+        return None
+    return names[1] if release >= (2, 10) else names[0]
+
+
 # What "no requirement" means: the trio every install command on pytorch.org names.
 TRIO: tuple[str, ...] = ("torch", "torchvision", "torchaudio")
 

@@ -43,8 +43,9 @@ from torchpin.models import COMPANIONS, ECOSYSTEM
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOT = ROOT / "data" / "wheel_index.json"
-# The torch family and the ecosystem packages paired with it (torchpin.models).
-PROJECTS = ("torch", *COMPANIONS, *ECOSYSTEM)
+# The torch family, the ecosystem packages paired with it and the triton CUDA torch requires:
+# what PyPI has (torchpin.models; the ROCm and XPU triton builds are on the variant index only).
+PROJECTS = ("torch", *COMPANIONS, *ECOSYSTEM, "triton")
 PYPI_JSON = "https://pypi.org/pypi/{project}/json"
 FILES_HOST = "https://files.pythonhosted.org/packages"
 MIN_TORCH = Version("1.13.0")
@@ -157,6 +158,7 @@ def inferred_release(
     for pair in rel.get("companions", {}).values():
         pair.update(status="unconfirmed", source="INFERRED")
     rel.pop("extra_python_tags", None)
+    rel.pop("triton", None)  # which triton it pins, only its own metadata says
     defaults = rel.get("pypi_default", {})
     plats = {platform_key(t.platform) for f in files for t in parse_wheel_filename(f["filename"])[3]}
     for plat in sorted(p for p in plats if p):

@@ -119,7 +119,7 @@ def _live_catalog(
     variants = [v.name for v in live_candidates(target, catalog, requirements)]
     if not variants:
         return None
-    projects = list(requirement_map(requirements))
+    projects = [p for p in requirement_map(requirements) if p != "triton"]  # CUDA's triton is PyPI's
     config = net.IndexConfig(
         base_url=ends.sources.pytorch,
         find_links=ends.sources.find_links,

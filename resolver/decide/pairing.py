@@ -14,7 +14,7 @@ from packaging.version import Version
 
 from torchpin.facts.snapshot import CompanionPair, Release
 from torchpin.facts.wheels import parse_variant, python_accepts
-from torchpin.models import Variant
+from torchpin.models import TRITON_BUILDS, Variant, triton_build
 
 from . import compat
 from .search import UNRECORDED, Problem, Search, exact_pin, not_on_index, pinned_version, pypi_file_problem, untagged
@@ -31,6 +31,13 @@ def companion_problem(s: Search, release: Release, variant: Variant) -> Problem:
     notes: list[str] = []
     for project, spec in s.specs.items():
         if project == "torch":
+            continue
+        if project in TRITON_BUILDS:
+            problem = _triton_problem(s, release, variant, project, spec)
+            if problem is not None:
+                return problem
+            chosen[project] = str(release.triton)
+            why.append(f"{project} {release.triton} is the triton build torch {release.version} requires")
             continue
         candidates = _companion_candidates(s, release, project)
         if not candidates:
@@ -159,4 +166,26 @@ def _pair_problem(s: Search, release: Release, variant: Variant, spec: Specifier
         return f"{project} {pair.version} has no CPython {s.target.python} wheel for {plat}", "companion"
     if files and files.raw_files and untagged(release, variant, plat) and (problem := pypi_file_problem(s, files)):
         return problem, "os-floor"
+    return None
+
+
+def _triton_problem(s: Search, release: Release, variant: Variant, project: str, spec: SpecifierSet) -> Problem:
+    """A triton build asked for: the one this torch build requires, by name and version (torch's own
+    Requires-Dist pins it), or why not."""
+    plat = s.target.platform.key
+    wants = triton_build(variant.family.value, str(release.version), plat)
+    if wants is None:
+        return (
+            f"torch {release.version} {variant} on {plat} requires no triton build ({project} asked for)",
+            "companion",
+        )
+    if wants != project:
+        return f"torch {release.version} {variant} requires {wants}, not {project}", "companion"
+    if release.triton is None:
+        return f"which {project} torch {release.version} requires isn't recorded", "status"
+    pinned = Version(release.triton)
+    if not spec.contains(pinned, prereleases=True):
+        return f"'{project}{spec}' excludes {project} {pinned}, which torch {release.version} requires", "requirement"
+    if project != "triton" and (missing := not_on_index(s, release, variant, project, pinned)):
+        return missing, "index"
     return None

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 
 from torchpin.facts.snapshot import Catalog
 from torchpin.facts.wheels import best_wheel
-from torchpin.models import PROJECTS, Pin, Target, Variant, WheelFile
+from torchpin.models import PROJECTS, TRITON_BUILDS, Pin, Target, Variant, WheelFile
 
 from .search import ecosystem_pair, pinned_version
 
@@ -29,6 +29,11 @@ def pins_for(
             continue
         version = versions[project]
         pypi = catalog.project(project, version)
+        if project in TRITON_BUILDS:  # no local tag; CUDA's comes from PyPI, the others from their page
+            page = catalog.page_files.get((variant.name, project), ())
+            triton = pypi.files() if project == "triton" and pypi else page
+            pins.append(Pin(project, version, best_wheel(triton, project, version, target)))
+            continue
         untagged = pypi is not None and pypi.builds is not None and not ecosystem_pair(pypi).tagged
         exact = pinned_version(version, variant, on_pypi or untagged)
         files: Iterable[WheelFile]

@@ -19,6 +19,7 @@ from torchpin.facts.wheels import python_accepts
 from torchpin.models import (
     DEFAULT_SOURCES,
     ECOSYSTEM,
+    TRITON_BUILDS,
     DriverVersion,
     Family,
     Pin,
@@ -173,6 +174,8 @@ def _check_requirements_exist(s: Search) -> None:
     for project, spec in s.specs.items():
         if project == "torch":
             known = [r.version for r in s.catalog.releases]
+        elif project in TRITON_BUILDS:  # the releases torch pins, whichever build's name
+            known = sorted({Version(r.triton) for r in s.catalog.releases if r.triton}, reverse=True)
         else:
             known = sorted((Version(v) for v in s.catalog.projects.get(project, {})), reverse=True)
         if not any(public_spec(spec).contains(v, prereleases=True) for v in known):

@@ -105,10 +105,7 @@ def parse_backend(text: str, known: Sequence[str]) -> Variant | None:
 # Names uv routes to the variant index whose pairing with torch no recorded fact says.
 UNPAIRED = {
     "torchtune": "its wheels declare no torch, and its publisher states no pairing (it was wound down in 2025)",
-    **dict.fromkeys(
-        ("pytorch-triton", "pytorch-triton-rocm", "pytorch-triton-xpu", "triton"),
-        "torch itself requires the triton build it goes with; lock torch",
-    ),
+    "pytorch-triton": "it is the nightly triton build, and torchpin locks releases",
 }
 
 

@@ -81,6 +81,7 @@ class Release:
     companions: Mapping[str, CompanionPair]
     extra_python_tags: Mapping[str, frozenset[str]] = field(default_factory=dict)
     extra_python_status: Status = "unconfirmed"
+    triton: str | None = None  # the triton release its Requires-Dist pins (its build, by family)
 
     def build(self, variant: str, platform: str) -> Build | None:
         for b in self.builds:

@@ -128,6 +128,7 @@ def _new_release(template: Release, version: str, variants: set[str], seen: dict
         builds=tuple(builds),
         companions=companions,
         extra_python_tags={},
+        triton=None,  # which triton it pins, only its own metadata says
     )
 
 

@@ -214,6 +214,9 @@ def _release(rd: _Reader, ver: str, body: dict[str, Any]) -> Release:
             k: frozenset(v) for k, v in rd.obj(extra.get("tags"), path + ".extra_python_tags.tags").items()
         },
         extra_python_status=rd.status(extra.get("status"), path + ".extra_python_tags.status"),
+        triton=str(rd.version(rd.obj(body["triton"], path + ".triton").get("version"), path + ".triton.version"))
+        if "triton" in body
+        else None,
     )
 
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from torchpin import __version__
-from torchpin.models import Pin, Plan, Target
+from torchpin.models import TRITON_BUILDS, Pin, Plan, Target, triton_build
 
 
 def describe_target(t: Target) -> str:
@@ -80,13 +80,8 @@ def index_lines(plan: Plan) -> list[tuple[str, str]]:
     return [("--index-url", plan.pypi_url), *find_links_lines(plan.index_url, variant_projects(plan))]
 
 
-# The triton build a ROCm or XPU torch requires is published for that build on its variant index,
-# under a name that changed with triton 3.6 (torch 2.10): pytorch-triton-rocm 3.5.x, then
-# triton-rocm 3.6.0 on (the boundary inferred from the published file names; README: the triton
-# builds).
-_TRITON = {"rocm": ("pytorch-triton-rocm", "triton-rocm"), "xpu": ("pytorch-triton-xpu", "triton-xpu")}
-TRITON_RENAMED = (2, 10)
-TRITON_PROJECTS = frozenset(name for names in _TRITON.values() for name in names)
+# The ROCm and XPU triton builds torch requires: published on their variant index only.
+TRITON_PROJECTS = frozenset(TRITON_BUILDS) - {"triton"}
 
 
 def variant_projects(plan: Plan) -> list[str]:
@@ -96,19 +91,10 @@ def variant_projects(plan: Plan) -> list[str]:
     return family_projects([p.project for p in plan.pins], plan.variant.family.value, plan.release)
 
 
-def triton_project(family: str, torch: str) -> str | None:
-    """The name of the triton build a ROCm or XPU torch release requires (None: it comes from PyPI)."""
-    names = _TRITON.get(family)
-    if names is None:
-        return None
-    release = tuple(int(part) for part in torch.split("+", maxsplit=1)[0].split(".")[:2] if part.isdigit())
-    return names[1] if release >= TRITON_RENAMED else names[0]
-
-
 def family_projects(pinned: Sequence[str], family: str, torch: str) -> list[str]:
     """``pinned`` and, beside a ROCm or XPU torch (release ``torch``), the triton build it requires."""
-    names = list(pinned)
-    triton = triton_project(family, torch)
+    names = [name for name in pinned if name != "triton"]  # CUDA's triton comes from PyPI
+    triton = triton_build(family, torch, "linux_x86_64") if family != "cuda" else None
     if triton and "torch" in names and triton not in names:
         names.append(triton)
     return names

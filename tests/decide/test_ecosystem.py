@@ -110,7 +110,7 @@ def test_torch_tensorrt_builds_are_unconfirmed_offline(catalog: Catalog) -> None
     assert "torch-tensorrt 2.14.0: its variant builds are not recorded; needs the live index" in e.value.message
 
 
-@pytest.mark.parametrize("name", ["torchtune", "pytorch-triton-rocm"])
+@pytest.mark.parametrize("name", ["torchtune", "pytorch-triton"])
 def test_ecosystem_names_with_no_pairing_fact_are_exit_2_saying_why(name: str) -> None:
     from torchpin.decide.targets import parse_requirement
     from torchpin.errors import UsageError

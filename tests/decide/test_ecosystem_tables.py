@@ -161,3 +161,49 @@ def test_a_pure_wheel_installs_on_every_platform() -> None:
     assert best_wheel(files, "torchrec", "1.6.1", target(python="3.11")) is None
     release = ProjectRelease("torchrec", "1.6.1", None, False, ({"filename": files[0].filename},))
     assert release.python_tags("macos_arm64") == release.python_tags("linux_x86_64") == {"py312-none"}
+
+
+@pytest.mark.parametrize(
+    ("t", "name", "torch", "triton"),
+    [
+        (target(backend="cu130"), "triton", "2.14.1", "3.8.0"),
+        (target(backend="cu126"), "triton<3.6", "2.9.1", "3.5.1"),
+        (target(backend="rocm6.4"), "pytorch-triton-rocm", "2.9.1", "3.5.1"),
+        (target(arch="aarch64", backend="cu130"), "triton", "2.14.1", "3.8.0"),
+    ],
+    ids=["cuda", "cuda-older-triton", "rocm-before-the-rename", "aarch64-from-2.11"],
+)
+def test_a_triton_build_is_the_one_the_chosen_torch_requires(
+    catalog: Catalog, t: Any, name: str, torch: str, triton: str
+) -> None:
+    plan = select(t, catalog, _reqs("torch", name))
+    project = name.split("<")[0]
+    assert (plan.release, _pin(plan, project)) == (torch, triton)
+    release = catalog.release(plan.release)
+    assert release is not None and release.triton == triton
+    if project == "triton":  # PyPI's own file: CUDA torch requires it from there
+        wheel = next(p.wheel for p in plan.pins if p.project == "triton")
+        assert wheel is not None and wheel.url and wheel.url.startswith("https://files.pythonhosted.org/")
+
+
+@pytest.mark.parametrize(
+    ("t", "name", "says"),
+    [
+        (target(backend="cu130"), "triton-rocm", "requires triton, not triton-rocm"),
+        (target(backend="cpu"), "triton", "requires no triton build"),
+        (target(os="macos", arch="aarch64"), "triton", "requires no triton build"),
+        (target(backend="rocm7.1"), "pytorch-triton-rocm", "requires triton-rocm, not pytorch-triton-rocm"),
+    ],
+)
+def test_a_triton_build_the_torch_build_does_not_require_is_exit_3(
+    catalog: Catalog, t: Any, name: str, says: str
+) -> None:
+    with pytest.raises(NoCompatibleBuild) as e:
+        select(t, catalog, _reqs("torch", name))
+    assert e.value.exit_code == 3 and says in e.value.message
+
+
+def test_the_cuda_aarch64_torch_before_2_11_requires_no_triton(catalog: Catalog) -> None:
+    with pytest.raises(NoCompatibleBuild) as e:
+        select(target(arch="aarch64", backend="cu128"), catalog, _reqs("torch==2.10.0", "triton"))
+    assert "on linux_aarch64 requires no triton build" in e.value.message

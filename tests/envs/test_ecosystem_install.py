@@ -257,6 +257,8 @@ def test_a_rocm_torch_gets_the_triton_build_it_requires(
     ]
     done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300, check=False)
     assert done.returncode == 0 and f" + {triton}" in done.stderr, done.stderr
+    named = _lock_table_paired(tmp, server, pypi, f"torch=={torch}", name, "--backend", backend)
+    assert triton in named.splitlines() and f"--find-links {server.base}/{backend}/{name}/" in named.splitlines()
 
 
 def test_every_format_takes_the_table_paired_packages_from_the_variant(

@@ -20,7 +20,6 @@ from tests.support.fake_index import FakeIndexServer, FakePytorchIndex
 from torchpin.decide.select import select
 from torchpin.decide.targets import parse_requirement
 from torchpin.facts.snapshot import Catalog, load_catalog
-from torchpin.models import PROJECTS
 
 BUILDS = ("cpu", "cu130")  # what the drill's index serves for the new release on Linux x86_64
 
@@ -73,7 +72,7 @@ def refreshed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Catalog, str, s
     tmp = tmp_path_factory.mktemp("drill")
     pypi = tmp / "pypi"
     pypi.mkdir()
-    for project in PROJECTS:
+    for project in _script().PROJECTS:
         body = pypi_doc(world, project)
         if project == "torch":
             body["info"] = {
@@ -132,7 +131,7 @@ def test_crawling_an_unreachable_index_is_one_line(tmp_path: Path, capsys: pytes
     pypi = tmp_path / "pypi"
     pypi.mkdir()
     doc = json.loads(_raw())
-    for project in PROJECTS:
+    for project in _script().PROJECTS:
         (pypi / f"{project}.json").write_text(json.dumps(pypi_doc(doc, project)))
     code = _script().main(["--snapshot", str(snapshot), "--from-dir", str(pypi), "--crawl", "http://127.0.0.1:9/whl"])
     err = capsys.readouterr().err.strip().splitlines()

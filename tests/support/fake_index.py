@@ -37,8 +37,7 @@ from packaging.version import Version
 
 from torchpin.facts.snapshot import Catalog, load_catalog
 from torchpin.facts.wheels import platform_key
-from torchpin.locks.requirements import triton_project
-from torchpin.models import BRINGS, ECOSYSTEM
+from torchpin.models import BRINGS, ECOSYSTEM, triton_build
 
 from .wheelmaker import wheel_bytes
 
@@ -96,7 +95,7 @@ def triton_of(torch: Version) -> tuple[str, str] | None:
     version = TRITON_OF.get(str(torch.public)) or TRITON_OF.get(minor)
     if family is None or version is None:
         return None
-    return triton_project(family, str(torch.public)) or "", version
+    return triton_build(family, str(torch.public), "linux_x86_64") or "", version
 
 
 @dataclass
