@@ -28,8 +28,17 @@ COMPANIONS: tuple[str, ...] = ("torchvision", "torchaudio", "torchcodec")
 # Built against one torch and one CUDA, published on the variant index beside it (README: "The
 # PyTorch ecosystem"): paired like companions, by their own declared torch range or, for those
 # whose wheels declare none (TABLE_PAIRED), by their publisher's compatibility table.
-ECOSYSTEM: tuple[str, ...] = ("xformers", "torch-tensorrt", "torchao", "fbgemm-gpu", "fbgemm-gpu-genai", "torchrec")
-TABLE_PAIRED: frozenset[str] = frozenset({"torchao", "fbgemm-gpu", "fbgemm-gpu-genai", "torchrec"})
+ECOSYSTEM: tuple[str, ...] = (
+    "xformers",
+    "torch-tensorrt",
+    "torchao",
+    "fbgemm-gpu",
+    "fbgemm-gpu-genai",
+    "torchrec",
+    "flash-attn-3",
+)
+# flash-attn-3 declares a bare `torch`: its builds target torch>=2.9 by the stable ABI.
+TABLE_PAIRED: frozenset[str] = frozenset({"torchao", "fbgemm-gpu", "fbgemm-gpu-genai", "torchrec", "flash-attn-3"})
 # What an ecosystem package itself requires from the variant index: torchrec's wheels require
 # fbgemm-gpu unpinned, so a lock without it would let the installer take PyPI's newest.
 BRINGS: dict[str, tuple[str, ...]] = {"torchrec": ("fbgemm-gpu",)}

@@ -231,7 +231,9 @@ def refresh(snapshot: dict[str, Any], fetch: Fetch, today: str) -> tuple[dict[st
         infos[project] = doc.get("info") or {}
         fresh = project_versions(doc, floor)
         added = sorted(set(fresh) - set(old), key=Version)
-        gone = sorted(set(old) - set(fresh), key=Version)
+        # A release only the variant index has (flash-attn-3 3.0.0; PyPI has a placeholder) is not gone.
+        gone = sorted((v for v in set(old) - set(fresh) if old[v].get("files")), key=Version)
+        fresh.update({v: old[v] for v in set(old) - set(fresh) if not old[v].get("files")})
         changed = sorted((v for v in set(fresh) & set(old) if _hashes(fresh[v]) != _hashes(old[v])), key=Version)
         for v in set(fresh) & set(old):
             # Recorded once (the wheel, the publisher's table or build workflow), kept.

@@ -33,6 +33,7 @@ ECOSYSTEM = (
     ("fbgemm-gpu", "fbgemm_gpu"),
     ("fbgemm-gpu-genai", "fbgemm_gpu"),
     ("torchrec", "torchrec"),
+    ("flash-attn-3", "flash_attn_interface"),
 )
 FAMILY = ("torch", "torchvision", "torchaudio", "torchcodec", "triton", *(dist for dist, _ in ECOSYSTEM))
 # What an extension says when it loads against another torch than it was built for; xformers
@@ -235,6 +236,12 @@ def ecosystem(torch: Any, gpu: bool) -> None:
                 got = torch.ops.fbgemm.asynchronous_complete_cumsum(torch.tensor([1, 2, 3])).tolist()
                 status = "pass" if got == [0, 1, 3, 6] else "fail"
                 record(cid, status, f"{dist} {version}: asynchronous_complete_cumsum on the CPU gave {got}")
+            elif dist == "flash-attn-3":
+                record(
+                    cid,
+                    "skip",
+                    f"{dist} {version} imports; its kernels need a CUDA GPU (FlashAttention-3 targets Hopper)",
+                )
             elif dist == "torch-tensorrt":
                 record(cid, "skip", f"{dist} {version} imports; compiling an engine needs a GPU and TensorRT")
             else:  # torchao loaded its C++ ops (it warns when it skips them); torchrec is Python

@@ -207,3 +207,20 @@ def test_the_cuda_aarch64_torch_before_2_11_requires_no_triton(catalog: Catalog)
     with pytest.raises(NoCompatibleBuild) as e:
         select(target(arch="aarch64", backend="cu128"), catalog, _reqs("torch==2.10.0", "triton"))
     assert "on linux_aarch64 requires no triton build" in e.value.message
+
+
+def test_flash_attn_3_comes_from_the_variant_it_was_seen_on_and_holds_torch_back(catalog: Catalog) -> None:
+    """flash-attn-3 3.0.0 targets torch>=2.9 by the stable ABI and was seen only on cu128: torch
+    stays on the newest release with a cu128 build, and the pin is plain (PyPI has no 3.0.0 to
+    confuse it with: its flash-attn-3 is a 0.0.0 placeholder)."""
+    plan = select(GPU, catalog, _reqs("torch", "flash-attn-3"))
+    assert (plan.release, plan.variant.name, _pin(plan, "flash-attn-3")) == ("2.11.0", "cu128", "3.0.0")
+    assert any("flash-attn-3 holds torch back" in n for n in plan.notes)
+    pin = next(p for p in plan.pins if p.project == "flash-attn-3")
+    assert not pin.direct  # offline its file is unknown; the find-links page names it
+
+
+def test_flash_attn_3_needs_torch_2_9(catalog: Catalog) -> None:
+    with pytest.raises(NoCompatibleBuild) as e:
+        select(GPU, catalog, _reqs("torch==2.8.0", "flash-attn-3"))
+    assert "no flash-attn-3 release is paired with torch 2.8.0" in e.value.message

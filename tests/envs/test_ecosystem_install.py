@@ -37,7 +37,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Fak
     # pairs it with any torch.
     newest = decoy.parent / "fbgemm_gpu-1.9.0-cp311-cp311-manylinux_2_28_x86_64.whl"
     newest.write_bytes(index.stand_in(newest.name))
-    write_simple_index(tmp / "pypi" / "simple", [decoy, newest])
+    # PyPI's flash-attn-3 is a 0.0.0 placeholder.
+    placeholder = decoy.parent / "flash_attn_3-0.0.0-py3-none-any.whl"
+    placeholder.write_bytes(index.stand_in(placeholder.name))
+    write_simple_index(tmp / "pypi" / "simple", [decoy, newest, placeholder])
     with FakeIndexServer(index) as server, StaticServer(tmp / "pypi") as pypi:
         yield tmp, server, f"{pypi.url}/simple"
 
@@ -310,3 +313,14 @@ def test_a_multi_target_lock_carries_torchao_per_target(served: tuple[Path, Fake
     assert f"--find-links {server.base}/cu130/torchao/" in lines
     assert 'torchao==0.18.0+cu130 ; sys_platform == "linux" and platform_machine == "x86_64"' in lines
     assert 'torchao==0.18.0 ; sys_platform == "darwin" and platform_machine == "arm64"' in lines
+
+
+def test_flash_attn_3_installs_from_its_variant_page(served: tuple[Path, FakeIndexServer, str]) -> None:
+    tmp, server, pypi = served
+    text = _lock_table_paired(tmp, server, pypi, "torch", "flash-attn-3", "--backend", "cu128")
+    lines = text.splitlines()
+    assert "flash-attn-3==3.0.0" in lines and f"--find-links {server.base}/cu128/flash-attn-3/" in lines
+    lock = tmp / "fa3.txt"
+    lock.write_text(text)
+    chosen = {n.replace("_", "-"): v for n, v in pip_dry_run(tmp, "-r", str(lock), env=installer_env()).items()}
+    assert chosen["flash-attn-3"] == "3.0.0" and chosen["torch"].endswith("+cu128")

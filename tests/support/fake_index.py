@@ -37,7 +37,7 @@ from packaging.version import Version
 
 from torchpin.facts.snapshot import Catalog, load_catalog
 from torchpin.facts.wheels import platform_key
-from torchpin.models import BRINGS, ECOSYSTEM, triton_build
+from torchpin.models import BRINGS, ECOSYSTEM, WheelFile, triton_build
 
 from .wheelmaker import wheel_bytes
 
@@ -86,6 +86,8 @@ TRITON_OF = {
     "2.15": "3.9.0",
 }
 TRITON = ("rocm", "xpu")
+# Ecosystem releases only the variant index has, as their files were seen there (ecosystem.md §1.1).
+VARIANT_ONLY = {("flash-attn-3", "3.0.0"): ("flash_attn_3-3.0.0-cp39-abi3-manylinux_2_28_x86_64.whl",)}
 
 
 def triton_of(torch: Version) -> tuple[str, str] | None:
@@ -219,7 +221,11 @@ class FakePytorchIndex:
                 files = release.files()
                 built = [f for f in files if not f.filename.endswith("-any.whl")] or list(files)
                 for variant in sorted(release.builds.variants - set(self.knobs.missing_variants)):
-                    for f in files if variant == "cpu" or not release.builds.tagged else built:
+                    # A release PyPI doesn't have (flash-attn-3): the file names seen on the index.
+                    recorded = [
+                        WheelFile(name, None, None) for name in VARIANT_ONLY.get((project, release.version), ())
+                    ]
+                    for f in recorded or (files if variant == "cpu" or not release.builds.tagged else built):
                         tags = parse_wheel_filename(f.filename)[3]
                         plats = {platform_key(t.platform) for t in tags}
                         # A none-any wheel installs wherever the variant's torch does.
