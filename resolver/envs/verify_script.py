@@ -223,7 +223,8 @@ def ecosystem(torch: Any, gpu: bool) -> None:
             version = getattr(mod, "__version__", "?")
             if ABI_SAID.search(said):
                 text = said.strip()[-1500:]
-                record(cid, "fail", f"{dist} {version}: {text.splitlines()[-1][:200]}", error=text, traceback="")
+                telling = next((line for line in text.splitlines() if ABI_SAID.search(line)), text.splitlines()[-1])
+                record(cid, "fail", f"{dist} {version}: {telling.strip()[:200]}", error=text, traceback="")
                 continue
             if dist == "xformers" and gpu:
                 ops = importlib.import_module("xformers.ops")

@@ -118,11 +118,21 @@ def test_pylock_takes_xformers_from_the_variant_page(served: tuple[Path, FakeInd
 
     _uv()
     tmp, server, pypi = served
-    doc = tomllib.loads(_lock(tmp, server, pypi, "cu130", "--format", "pylock"))
+    text = _lock(tmp, server, pypi, "cu130", "--format", "pylock")
+    doc = tomllib.loads(text)
     xformers = next(p for p in doc["packages"] if p["name"] == "xformers")
     [wheel] = xformers["wheels"]
     assert wheel["url"] == f"{server.base}/cu130/{FILE}"
     assert wheel["hashes"]["sha256"] == server.index.sha256(FILE, "cu130")
+    # uv installs a pylock (pip can't yet): the variant's build lands, not PyPI's.
+    lock = tmp / "pylock.toml"
+    lock.write_text(text)
+    into = tmp / "site-pylock"
+    argv = [_uv(), "pip", "install", "--python", sys.executable, "--target", str(into), "-r", str(lock)]
+    env = installer_env(UV_CACHE_DIR=str(tmp / "uv-cache-pylock"))
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert _installed_build(into) == "cu130"
 
 
 def test_full_pins_the_variant_file_by_hash(served: tuple[Path, FakeIndexServer, str]) -> None:

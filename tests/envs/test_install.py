@@ -320,6 +320,12 @@ TORCHAO_SKIP = (
     "Skipping import of cpp extensions due to incompatible torch version 2.13.0+cpu for torchao version 0.16.0"
     " Please see https://github.com/pytorch/ao/issues/2919 for more info"
 )
+# What xformers logs at import when its extension was built for another torch (_cpp_lib.py, 0.0.34).
+XFORMERS_SAYS = (
+    "WARNING[XFORMERS]: xFormers can't load C++/CUDA extensions. xFormers was built for:\n"
+    "    PyTorch 2.10.0+cu128 with CUDA 1208 (you have 2.13.0+cpu)\n"
+    "    Python  3.11.7 (you have 3.11.7)"
+)
 # A stand-in fbgemm_gpu registering the one CPU kernel verify runs, as the real library does.
 FBGEMM_OPS = """
 import torch
@@ -334,8 +340,9 @@ _lib.impl("asynchronous_complete_cumsum", lambda t: torch.cat([t.new_zeros(1), t
     [
         ("torchao", "0.16.0", f"import warnings\nwarnings.warn({TORCHAO_SKIP!r})\n", "fail"),
         ("fbgemm-gpu", "1.6.0", FBGEMM_OPS, "pass"),
+        ("xformers", "0.0.34", f"import sys\nprint({XFORMERS_SAYS!r}, file=sys.stderr)\n", "fail"),
     ],
-    ids=["torchao-skips-its-ops", "fbgemm-cpu-kernel"],
+    ids=["torchao-skips-its-ops", "fbgemm-cpu-kernel", "xformers-prints-its-mismatch"],
 )
 @pytest.mark.slow
 def test_verify_runs_the_table_paired_packages(
@@ -368,7 +375,7 @@ def test_verify_runs_the_table_paired_packages(
                 verify.returncode == 0 and "asynchronous_complete_cumsum on the CPU gave [0, 1, 3, 6]" in got["detail"]
             )
             return
-        assert verify.returncode == 6 and "[FM-04]" in got["detail"] and "Skipping import of cpp" in got["detail"]
+        assert verify.returncode == 6 and "[FM-04]" in got["detail"] and dist in got["detail"]
         assert got["fix"] == f"torchpin install torch==2.13.0+cpu {dist} --backend cpu"
     finally:
         subprocess.run([*pip, "uninstall", "-y", "-q", dist], check=True, env=env(), timeout=300)
