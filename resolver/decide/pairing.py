@@ -127,16 +127,15 @@ def _pair_problem(s: Search, release: Release, variant: Variant, spec: Specifier
     # A companion page read live is the truth for that companion; the builds of the torch
     # release it was built with are only the offline stand-in. Beside a torch from PyPI (macOS)
     # the package comes from PyPI too: its files there decide (checked below).
-    if on_pypi:
-        pass
-    elif (variant.name, project) not in s.catalog.live_pages and pair.variants is not None:
+    unread = not on_pypi and (variant.name, project) not in s.catalog.live_pages
+    if unread and pair.variants is not None:
         if not compat.usable(pair.status, live=s.ignore_status):
             what = pair.source if pair.source == UNRECORDED else f"its variant builds are unconfirmed ({pair.source})"
             return f"{project} {pair.version}: {what}{s.unconfirmed_tail}", "status"
         if variant.name not in pair.variants:
             published = ", ".join(sorted(pair.variants, key=parse_variant))
             return f"{project} {pair.version} has no {variant} build (published for {published})", "companion"
-    elif (variant.name, project) not in s.catalog.live_pages:
+    elif unread:
         base = s.catalog.release(pair.built_with)
         build = base.build(variant.name, plat) if base else None
         built = build is not None and compat.usable(build.status, live=s.ignore_status)
@@ -144,7 +143,7 @@ def _pair_problem(s: Search, release: Release, variant: Variant, spec: Specifier
             return f"{project} {pair.version} has no {variant} build for {plat}", "companion"
     recorded = release.companions.get(project)
     newer = recorded is not None and Version(pair.version) > Version(recorded.version)
-    if pair.source == DECLARED and newer and not on_pypi and (variant.name, project) not in s.catalog.live_pages:
+    if pair.source == DECLARED and newer and unread:
         # A release newer than the recorded pairing is one the data hasn't caught up with: PyPI's
         # own files confirm what PyPI serves; a variant index build only its page does. (Older
         # declared releases were known when the pairing was recorded and follow its builds.)

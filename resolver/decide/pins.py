@@ -47,12 +47,11 @@ def pins_for(
             files = catalog.variant_files.values()
         wheel = best_wheel(files, project, exact, target)
         # Only where PyPI got one variant's build under this very name and version (xformers) can
-        # an installer mistake it for the variant's: the pin names the file. Elsewhere (flash-attn-3,
-        # nothing of that version on PyPI) the find-links page decides, as for the family.
+        # an installer mistake it for the variant's: the pin names the variant's file (unread, PyPI's
+        # file name at the variant index, hash unknown until read). Elsewhere (flash-attn-3, nothing
+        # of that version on PyPI) the find-links page decides, as for the family.
         confusable = untagged and pypi is not None and pypi.builds is not None and pypi.builds.pypi_build is not None
-        if untagged and not on_pypi and confusable:
-            # PyPI holds another build of this very name and version: the pin names the variant's
-            # file. Unread, it is PyPI's file name at the variant index (hash unknown until read).
+        if confusable and not on_pypi:
             if wheel is None and pypi is not None and (named := best_wheel(pypi.files(), project, exact, target)):
                 wheel = WheelFile(named.filename, f"{index.rstrip('/')}/{urllib.parse.quote(named.filename)}", None)
             pins.append(Pin(project, exact, wheel, direct=wheel is not None and wheel.url is not None))

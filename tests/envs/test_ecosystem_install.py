@@ -45,12 +45,53 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Fak
         yield tmp, server, f"{pypi.url}/simple"
 
 
-def _lock(tmp: Path, server: FakeIndexServer, pypi: str, backend: str, *extra: str) -> str:
+def _lock_with(tmp: Path, server: FakeIndexServer, pypi: str, *args: str) -> str:
+    """``torchpin lock ARGS`` for the fixed target, against the fake index and the decoy PyPI."""
     env = installer_env(TORCHPIN_CACHE_DIR=str(tmp / "cache"), TORCHPIN_PYPI_URL=pypi)
-    where = ("--backend", backend, "--index-url", server.base, "--no-fallback")
-    r = run_cli("lock", "torch", "xformers", *TARGET, *where, *extra, env=env)
+    r = run_cli("lock", *args, *TARGET, "--index-url", server.base, "--no-fallback", env=env)
     assert r.returncode == 0, r.stderr
     return r.stdout
+
+
+def _lock(tmp: Path, server: FakeIndexServer, pypi: str, backend: str, *extra: str) -> str:
+    return _lock_with(tmp, server, pypi, "torch", "xformers", "--backend", backend, *extra)
+
+
+def _uv() -> str:
+    uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
+    if uv is None:
+        pytest.skip("uv is not installed (scripts/test installs it with the dev extra)")
+    return uv
+
+
+def _install(tool: str, lock: Path, into: Path, env: dict[str, str], *extra: str) -> subprocess.CompletedProcess[str]:
+    """A real ``pip install`` or ``uv pip install`` (with ``extra`` options) of ``lock`` into ``into``."""
+    if tool == "pip":
+        argv = [sys.executable, "-m", "pip", "install", "--quiet", *extra, "--target", str(into), "-r", str(lock)]
+    else:
+        argv = [_uv(), "pip", "install", *extra, "--python", sys.executable, "--target", str(into), "-r", str(lock)]
+    return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300, check=False)
+
+
+def _uv_locked(tmp: Path, server: FakeIndexServer, pypi: str, name: str, deps: str, backend: str) -> str:
+    """A uv project depending on ``deps``, pinned by ``lock --format pyproject --add`` and then
+    ``uv lock``: the uv.lock text."""
+    uv = _uv()
+    project = tmp / name
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "demo"\nversion = "0"\nrequires-python = ">=3.11"\n'
+        f'dependencies = [{deps}]\n\n[tool.uv]\nindex-url = "{pypi}"\n'
+    )
+    env = installer_env(TORCHPIN_CACHE_DIR=str(tmp / "cache"), UV_CACHE_DIR=str(tmp / f"uv-cache-{name}"))
+    where = ("--backend", backend, "--index-url", server.base, "--no-fallback")
+    r = run_cli("lock", *TARGET, *where, "--format", "pyproject", "--add", env=env, cwd=project)
+    assert r.returncode == 0, r.stderr
+    locked = subprocess.run(
+        [uv, "lock"], cwd=project, capture_output=True, text=True, env=env, timeout=300, check=False
+    )
+    assert locked.returncode == 0, locked.stderr
+    return (project / "uv.lock").read_text()
 
 
 @pytest.mark.parametrize("backend", ["cu126", "cu130"])
@@ -73,15 +114,8 @@ def test_real_installers_take_the_variant_file(served: tuple[Path, FakeIndexServ
     lock = tmp / f"requirements-{tool}.txt"
     lock.write_text(_lock(tmp, server, pypi, "cu126"))
     into = tmp / f"site-{tool}"
-    if tool == "pip":
-        argv = [sys.executable, "-m", "pip", "install", "--quiet", "--target", str(into), "-r", str(lock)]
-    else:
-        uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
-        if uv is None:
-            pytest.skip("uv is not installed (scripts/test installs it with the dev extra)")
-        argv = [uv, "pip", "install", "--python", sys.executable, "--target", str(into), "-r", str(lock)]
     env = installer_env(UV_CACHE_DIR=str(tmp / "uv-cache"), PIP_CACHE_DIR=str(tmp / "pip-cache"))
-    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300, check=False)
+    done = _install(tool, lock, into, env)
     assert done.returncode == 0, done.stderr
     assert _installed_build(into) == "cu126"
 
@@ -93,24 +127,8 @@ def test_a_wrong_hash_fragment_stops_the_installer(served: tuple[Path, FakeIndex
     text = _lock(tmp, server, pypi, "cu126").replace(server.index.sha256(FILE, "cu126"), "0" * 64)
     lock = tmp / f"tampered-{tool}.txt"
     lock.write_text(text)
-    into = str(tmp / f"t-{tool}")
-    if tool == "pip":
-        argv = [sys.executable, "-m", "pip", "install", "--quiet", "--target", into, "-r", str(lock)]
-    else:
-        uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
-        if uv is None:
-            pytest.skip("uv is not installed (scripts/test installs it with the dev extra)")
-        argv = [uv, "pip", "install", "--python", sys.executable, "--target", into, "-r", str(lock)]
-    env = installer_env(UV_CACHE_DIR=str(tmp / "uv-cache-2"))
-    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300, check=False)
+    done = _install(tool, lock, tmp / f"t-{tool}", installer_env(UV_CACHE_DIR=str(tmp / "uv-cache-2")))
     assert done.returncode != 0 and "hash" in done.stderr.lower(), done.stderr
-
-
-def _uv() -> str:
-    uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
-    if uv is None:
-        pytest.skip("uv is not installed (scripts/test installs it with the dev extra)")
-    return uv
 
 
 def test_pylock_takes_xformers_from_the_variant_page(served: tuple[Path, FakeIndexServer, str]) -> None:
@@ -128,9 +146,7 @@ def test_pylock_takes_xformers_from_the_variant_page(served: tuple[Path, FakeInd
     lock = tmp / "pylock.toml"
     lock.write_text(text)
     into = tmp / "site-pylock"
-    argv = [_uv(), "pip", "install", "--python", sys.executable, "--target", str(into), "-r", str(lock)]
-    env = installer_env(UV_CACHE_DIR=str(tmp / "uv-cache-pylock"))
-    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300, check=False)
+    done = _install("uv", lock, into, installer_env(UV_CACHE_DIR=str(tmp / "uv-cache-pylock")))
     assert done.returncode == 0, done.stderr
     assert _installed_build(into) == "cu130"
 
@@ -165,33 +181,11 @@ def test_full_pins_the_variant_file_by_hash(served: tuple[Path, FakeIndexServer,
 
 
 def test_a_uv_project_routes_xformers_with_the_torch_family(served: tuple[Path, FakeIndexServer, str]) -> None:
-    uv = _uv()
     tmp, server, pypi = served
-    project = tmp / "demo"
-    project.mkdir()
-    (project / "pyproject.toml").write_text(
-        '[project]\nname = "demo"\nversion = "0"\nrequires-python = ">=3.11"\n'
-        f'dependencies = ["torch", "xformers"]\n\n[tool.uv]\nindex-url = "{pypi}"\n'
-    )
-    env = installer_env(TORCHPIN_CACHE_DIR=str(tmp / "cache"), UV_CACHE_DIR=str(tmp / "uv-cache-p"))
-    where = ("--backend", "cu126", "--index-url", server.base, "--no-fallback")
-    r = run_cli("lock", *TARGET, *where, "--format", "pyproject", "--add", env=env, cwd=project)
-    assert r.returncode == 0, r.stderr
-    locked = subprocess.run(
-        [uv, "lock"], cwd=project, capture_output=True, text=True, env=env, timeout=300, check=False
-    )
-    assert locked.returncode == 0, locked.stderr
-    lock = (project / "uv.lock").read_text()
+    lock = _uv_locked(tmp, server, pypi, "demo", '"torch", "xformers"', "cu126")
     block = lock[lock.index('[[package]]\nname = "xformers"\n') :].split("\n\n")[0]
     assert f'registry = "{server.base}/cu126"' in block
     assert server.index.sha256(FILE, "cu126") in block and server.index.sha256(FILE) not in block
-
-
-def _lock_table_paired(tmp: Path, server: FakeIndexServer, pypi: str, *args: str) -> str:
-    env = installer_env(TORCHPIN_CACHE_DIR=str(tmp / "cache"), TORCHPIN_PYPI_URL=pypi)
-    r = run_cli("lock", *args, *TARGET, "--index-url", server.base, "--no-fallback", env=env)
-    assert r.returncode == 0, r.stderr
-    return r.stdout
 
 
 def test_torchao_is_its_variant_build_and_holds_torch_back_where_it_has_none(
@@ -201,7 +195,7 @@ def test_torchao_is_its_variant_build_and_holds_torch_back_where_it_has_none(
     torch stays on cu130 beside it, and the lock says so. Its wheels declare no torch, so no
     sidecar of it is read."""
     tmp, server, pypi = served
-    text = _lock_table_paired(tmp, server, pypi, "torch", "torchao", "--driver", "580.65", "--gpu-cc", "8.6")
+    text = _lock_with(tmp, server, pypi, "torch", "torchao", "--driver", "580.65", "--gpu-cc", "8.6")
     lines = text.splitlines()
     assert "torchao==0.18.0+cu130" in lines and any(line.startswith("torch==2.14.1+cu130") for line in lines)
     assert any("torchao holds torch back: without it, torch would be 2.15.0 (cu132)" in line for line in lines)
@@ -213,7 +207,7 @@ def test_torchrec_brings_its_paired_fbgemm_gpu_past_pypis_newest(served: tuple[P
     """torchrec requires fbgemm-gpu unpinned: the lock pins the FBGEMM release its table pairs with
     the chosen torch, and real pip and uv take it, not PyPI's 1.9.0."""
     tmp, server, pypi = served
-    text = _lock_table_paired(tmp, server, pypi, "torch", "torchrec", "--backend", "cu130")
+    text = _lock_with(tmp, server, pypi, "torch", "torchrec", "--backend", "cu130")
     lines = text.splitlines()
     assert {"fbgemm-gpu==1.6.0+cu130", "torchrec==1.6.1+cu130", "torch==2.11.0+cu130"} <= set(lines)
     lock = tmp / "torchrec.txt"
@@ -221,19 +215,7 @@ def test_torchrec_brings_its_paired_fbgemm_gpu_past_pypis_newest(served: tuple[P
     env = installer_env(UV_CACHE_DIR=str(tmp / "uv-cache-rec"))
     chosen = {name.replace("_", "-"): v for name, v in pip_dry_run(tmp, "-r", str(lock), env=env).items()}
     assert chosen["fbgemm-gpu"] == "1.6.0+cu130" and chosen["torchrec"] == "1.6.1+cu130"
-    argv = [
-        _uv(),
-        "pip",
-        "install",
-        "--dry-run",
-        "--python",
-        sys.executable,
-        "--target",
-        str(tmp / "rec"),
-        "-r",
-        str(lock),
-    ]
-    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300, check=False)
+    done = _install("uv", lock, tmp / "rec", env, "--dry-run")
     assert done.returncode == 0, done.stderr
     assert "fbgemm-gpu==1.6.0+cu130" in done.stderr and "1.9.0" not in done.stderr
 
@@ -248,7 +230,7 @@ def test_a_rocm_torch_gets_the_triton_build_it_requires(
     """A ROCm torch requires its own triton build, on its variant page only (PyPI has none of that
     name and version), renamed at torch 2.10: the lock routes the right name, and pip and uv take it."""
     tmp, server, pypi = served
-    text = _lock_table_paired(tmp, server, pypi, f"torch=={torch}", "--backend", backend)
+    text = _lock_with(tmp, server, pypi, f"torch=={torch}", "--backend", backend)
     name = triton.split("==")[0]
     assert f"--find-links {server.base}/{backend}/{name}/" in text.splitlines()
     lock = tmp / f"rocm-{backend}.txt"
@@ -256,21 +238,9 @@ def test_a_rocm_torch_gets_the_triton_build_it_requires(
     env = installer_env(UV_CACHE_DIR=str(tmp / f"uv-cache-{backend}"))
     chosen = {n.replace("_", "-"): v for n, v in pip_dry_run(tmp, "-r", str(lock), env=env).items()}
     assert chosen[name] == triton.split("==")[1] and chosen["torch"] == f"{torch}+{backend}"
-    argv = [
-        _uv(),
-        "pip",
-        "install",
-        "--dry-run",
-        "--python",
-        sys.executable,
-        "--target",
-        str(tmp / "r"),
-        "-r",
-        str(lock),
-    ]
-    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300, check=False)
+    done = _install("uv", lock, tmp / "r", env, "--dry-run")
     assert done.returncode == 0 and f" + {triton}" in done.stderr, done.stderr
-    named = _lock_table_paired(tmp, server, pypi, f"torch=={torch}", name, "--backend", backend)
+    named = _lock_with(tmp, server, pypi, f"torch=={torch}", name, "--backend", backend)
     assert triton in named.splitlines() and f"--find-links {server.base}/{backend}/{name}/" in named.splitlines()
 
 
@@ -281,10 +251,9 @@ def test_every_format_takes_the_table_paired_packages_from_the_variant(
     fbgemm-gpu torchrec brings) with the torch family, and ``uv lock`` accepts it."""
     import tomllib
 
-    uv = _uv()
     tmp, server, pypi = served
     args = ("torch", "torchao", "torchrec", "--backend", "cu130")
-    doc = tomllib.loads(_lock_table_paired(tmp, server, pypi, *args, "--format", "pylock"))
+    doc = tomllib.loads(_lock_with(tmp, server, pypi, *args, "--format", "pylock"))
     for name in ("torchao", "fbgemm-gpu", "torchrec"):
         package = next(p for p in doc["packages"] if p["name"] == name)
         assert package["version"].endswith("+cu130") and package["wheels"]
@@ -292,21 +261,7 @@ def test_every_format_takes_the_table_paired_packages_from_the_variant(
             filename = wheel["url"].rsplit("/", 1)[1].replace("%2B", "+")
             assert wheel["url"].startswith(f"{server.base}/cu130/")
             assert wheel["hashes"]["sha256"] == server.index.sha256(filename, "cu130")
-    project = tmp / "table-paired"
-    project.mkdir()
-    (project / "pyproject.toml").write_text(
-        '[project]\nname = "demo"\nversion = "0"\nrequires-python = ">=3.11"\n'
-        f'dependencies = ["torch", "torchao", "torchrec"]\n\n[tool.uv]\nindex-url = "{pypi}"\n'
-    )
-    env = installer_env(TORCHPIN_CACHE_DIR=str(tmp / "cache"), UV_CACHE_DIR=str(tmp / "uv-cache-t"))
-    where = ("--backend", "cu130", "--index-url", server.base, "--no-fallback")
-    r = run_cli("lock", *TARGET, *where, "--format", "pyproject", "--add", env=env, cwd=project)
-    assert r.returncode == 0, r.stderr
-    locked = subprocess.run(
-        [uv, "lock"], cwd=project, capture_output=True, text=True, env=env, timeout=300, check=False
-    )
-    assert locked.returncode == 0, locked.stderr
-    lock = (project / "uv.lock").read_text()
+    lock = _uv_locked(tmp, server, pypi, "table-paired", '"torch", "torchao", "torchrec"', "cu130")
     for name, version in (("torchao", "0.18.0+cu130"), ("fbgemm-gpu", "1.6.0+cu130"), ("torchrec", "1.6.1+cu130")):
         block = lock[lock.index(f'[[package]]\nname = "{name}"\n') :].split("\n\n")[0]
         assert f'version = "{version}"' in block and f'registry = "{server.base}/cu130"' in block
@@ -327,7 +282,7 @@ def test_a_multi_target_lock_carries_torchao_per_target(served: tuple[Path, Fake
 
 def test_flash_attn_3_installs_from_its_variant_page(served: tuple[Path, FakeIndexServer, str]) -> None:
     tmp, server, pypi = served
-    text = _lock_table_paired(tmp, server, pypi, "torch", "flash-attn-3", "--backend", "cu128")
+    text = _lock_with(tmp, server, pypi, "torch", "flash-attn-3", "--backend", "cu128")
     lines = text.splitlines()
     assert "flash-attn-3==3.0.0" in lines and f"--find-links {server.base}/cu128/flash-attn-3/" in lines
     lock = tmp / "fa3.txt"
