@@ -48,7 +48,13 @@ BRINGS: dict[str, tuple[str, ...]] = {"torchrec": ("fbgemm-gpu",)}
 # from the published file names). Locked as the chosen torch requires it, never paired apart.
 TRITON_BUILDS: tuple[str, ...] = ("triton", "pytorch-triton-rocm", "triton-rocm", "pytorch-triton-xpu", "triton-xpu")
 _TRITON_NAMES = {"rocm": ("pytorch-triton-rocm", "triton-rocm"), "xpu": ("pytorch-triton-xpu", "triton-xpu")}
-PROJECTS: tuple[str, ...] = ("torch", *COMPANIONS, *ECOSYSTEM, *TRITON_BUILDS)
+# PyTorch Geometric's compiled extensions: not on the PyTorch index but on data.pyg.org, one
+# find-links page per torch minor and variant (``facts.pyg``), each wheel local-tagged with both.
+DEFAULT_PYG_URL = "https://data.pyg.org/whl"
+PYG: tuple[str, ...] = ("pyg-lib", "torch-scatter", "torch-sparse", "torch-cluster", "torch-spline-conv")
+PROJECTS: tuple[str, ...] = ("torch", *COMPANIONS, *ECOSYSTEM, *TRITON_BUILDS, *PYG)
+# Requested packages that can hold torch back: each has builds for some torch releases only.
+PAIRED: frozenset[str] = frozenset({*ECOSYSTEM, *PYG})
 
 
 def triton_build(family: str, torch: str, platform: str) -> str | None:
@@ -292,6 +298,7 @@ class Plan:
     find_links: bool = False  # index_url is a flat --find-links page, PyPI the index
     pypi_url: str = "https://pypi.org/simple"  # where everything else comes from
     companions_why: tuple[str, ...] = ()  # why each companion is the version it is
+    pyg_url: str = DEFAULT_PYG_URL  # where PyG's pages are (a pin by version names its page)
 
 
 # Where a plan's files come from: the value the policy is handed, validated once by the caller.
@@ -310,6 +317,7 @@ class Sources(NamedTuple):
     pypi: str = DEFAULT_PYPI_INDEX  # everything else (or a PyPI proxy: Artifactory, devpi …)
     label: SourceLabel = "snapshot"
     detail: str = ""
+    pyg: str = DEFAULT_PYG_URL  # PyG's pages: <pyg>/torch-X.Y.0+<variant>.html
 
     def variant_index(self, variant: Variant) -> str:
         """The index (or flat page) a variant's wheels come from."""

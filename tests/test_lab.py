@@ -55,6 +55,19 @@ def test_torchpin_reaches_the_imitated_index_through_the_proxy(lab: Lab, tmp_pat
     assert lab.proxy.connects["download.pytorch.org"] > before  # by CONNECT, verified against the lab's CA
 
 
+def test_pyg_files_come_from_the_real_hosts_name_hashed(lab: Lab, tmp_path: Path) -> None:
+    """data.pyg.org's stand-in, reached by its own name through the proxy: the page of the chosen
+    torch is read, its relative link resolved on that host, and the file hashed."""
+    r = lock(lab, tmp_path, "torch", "torch-scatter", "--backend", "cu128")
+    assert r.returncode == 0, r.stderr
+    line = next(x for x in r.stdout.splitlines() if x.startswith("torch-scatter @ "))
+    url, _, digest = line.removeprefix("torch-scatter @ ").partition("#sha256=")
+    assert url == (
+        "https://data.pyg.org/whl/torch-2.11.0%2Bcu128/torch_scatter-2.1.2%2Bpt211cu128-cp311-cp311-linux_x86_64.whl"
+    )
+    assert len(digest) == 64 and lab.proxy.connects["data.pyg.org"] > 0
+
+
 def test_hosts_outside_the_lab_are_refused_and_counted(lab: Lab, tmp_path: Path) -> None:
     refused = lab.refused()
     r = lock(lab, tmp_path, "--backend", "cpu", "--index-url", "https://example.org/whl")

@@ -16,7 +16,7 @@ from torchpin.decide.targets import TargetFlags
 from torchpin.errors import UsageError
 from torchpin.facts.snapshot import Catalog, load_catalog
 from torchpin.facts.wheels import parse_variant
-from torchpin.models import DEFAULT_PYPI_INDEX, DEFAULT_PYTORCH_INDEX, Sources
+from torchpin.models import DEFAULT_PYG_URL, DEFAULT_PYPI_INDEX, DEFAULT_PYTORCH_INDEX, Sources
 from torchpin.net.urls import Credential, check_scheme, split_credentials, validate_url
 
 if TYPE_CHECKING:
@@ -141,6 +141,7 @@ def _endpoints(index: IndexOptions, environ: Mapping[str, str]) -> Endpoints:
         "--index-url": (index.index_url or DEFAULT_PYTORCH_INDEX).rstrip("/"),
         "--find-links": index.find_links,
         "TORCHPIN_PYPI_URL": (environ.get("TORCHPIN_PYPI_URL") or "").rstrip("/") or None,
+        "TORCHPIN_PYG_URL": (environ.get("TORCHPIN_PYG_URL") or "").rstrip("/") or None,
     }
     clean: dict[str, str | None] = {}
     creds = []
@@ -158,6 +159,7 @@ def _endpoints(index: IndexOptions, environ: Mapping[str, str]) -> Endpoints:
         clean["--index-url"] or DEFAULT_PYTORCH_INDEX,
         clean["--find-links"],
         clean["TORCHPIN_PYPI_URL"] or DEFAULT_PYPI_INDEX,
+        pyg=clean["TORCHPIN_PYG_URL"] or DEFAULT_PYG_URL,
     )
     return Endpoints(sources, tuple(creds), index, environ)
 

@@ -15,7 +15,7 @@ from .context import Context, IndexOptions
 from .plan import make_plan
 
 # Variables that change what detect reports, besides the TARGET ones.
-_ALSO_SHOWN = ("TORCHPIN_SYSROOT", "TORCHPIN_INDEX_URL", "TORCHPIN_FIND_LINKS", "TORCHPIN_PYPI_URL")
+_ALSO_SHOWN = ("TORCHPIN_SYSROOT", "TORCHPIN_INDEX_URL", "TORCHPIN_FIND_LINKS", "TORCHPIN_PYPI_URL", "TORCHPIN_PYG_URL")
 
 
 def run_detect(ctx: Context, flags: TargetFlags, index: IndexOptions) -> dict[str, Any]:

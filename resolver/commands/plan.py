@@ -9,11 +9,13 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from torchpin import envs, facts, machine, net
-from torchpin.decide.select import live_candidates, requirement_map, select
+from torchpin.decide.live import live_candidates, pyg_candidates
+from torchpin.decide.select import requirement_map, select
 from torchpin.decide.targets import TargetFlags, applicable, build_target
 from torchpin.errors import IndexFormatError, IndexLacksPages, IndexUnavailable, NoCompatibleBuild, UsageError
 from torchpin.facts.catalog import Catalog
-from torchpin.models import Plan, Requirement, Target
+from torchpin.facts.pyg import page_url
+from torchpin.models import PYG, Pin, Plan, Requirement, Target
 
 from .context import Context, Endpoints, IndexOptions
 
@@ -91,6 +93,7 @@ def make_plan(
                 raise
             hint = f" ({e.hint})" if isinstance(e, net.TlsFailure) and e.hint else ""
             ctx.note(f"torchpin: {e.message}{hint}; locking from the embedded snapshot ({catalog.snapshot_date})\n")
+        catalog = _pyg_live(ctx, catalog, target, requirements, index, ends)
     if ends.credentials:
         ctx.note("torchpin: credentials are not written into the lock; pip and uv read them from netrc or keyring\n")
     try:
@@ -103,7 +106,77 @@ def make_plan(
             raise
         why = refused[0].removeprefix("torchpin: ").strip()
         raise NoCompatibleBuild(f"{e.message}; the index offered files torchpin refused ({why})", hint=e.hint) from None
+    if not index.offline:
+        plan = _hash_pyg(ctx, plan, index, ends)
     return replace(plan, notes=(*detected, *plan.notes))
+
+
+def _pyg_client(ctx: Context, index: IndexOptions, ends: Endpoints) -> net.IndexClient:
+    """A reader of data.pyg.org's pages: flat find-links pages, through the one URL policy."""
+    config = net.IndexConfig(
+        base_url=ends.sources.pyg,
+        find_links=ends.sources.pyg,  # flat: each page lists every package's wheels
+        policy=ends.net(),
+        cache_dir=net.default_cache_dir(ctx.environ),
+        refresh=index.refresh,
+        deadline=index.deadline,
+        max_age=ctx.cache_max_age(),
+    )
+    return net.IndexClient(config, waiting=ctx.say)
+
+
+def _pyg_live(
+    ctx: Context,
+    catalog: Catalog,
+    target: Target,
+    requirements: Sequence[Requirement],
+    index: IndexOptions,
+    ends: Endpoints,
+) -> Catalog:
+    """The catalog with data.pyg.org's pages the decision may take a PyG package from read live:
+    the candidates' pages in one round, then each older page a missing one moves the decision to.
+    Unreachable: the recorded pages decide, said in a note (or, with --no-fallback, exit 4)."""
+    if index.offline or not any(r.project in PYG for r in requirements):
+        return catalog
+    client = _pyg_client(ctx, index, ends)
+    for _round in range(16):
+        wanted = pyg_candidates(target, catalog, requirements)
+        if not wanted:
+            break
+        urls = {key: page_url(ends.sources.pyg, *key) for key in wanted}
+        try:
+            fetched = client.fetch(list(urls.values()))
+        except (IndexUnavailable, IndexFormatError) as e:
+            if index.no_fallback:
+                e.hint = e.hint or "drop --no-fallback to take PyG's packages from the recorded pages"
+                raise
+            ctx.note(f"torchpin: {e.message}; PyG's packages from the pages the snapshot records\n")
+            return catalog
+        catalog = facts.merge_pyg(catalog, {key: fetched[url].links for key, url in urls.items()})
+    for note in client.notes:
+        ctx.note(f"torchpin: {note}\n")
+    return catalog
+
+
+def _hash_pyg(ctx: Context, plan: Plan, index: IndexOptions, ends: Endpoints) -> Plan:
+    """data.pyg.org's pages carry no hashes: each pinned file is read and hashed (once; the cache
+    keeps its digest), or the lock says it couldn't."""
+    todo = [p for p in plan.pins if p.project in PYG and p.wheel and p.wheel.url and not p.wheel.sha256]
+    if not todo:
+        return plan
+    ctx.say(f"torchpin: hashing {len(todo)} file(s) from {net.mask(ends.sources.pyg)} (its pages carry no hashes)\n")
+    digests = _pyg_client(ctx, index, ends).hash_files([str(p.wheel.url) for p in todo if p.wheel])
+    pins: list[Pin] = []
+    notes = list(plan.notes)
+    for pin in plan.pins:
+        if pin in todo and pin.wheel and pin.wheel.url:
+            digest = digests.get(pin.wheel.url)
+            if digest is None:
+                notes.append(f"could not read {pin.wheel.filename} to hash it: {pin.project} is pinned by URL only")
+            pins.append(replace(pin, wheel=replace(pin.wheel, sha256=digest)))
+            continue
+        pins.append(pin)
+    return replace(plan, pins=tuple(pins), notes=tuple(notes))
 
 
 def _live_catalog(

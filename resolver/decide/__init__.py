@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING
 from torchpin import face
 
 if TYPE_CHECKING:
+    from .live import live_candidates
     from .nobuild import no_build
-    from .select import live_candidates, requirement_map
+    from .select import requirement_map
     from .specs import check_shared, parse_spec
     from .targets import TargetFlags, applicable, build_target
 
@@ -20,7 +21,7 @@ __getattr__ = face(
     __name__,
     {
         "no_build": "nobuild",
-        "live_candidates": "select",
+        "live_candidates": "live",
         "requirement_map": "select",
         "TargetFlags": "targets",
         "check_shared": "specs",

@@ -8,13 +8,15 @@ the variant, platform and CPython; the data's recorded pairing is one candidate 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import NamedTuple
 
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
+from torchpin.facts.pyg import local_tag, minor_of, releases_on
 from torchpin.facts.snapshot import CompanionPair, Release
-from torchpin.facts.wheels import parse_variant, python_accepts
-from torchpin.models import TRITON_BUILDS, Variant, triton_build
+from torchpin.facts.wheels import best_wheel, parse_variant, python_accepts
+from torchpin.models import PYG, TRITON_BUILDS, Variant, triton_build
 
 from . import compat
 from .search import UNRECORDED, Problem, Search, exact_pin, not_on_index, pinned_version, pypi_file_problem, untagged
@@ -38,6 +40,13 @@ def companion_problem(s: Search, release: Release, variant: Variant) -> Problem:
                 return problem
             chosen[project] = str(release.triton)
             why.append(f"{project} {release.triton} is the triton build torch {release.version} requires")
+            continue
+        if project in PYG:
+            picked = _pyg_pick(s, release, variant, project, spec)
+            if not isinstance(picked, Picked):
+                return picked
+            chosen[project] = picked.version
+            why.append(picked.why)
             continue
         candidates = _companion_candidates(s, release, project)
         if not candidates:
@@ -188,3 +197,74 @@ def _triton_problem(s: Search, release: Release, variant: Variant, project: str,
     if project != "triton" and (missing := not_on_index(s, release, variant, project, pinned)):
         return missing, "index"
     return None
+
+
+class Picked(NamedTuple):
+    version: str
+    why: str
+
+
+def _pyg_pick(s: Search, release: Release, variant: Variant, project: str, spec: SpecifierSet) -> Picked | Problem:
+    """The version (and why) of ``project``'s newest wheel on data.pyg.org's page for this torch minor and
+    variant that installs on the target; or why there is none."""
+    minor = minor_of(release.version)
+    page = s.catalog.pyg.get((minor, variant.name))
+    where = f"data.pyg.org's torch-{minor}.0+{variant} page"
+    if page is None or page.absent:
+        known = "it answers 403" if page is not None else "none is recorded"
+        return (
+            f"data.pyg.org has no torch-{minor}.0+{variant} page ({known}); {_nearest_pyg(s, project, variant)}",
+            "companion",
+        )
+    plat, py = s.target.platform.key, s.target.python
+    if page.files is not None:  # read live: the page is the whole truth
+        releases = releases_on(page, project)
+        if not releases:
+            return f"{where} has no {project} wheels", "companion"
+        excluded = None
+        for version, files in releases:
+            if not spec.contains(version, prereleases=True):
+                excluded = excluded or f"'{project}{spec}' excludes {project} {version} on {where}"
+                continue
+            if best_wheel(files, project, str(version), s.target) is not None:
+                return Picked(
+                    str(version), f"{project} {version} is the newest on {where} with a CPython {py} wheel for {plat}"
+                )
+        if excluded:
+            return excluded, "requirement"
+        return f"{where} has no {project} wheel for CPython {py} on {plat}", "companion"
+    build = page.recorded.get(project)
+    if build is None:
+        return f"{where} has no {project} (as recorded: {page.source})", "companion"
+    if plat not in build.platforms:
+        return f"{project} {build.version} on {where} has no {plat} wheel", "companion"
+    if build.python is not None and not python_accepts({build.python}, py):
+        return f"{project} {build.version} on {where} is one {build.python} wheel: no CPython {py}", "companion"
+    if not compat.usable(build.status, live=s.ignore_status):
+        return f"{project} on {where} is unconfirmed ({build.source}){s.unconfirmed_tail}", "status"
+    pinned = f"{build.version}+{local_tag(minor, variant.name)}"
+    if not spec.contains(Version(pinned), prereleases=True):
+        return f"'{project}{spec}' excludes {project} {pinned}, the newest recorded on {where}", "requirement"
+    return Picked(
+        pinned,
+        f"{project} {pinned} is the newest {where} has, as recorded ({build.source}); a live read names the file",
+    )
+
+
+def _nearest_pyg(s: Search, project: str, variant: Variant) -> str:
+    """Which torch has a page with ``project`` for this variant, newest first: what to pin instead."""
+    plat = s.target.platform.key
+    minors = []
+    for (minor, name), page in s.catalog.pyg.items():
+        if name != variant.name or page.absent:
+            continue
+        if page.files is not None:
+            has = any(best_wheel(f, project, str(v), s.target) for v, f in releases_on(page, project))
+        else:
+            has = project in page.recorded and plat in page.recorded[project].platforms
+        if has:
+            minors.append(tuple(int(x) for x in minor.split(".")))
+    if not minors:
+        return f"PyG publishes no {project} for {variant} on {plat}"
+    newest = ".".join(map(str, max(minors)))
+    return f"the newest torch with {project} there for {variant} is {newest} (torch-{newest}.0+{variant}.html)"

@@ -5,9 +5,10 @@ from __future__ import annotations
 import urllib.parse
 from collections.abc import Iterable, Mapping
 
+from torchpin.facts.pyg import minor_of
 from torchpin.facts.snapshot import Catalog
 from torchpin.facts.wheels import best_wheel
-from torchpin.models import PROJECTS, TRITON_BUILDS, Pin, Target, Variant, WheelFile
+from torchpin.models import PROJECTS, PYG, TRITON_BUILDS, Pin, Target, Variant, WheelFile
 
 from .search import ecosystem_pair, pinned_version
 
@@ -28,6 +29,11 @@ def pins_for(
         if project not in versions:
             continue
         version = versions[project]
+        if project in PYG:  # by its file's URL, read from its page; by version where none was read
+            host = catalog.pyg.get((minor_of(versions["torch"]), variant.name))
+            wheel = best_wheel(host.files, project, version, target) if host and host.files else None
+            pins.append(Pin(project, version, wheel, direct=wheel is not None and wheel.url is not None))
+            continue
         pypi = catalog.project(project, version)
         if project in TRITON_BUILDS:  # no local tag; CUDA's comes from PyPI, the others from their page
             page = catalog.page_files.get((variant.name, project), ())

@@ -14,11 +14,13 @@ from packaging.version import Version
 
 from torchpin import decide
 from torchpin.errors import NoCompatibleBuild, UsageError
+from torchpin.facts.pyg import releases_on
 from torchpin.facts.snapshot import Build, Catalog, Release
 from torchpin.facts.wheels import python_accepts
 from torchpin.models import (
     DEFAULT_SOURCES,
-    ECOSYSTEM,
+    PAIRED,
+    PYG,
     TRITON_BUILDS,
     DriverVersion,
     Family,
@@ -45,7 +47,7 @@ from .search import (
     untagged,
 )
 
-__all__ = ["live_candidates", "requirement_map", "select"]
+__all__ = ["requirement_map", "select"]
 _FAMILY_FOR = {"cuda": Family.CUDA, "rocm": Family.ROCM, "xpu": Family.XPU}
 
 
@@ -76,20 +78,21 @@ _BLACKWELL = {(10, 0): "B200", (12, 0): "RTX 50xx"}
 
 def _held_back_hint(target: Target, catalog: Catalog, requirements: Sequence[Requirement], plan: Plan) -> str | None:
     """When an ecosystem package kept torch from its best build: what torch alone would be."""
-    held = sorted({r.project for r in requirements if r.project in ECOSYSTEM and not r.constraint})
+    held = sorted({r.project for r in requirements if r.project in PAIRED and not r.constraint})
     if not held:
         return None
-    rest = [r for r in requirements if r.project not in ECOSYSTEM]
+    rest = [r for r in requirements if r.project not in PAIRED]
     try:
         alone = _select(target, catalog, rest if any(not r.constraint for r in rest) else [*rest, Requirement("torch")])
     except NoCompatibleBuild:
         return None
     if (alone.release, alone.variant) == (plan.release, plan.variant):
         return None
+    lacks = next((r.reason for r in plan.rejected if (r.release, r.variant) == (alone.release, alone.variant.name)), "")
     return (
         f"{' and '.join(held)} {'holds' if len(held) == 1 else 'hold'} torch back: without "
-        f"{'it' if len(held) == 1 else 'them'}, torch would be {alone.release} ({alone.variant});"
-        " --explain says which builds it lacks"
+        f"{'it' if len(held) == 1 else 'them'}, torch would be {alone.release} ({alone.variant})"
+        + (f", where {lacks}" if lacks else "; --explain says which builds it lacks")
     )
 
 
@@ -176,6 +179,8 @@ def _check_requirements_exist(s: Search) -> None:
             known = [r.version for r in s.catalog.releases]
         elif project in TRITON_BUILDS:  # the releases torch pins, whichever build's name
             known = sorted({Version(r.triton) for r in s.catalog.releases if r.triton}, reverse=True)
+        elif project in PYG:  # what its pages hold, recorded or read
+            known = sorted(_pyg_versions(s, project), reverse=True)
         else:
             known = sorted((Version(v) for v in s.catalog.projects.get(project, {})), reverse=True)
         if not any(public_spec(spec).contains(v, prereleases=True) for v in known):
@@ -184,6 +189,16 @@ def _check_requirements_exist(s: Search) -> None:
                 f"no {project} release satisfies '{project}{spec}'; {newest}",
                 hint="loosen the requirement, or refresh the snapshot if a newer release exists",
             )
+
+
+def _pyg_versions(s: Search, project: str) -> set[Version]:
+    found = set()
+    for page in s.catalog.pyg.values():
+        if page.files is not None:
+            found |= {Version(v.public) for v, _ in releases_on(page, project)}
+        elif not page.absent and (build := page.recorded.get(project)):
+            found.add(Version(build.version))
+    return found
 
 
 def _release_fits(s: Search, release: Release) -> bool:
@@ -347,32 +362,9 @@ def _plan(s: Search, release: Release, variant: Variant, why: str, sources: Sour
         notes=tuple(dict.fromkeys([*s.notes, *s.chosen_notes.get((str(release.version), variant.name), ())])),
         rejected=tuple(s.rejected),
         pypi_url=sources.pypi,
+        pyg_url=sources.pyg,
         find_links=flat,
         source=sources.label,
         source_detail=sources.detail,
         companions_why=tuple(s.chosen_why.get((str(release.version), variant.name), ())),
     )
-
-
-def live_candidates(target: Target, catalog: Catalog, requirements: Sequence[Requirement] = ()) -> list[Variant]:
-    """Variants whose live pages could change the decision, newest release first.
-
-    Every variant passing all checks but the facts' status is collected, down to the
-    first release the snapshot alone can already decide on: nothing older can win.
-    """
-    loose = Search(target, catalog, requirement_map(requirements), ignore_status=True)
-    strict = Search(target, catalog, loose.specs)
-    found: list[Variant] = []
-    for release in catalog.releases:
-        if not public_spec(loose.specs["torch"]).contains(release.version, prereleases=True):
-            continue
-        if not _release_fits(loose, release):
-            continue
-        for build in _candidate_builds(loose, release):
-            if untagged(release, build.variant, build.platform):
-                continue  # PyPI serves these: the snapshot has their real files already
-            if _variant_problem(loose, release, build) is None and build.variant not in found:
-                found.append(build.variant)
-        if any(_build_fits(strict, release, b) for b in _candidate_builds(strict, release)):
-            break
-    return found

@@ -9,6 +9,7 @@ from torchpin import face
 if TYPE_CHECKING:
     from .catalog import Catalog
     from .live import declarations_wanted, merge, torch_declaration, with_declarations
+    from .pyg import merge_pyg
     from .simple import Link, parse_html, parse_page
     from .snapshot import load_catalog
 
@@ -22,6 +23,7 @@ __getattr__ = face(
         "parse_page": "simple",
         "declarations_wanted": "live",
         "merge": "live",
+        "merge_pyg": "pyg",
         "torch_declaration": "live",
         "with_declarations": "live",
     },
@@ -32,6 +34,7 @@ __all__ = [
     "declarations_wanted",
     "load_catalog",
     "merge",
+    "merge_pyg",
     "parse_html",
     "parse_page",
     "torch_declaration",

@@ -16,6 +16,7 @@ from packaging.version import Version
 
 from torchpin.models import PLATFORM_KEYS, DriverVersion, Status, Variant, WheelFile
 
+from .pyg import PygPage
 from .wheels import platform_floor, platform_key, python_tag
 
 
@@ -206,6 +207,8 @@ class Catalog:
     # Each live page's own wheels: an untagged file name (xformers) is on several variant pages,
     # a different build on each.
     page_files: Mapping[tuple[str, str], tuple[WheelFile, ...]] = field(default_factory=dict)
+    # data.pyg.org's pages by (torch minor, variant): recorded, or read live.
+    pyg: Mapping[tuple[str, str], PygPage] = field(default_factory=dict)
 
     def release(self, version: str) -> Release | None:
         for r in self.releases:

@@ -22,6 +22,7 @@ from .catalog import (
     Release,
     VariantBuilds,
 )
+from .pyg import PygBuild, PygPage
 from .wheels import parse_variant
 
 SCHEMA = 1
@@ -33,6 +34,8 @@ __all__ = [
     "CompanionPair",
     "CudaVariantFacts",
     "ProjectRelease",
+    "PygBuild",
+    "PygPage",
     "Release",
     "VariantBuilds",
     "load_catalog",
@@ -158,7 +161,41 @@ def load_catalog(raw: bytes | str, origin: str = "wheel_index.json") -> Catalog:
         cuda_variants=cuda_variants,
         rocm_gfx=rocm,
         variant_files=variant_files,
+        pyg=_pyg(rd, rd.obj(doc.get("pyg", {}), "pyg")),
     )
+
+
+def _pyg(rd: _Reader, raw: dict[str, Any]) -> dict[tuple[str, str], PygPage]:
+    """data.pyg.org's pages the snapshot records, each with the newest release of each package on it."""
+    on: dict[str, dict[str, PygBuild]] = {}
+    for project, rows in rd.obj(raw.get("builds", {}), "pyg.builds").items():
+        for i, row in enumerate(rd.list_(rows, f"pyg.builds.{project}")):
+            path = f"pyg.builds.{project}[{i}]"
+            b = rd.obj(row, path)
+            python = b.get("python")
+            build = PygBuild(
+                version=str(rd.version(b.get("version"), path + ".version")),
+                platforms=frozenset(
+                    rd.str_(x, path + ".platforms") for x in rd.list_(b.get("platforms"), path + ".platforms")
+                ),
+                python=rd.str_(python, path + ".python") if python is not None else None,
+                status=rd.status(b.get("status"), path + ".status"),
+                source=rd.str_(b.get("source"), path + ".source"),
+            )
+            for minor in rd.list_(b.get("torch"), path + ".torch"):
+                on.setdefault(rd.str_(minor, path + ".torch"), {})[project] = build
+    pages = {}
+    for minor, body in rd.obj(raw.get("pages", {}), "pyg.pages").items():
+        path = f"pyg.pages.{minor}"
+        page = rd.obj(body, path)
+        for v in rd.list_(page.get("variants"), path + ".variants"):
+            variant = rd.variant(v, path + ".variants").name
+            status, source = (
+                rd.status(page.get("status"), path + ".status"),
+                rd.str_(page.get("source"), path + ".source"),
+            )
+            pages[(minor, variant)] = PygPage(minor, variant, status, source, on.get(minor, {}))
+    return pages
 
 
 def _release(rd: _Reader, ver: str, body: dict[str, Any]) -> Release:

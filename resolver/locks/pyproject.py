@@ -15,10 +15,11 @@ from packaging.requirements import InvalidRequirement, Requirement
 from tomlkit.exceptions import TOMLKitError
 
 from torchpin.errors import UsageError
-from torchpin.models import PROJECTS, Plan
+from torchpin.facts.pyg import local_tag, minor_of
+from torchpin.models import PROJECTS, PYG, Plan
 
 from .multi import markers as target_markers
-from .requirements import TRITON_PROJECTS, variant_projects
+from .requirements import TRITON_PROJECTS, pyg_page, variant_projects
 
 PREFIX = "torchpin-"
 
@@ -70,6 +71,19 @@ def _edit(text: str, plans: Sequence[tuple[str | None, Plan]], *, add: bool) -> 
             ours.append(entry)
         for project in variant_projects(plan):
             routes.setdefault(project, []).append({"index": name} | ({"marker": marker} if marker else {}))
+    for (_, plan), marker in zip(plans, markers, strict=True):
+        page = pyg_page(plan)
+        if page is None:
+            continue
+        # PyG's page for this torch and variant, as uv takes a find-links page: a flat index.
+        name = f"{PREFIX}pyg-{minor_of(plan.release)}-{plan.variant.name}"
+        if name not in {str(t["name"]) for t in ours}:
+            entry = tomlkit.table()
+            entry.update({"name": name, "url": page, "format": "flat", "explicit": True})
+            ours.append(entry)
+        for pin in plan.pins:
+            if pin.project in PYG:
+                routes.setdefault(pin.project, []).append({"index": name} | ({"marker": marker} if marker else {}))
     if ours:
         uv = _table(_table(doc, "tool", "tool"), "uv", "tool.uv")
         # The indexes first, at the end of the user's own array of them, then the sources: the
@@ -248,11 +262,14 @@ def _name(entry: Any) -> str | None:
 
 
 def _own_variants(doc: Any) -> set[str]:
-    """The variants of the ``torchpin-<variant>`` indexes an earlier run wrote."""
+    """The local tags of the pins an earlier run wrote: the variants of its ``torchpin-<variant>``
+    indexes, and ``ptXYvariant`` of its ``torchpin-pyg-X.Y-<variant>`` ones."""
     uv = doc.get("tool", {}).get("uv", {}) if isinstance(doc.get("tool"), dict) else {}
     indexes = uv.get("index", []) if isinstance(uv, dict) else []
     names = [str(t.get("name", "")) for t in indexes if isinstance(t, dict)] if isinstance(indexes, list) else []
-    return {n.removeprefix(PREFIX) for n in names if n.startswith(PREFIX)}
+    ours = {n.removeprefix(PREFIX) for n in names if n.startswith(PREFIX)}
+    pyg = {n for n in ours if n.startswith("pyg-")}
+    return (ours - pyg) | {local_tag(*n.removeprefix("pyg-").rsplit("-", 1)) for n in pyg}
 
 
 def _is_own_pin(req: Requirement, variants: set[str]) -> bool:

@@ -114,7 +114,10 @@ def _lines(text: str, kind: LockFormat, env: Mapping[str, str]) -> LockView:
             flag, url = m[1], m[2]
             urls.append(url)
             options.append((flag, url))
-            index = (index or url) if flag == "--index-url" else _variant_index(url)
+            if flag == "--index-url":
+                index = index or url
+            elif not _is_pyg_page(url):  # PyG's page is its packages', not the variant's
+                index = _variant_index(url)
         elif _HASH.match(line):
             hashes += 1
         elif line.startswith("-"):
@@ -161,6 +164,11 @@ def _variant_index(url: str) -> str:
 
 
 _PAGES = frozenset({*PROJECTS, *TRITON_PROJECTS})
+
+
+def _is_pyg_page(url: str) -> bool:
+    """data.pyg.org's page layout (``…/torch-2.11.0+cu128.html``), wherever it is served from."""
+    return re.fullmatch(r"torch-\d+\.\d+\.\d+(\+|%2B)[a-z0-9.]+\.html", url.rsplit("/", 1)[-1]) is not None
 
 
 def _option_refused(line: str) -> str:

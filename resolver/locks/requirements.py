@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from torchpin import __version__
-from torchpin.models import TRITON_BUILDS, Pin, Plan, Target, triton_build
+from torchpin.facts.pyg import minor_of, page_url
+from torchpin.models import PYG, TRITON_BUILDS, Pin, Plan, Target, triton_build
 
 
 def describe_target(t: Target) -> str:
@@ -74,10 +75,25 @@ def index_lines(plan: Plan) -> list[tuple[str, str]]:
     the first index that lists it, and a variant index lists stale copies of torch's dependencies
     (setuptools 70.2.0 beside a torch that needs >=77: vllm-project/vllm#45412)."""
     if plan.on_pypi:
-        return [("--index-url", plan.index_url)]
+        return [("--index-url", plan.index_url), *pyg_lines(plan)]
     if plan.find_links:
-        return [("--index-url", plan.pypi_url), ("--find-links", plan.index_url)]
-    return [("--index-url", plan.pypi_url), *find_links_lines(plan.index_url, variant_projects(plan))]
+        return [("--index-url", plan.pypi_url), ("--find-links", plan.index_url), *pyg_lines(plan)]
+    return [("--index-url", plan.pypi_url), *find_links_lines(plan.index_url, variant_projects(plan)), *pyg_lines(plan)]
+
+
+def pyg_page(plan: Plan) -> str | None:
+    """data.pyg.org's page for the plan's torch and variant, when the plan pins a package from it."""
+    if not any(p.project in PYG for p in plan.pins):
+        return None
+    return page_url(plan.pyg_url, minor_of(plan.release), plan.variant.name)
+
+
+def pyg_lines(plan: Plan) -> list[tuple[str, str]]:
+    """PyG's page as a ``--find-links`` page, for its packages pinned by version (an offline lock:
+    no file read); a pin by URL needs none."""
+    page = pyg_page(plan)
+    by_version = any(p.project in PYG and not p.direct for p in plan.pins)
+    return [("--find-links", page)] if page and by_version else []
 
 
 # The ROCm and XPU triton builds torch requires: published on their variant index only.
@@ -93,7 +109,7 @@ def variant_projects(plan: Plan) -> list[str]:
 
 def family_projects(pinned: Sequence[str], family: str, torch: str) -> list[str]:
     """``pinned`` and, beside a ROCm or XPU torch (release ``torch``), the triton build it requires."""
-    names = [name for name in pinned if name != "triton"]  # CUDA's triton comes from PyPI
+    names = [name for name in pinned if name != "triton" and name not in PYG]  # CUDA's triton comes from PyPI
     triton = triton_build(family, torch, "linux_x86_64") if family != "cuda" else None
     if triton and "torch" in names and triton not in names:
         names.append(triton)

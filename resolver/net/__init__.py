@@ -25,7 +25,7 @@ from .urls import (
 )
 
 if TYPE_CHECKING:
-    from .fetch import fetch_bodies, fetch_pages
+    from .fetch import fetch_bodies, fetch_pages, hash_files
     from .http import (
         ConnectError,
         HTTPError,
@@ -72,6 +72,7 @@ __getattr__ = face(
         **dict.fromkeys(_HTTP, "http"),
         "fetch_pages": "fetch",
         "fetch_bodies": "fetch",
+        "hash_files": "fetch",
         "IndexClient": "index",
         "IndexConfig": "index",
         "listed_variants": "index",
@@ -100,6 +101,7 @@ __all__ = [
     "fetch_bodies",
     "fetch_bytes",
     "fetch_pages",
+    "hash_files",
     "is_tls_failure",
     "listed_variants",
     "mask",

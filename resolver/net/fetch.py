@@ -5,6 +5,7 @@ deadlined. Loaded only when a page or sidecar is not fresh in the cache (asyncio
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +35,13 @@ def fetch_bodies(ix: IndexClient, urls: Sequence[str], max_bytes: int) -> dict[s
     """Small immutable files at once; None for one that isn't there or can't be read."""
     work = _Fetcher(ix)._files(list(urls), max_bytes)
     return net.run_within(ix.config.deadline, work, "reading metadata sidecars")
+
+
+def hash_files(ix: IndexClient, urls: Sequence[str], deadline: float) -> dict[str, str | None]:
+    """The sha256 of each file, streamed (a page that carries no hashes: data.pyg.org's); None for
+    one that isn't there or can't be read. A digest is kept in the cache: the files are immutable."""
+    work = _Fetcher(ix)._hashes(list(urls))
+    return net.run_within(deadline, work, f"hashing {len(urls)} file(s)")
 
 
 class _Retry(Exception):
@@ -138,6 +146,29 @@ class _Fetcher:
         if self.config.cache_dir:  # content-addressed by its wheel: never needs revalidating
             PageCache(self.config.cache_dir, url).save(bytes(body), '"immutable"', None, "application/octet-stream")
         return bytes(body)
+
+    async def _hashes(self, urls: list[str]) -> dict[str, str | None]:
+        async with net.client(self.config.policy, transport=self.transport) as http:
+            digests = await asyncio.gather(*(self._hash(http, u) for u in urls))
+        return dict(zip(urls, digests, strict=True))
+
+    async def _hash(self, http: AsyncClient, url: str) -> str | None:
+        cache = PageCache(self.config.cache_dir, url + "#sha256") if self.config.cache_dir else None
+        kept = cache.body() if cache and not self.config.refresh and cache.load() else None
+        if kept is not None and len(kept) == 64:
+            return kept.decode("ascii", "replace")
+        digest = hashlib.sha256()
+        try:
+            async with net.open_url(http, self.config.policy, url) as (response, _):
+                if response.status_code != 200:
+                    return None
+                async for chunk in response.aiter_bytes(1 << 20):
+                    digest.update(chunk)
+        except (net.HTTPError, IndexUnavailable):
+            return None
+        if cache:
+            cache.save(digest.hexdigest().encode(), '"immutable"', None, "text/plain")
+        return digest.hexdigest()
 
     async def _attempt(
         self, http: AsyncClient, url: str, cache: PageCache | None, cached: dict[str, Any] | None

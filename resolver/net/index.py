@@ -124,6 +124,12 @@ class IndexClient:
             out.update(net.fetch_bodies(self, todo, max_bytes))
         return out
 
+    def hash_files(self, urls: Sequence[str], *, deadline: float = 900.0) -> dict[str, str | None]:
+        """Each file's sha256, read whole (each hop checked); None where it couldn't be read."""
+        for url in urls:
+            self.config.policy.check(url)
+        return net.hash_files(self, list(dict.fromkeys(urls)), deadline)
+
     def _parse(self, body: bytes, ctype: str, url: str, cache: PageCache | None = None) -> tuple[Link, ...]:
         """The page's links that meet the policy. A cached page's parse is kept beside it: parsing a
         2,000-link page costs ~100 ms, reading the kept parse ~3 ms."""

@@ -6,7 +6,8 @@ from packaging.specifiers import SpecifierSet
 
 from tests.conftest import target
 from tests.support.newest import NEXT
-from torchpin.decide.select import live_candidates, select
+from torchpin.decide.live import live_candidates
+from torchpin.decide.select import select
 from torchpin.errors import NoCompatibleBuild
 from torchpin.facts.live import merge
 from torchpin.facts.simple import Link

@@ -35,6 +35,7 @@ from typing import Any
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import Version
 
+from torchpin.facts.pyg import local_tag
 from torchpin.facts.snapshot import Catalog, load_catalog
 from torchpin.facts.wheels import platform_key
 from torchpin.models import BRINGS, ECOSYSTEM, WheelFile, triton_build
@@ -88,6 +89,41 @@ TRITON_OF = {
 TRITON = ("rocm", "xpu")
 # Ecosystem releases only the variant index has, as their files were seen there (ecosystem.md §1.1).
 VARIANT_ONLY = {("flash-attn-3", "3.0.0"): ("flash_attn_3-3.0.0-cp39-abi3-manylinux_2_28_x86_64.whl",)}
+
+# data.pyg.org: pyg-lib's releases and the torch minors each was built for (its CHANGELOG, ecosystem
+# facts §4); a page keeps the older releases' wheels. The rusty1s extensions: one release each,
+# one wheel per CPython. torch 2.13's page has pyg-lib only; 2.14 and 2.15 have none yet (403).
+PYG_LIB = {
+    "0.5.0": ("2.4", "2.5", "2.6", "2.7", "2.8"),
+    "0.6.0": ("2.8", "2.9", "2.10", "2.11"),
+    "0.7.0": ("2.9", "2.10", "2.11", "2.12"),
+    "0.8.0": ("2.10", "2.11", "2.12", "2.13"),
+}
+PYG_PYTHONS = ("cp310", "cp311", "cp312", "cp313")
+
+
+def pyg_page_files(catalog: Catalog) -> dict[str, list[str]]:
+    """``torch-X.Y.0+VARIANT`` → the wheel names data.pyg.org's page of that name lists."""
+    out: dict[str, list[str]] = {}
+    for (minor, variant), page in catalog.pyg.items():
+        local = local_tag(minor, variant)
+        plats = ["linux_x86_64", "win_amd64"] + (["macosx_11_0_arm64"] if variant == "cpu" else [])
+        names = []
+        for version, minors in PYG_LIB.items():
+            if minor not in minors:
+                continue
+            if version == "0.8.0":  # one abi3 wheel per platform, manylinux_2_28, aarch64 too
+                abi3 = ["manylinux_2_28_x86_64", "manylinux_2_28_aarch64", *plats[1:]]
+                names += [f"pyg_lib-{version}+{local}-cp310-abi3-{plat}.whl" for plat in abi3]
+            else:
+                names += [f"pyg_lib-{version}+{local}-{py}-{py}-{plat}.whl" for py in PYG_PYTHONS for plat in plats]
+        for project, build in page.recorded.items():
+            if project == "pyg-lib":
+                continue
+            stem = f"{project.replace('-', '_')}-{build.version}+{local}"
+            names += [f"{stem}-{py}-{py}-{plat}.whl" for py in PYG_PYTHONS for plat in plats]
+        out[f"torch-{minor}.0+{variant}"] = sorted(names)
+    return out
 
 
 def triton_of(torch: Version) -> tuple[str, str] | None:
@@ -238,6 +274,29 @@ class FakePytorchIndex:
                             stem, version, rest = f.filename.split("-", 2)
                             name = f"{stem}-{version}+{variant}-{rest}"
                         pages.setdefault((variant, project), set()).add(name)
+
+    @cached_property
+    def pyg_files(self) -> dict[str, list[str]]:
+        return pyg_page_files(self.catalog)
+
+    def pyg_page(self, name: str) -> str | None:
+        """data.pyg.org's page ``name`` (``torch-2.11.0+cu128``) as its upload script writes it:
+        relative links with '+' as %2B, the wheel name as the text, no hashes."""
+        files = self.pyg_files.get(name)
+        if files is None:
+            return None
+        folder = urllib.parse.quote(name)
+        rows = "\n".join(f'  <a href="{folder}/{urllib.parse.quote(f)}">{f}</a><br/>' for f in files)
+        return f"<!DOCTYPE html>\n<html>\n<body>\n{rows}\n</body>\n</html>"
+
+    def pyg_wheel(self, filename: str) -> bytes:
+        """A stand-in of one of PyG's wheels: it declares nothing, as the real ones don't."""
+        with self.lock:
+            if filename not in self._bytes:
+                name, version, _, _ = parse_wheel_filename(filename)
+                tag = filename[len(f"{name.replace('-', '_')}-{version}-") : -len(".whl")]
+                self._bytes[filename] = wheel_bytes(str(name), str(version), tag)
+            return self._bytes[filename]
 
     def build_of(self, filename: str, variant: str | None) -> str | None:
         """Which variant's build an untagged ecosystem file is: the page's, or on PyPI the one its
@@ -473,6 +532,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _body(self, path: str) -> tuple[bytes | None, str]:
         idx = self.server.index
         parts = [p for p in path.split("/") if p]
+        if self.server.role == "pyg":
+            return self._pyg(parts)
         if len(parts) == 3 and parts[0] == "whl":  # /whl/<variant>/<project>/ or /whl/<variant>/<file>
             variant, leaf = parts[1], parts[2]
             if leaf.endswith(".whl.metadata"):
@@ -501,6 +562,16 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return idx.wheel(parts[2], parts[1]), "application/octet-stream"
         return None, ""
 
+    def _pyg(self, parts: list[str]) -> tuple[bytes | None, str]:
+        """data.pyg.org: /whl/torch-X.Y.0+V.html, and each wheel under /whl/torch-X.Y.0+V/."""
+        idx = self.server.index
+        if len(parts) == 2 and parts[0] == "whl" and parts[1].endswith(".html"):
+            page = idx.pyg_page(parts[1][: -len(".html")])
+            return (page.encode() if page else None), "text/html"
+        if len(parts) == 3 and parts[0] == "whl" and parts[2] in idx.pyg_files.get(parts[1], ()):
+            return idx.pyg_wheel(parts[2]), "application/octet-stream"
+        return None, ""
+
     def _send(self, code: int, body: bytes, ctype: str, etag: str | None = None, cache: bool = False) -> None:
         self.send_response(code)
         self.send_header("Content-Type", ctype)
@@ -526,6 +597,7 @@ class _Server(http.server.ThreadingHTTPServer):
         self.not_modified: Counter[str] = Counter()
         self.auth_seen: list[str | None] = []  # the Authorization header of each request
         self.is_cdn = False
+        self.role = "index"  # or "pyg": data.pyg.org's pages and files
         self.state_lock = threading.Lock()
 
     tls: ssl.SSLContext | None = None
@@ -573,15 +645,19 @@ class FakeIndexServer:
         self.main = _Server((host, port), self.index)
         self.cdn = _Server((host, 0), self.index)
         self.cdn.is_cdn = True
+        self.pyg = _Server((host, 0), self.index)
+        self.pyg.is_cdn = True  # public, whatever the index demands
+        self.pyg.role = "pyg"
         scheme = "https" if tls else "http"
         if tls:
-            for srv in (self.main, self.cdn):
+            for srv in (self.main, self.cdn, self.pyg):
                 srv.tls = tls
         # "localhost" for the CDN so the file host differs from the index host by name too
         self.url = f"{scheme}://{host}:{self.main.server_address[1]}"
         self.cdn_url = f"{scheme}://localhost:{self.cdn.server_address[1]}"
-        self.main.cdn_url = self.cdn.cdn_url = self.cdn_url
-        self._threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in (self.main, self.cdn)]
+        self.main.cdn_url = self.cdn.cdn_url = self.pyg.cdn_url = self.cdn_url
+        self.pyg_url = f"{scheme}://{host}:{self.pyg.server_address[1]}/whl"  # TORCHPIN_PYG_URL
+        self._threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in (self.main, self.cdn, self.pyg)]
 
     @property
     def base(self) -> str:
@@ -593,12 +669,12 @@ class FakeIndexServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for srv in (self.main, self.cdn):
+        for srv in (self.main, self.cdn, self.pyg):
             srv.shutdown()
             srv.server_close()
 
     def hits(self) -> Counter[str]:
-        return self.main.hits + self.cdn.hits
+        return self.main.hits + self.cdn.hits + self.pyg.hits
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -611,7 +687,11 @@ def main(argv: list[str] | None = None) -> int:
         FakePytorchIndex(knobs=Knobs(latency_s=args.latency_ms / 1000, fail_first=args.fail_first)), port=args.port
     )
     with server:
-        print(f"serving {server.base} (files on {server.cdn_url}); Ctrl-C stops", file=sys.stderr, flush=True)
+        print(
+            f"serving {server.base} (files on {server.cdn_url}; PyG's pages on {server.pyg_url}); Ctrl-C stops",
+            file=sys.stderr,
+            flush=True,
+        )
         with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
     return 0

@@ -1,6 +1,6 @@
 """The benchmark lab: download.pytorch.org and PyPI imitated over HTTPS on loopback, behind a CONNECT
 proxy, so that every tool (torchpin, uv, light-the-torch, torchruntime) reaches "the real hosts"
-and meets the same index and the same machine.
+and meets the same index and the same machine; data.pyg.org's pages too.
 
 - ``Certificates``: a throw-away CA (openssl) and one server certificate for the imitated hosts.
 - ``FakePyPI``: PyPI's simple pages for the torch family from the snapshot (tiny wheels that
@@ -37,7 +37,7 @@ from .wheelmaker import wheel_bytes
 
 # The index hosts and the file hosts their pages link to (absolute links, as production's are:
 # download.pytorch.org's pages point at download-r2.pytorch.org, PyPI's at files.pythonhosted.org).
-HOSTS = ("download.pytorch.org", "download-r2.pytorch.org", "pypi.org", "files.pythonhosted.org")
+HOSTS = ("download.pytorch.org", "download-r2.pytorch.org", "pypi.org", "files.pythonhosted.org", "data.pyg.org")
 FILES_HOST = "https://files.pythonhosted.org"
 TORCH_FILES_HOST = "https://download-r2.pytorch.org"
 # PyPI's headers: simple pages are fresh for ten minutes (pulp/pulp_python#1254 quotes
@@ -434,6 +434,7 @@ class Lab:
             "download-r2.pytorch.org": self.pytorch.cdn.server_address[1],
             "pypi.org": self.pypi_server.server_address[1],
             "files.pythonhosted.org": self.pypi_server.server_address[1],
+            "data.pyg.org": self.pytorch.pyg.server_address[1],
         }
         self.proxy = ConnectProxy(routes)
         self.pytorch.__enter__()
