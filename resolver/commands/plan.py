@@ -113,15 +113,9 @@ def make_plan(
 
 def _pyg_client(ctx: Context, index: IndexOptions, ends: Endpoints) -> net.IndexClient:
     """A reader of data.pyg.org's pages: flat find-links pages, through the one URL policy."""
-    # flat: each page lists every package's wheels
-    return _client(ctx, index, ends, ends.sources.pyg, ends.sources.pyg)
-
-
-def _client(ctx: Context, index: IndexOptions, ends: Endpoints, base: str, flat: str | None) -> net.IndexClient:
-    """A page reader for one host: the user's policy, cache, deadline and freshness."""
     config = net.IndexConfig(
-        base_url=base,
-        find_links=flat,
+        base_url=ends.sources.pyg,
+        find_links=ends.sources.pyg,  # flat: each page lists every package's wheels
         policy=ends.net(),
         cache_dir=net.default_cache_dir(ctx.environ),
         refresh=index.refresh,
@@ -199,8 +193,17 @@ def _live_catalog(
     if not variants:
         return None
     projects = [p for p in requirement_map(requirements) if p != "triton"]  # CUDA's triton is PyPI's
-    client = _client(ctx, index, ends, ends.sources.pytorch, ends.sources.find_links)
-    wanted = {(v, p): client.config.page_url(v, p) for v in variants for p in projects}
+    config = net.IndexConfig(
+        base_url=ends.sources.pytorch,
+        find_links=ends.sources.find_links,
+        policy=ends.net(),
+        cache_dir=net.default_cache_dir(ctx.environ),
+        refresh=index.refresh,
+        deadline=index.deadline,
+        max_age=ctx.cache_max_age(),
+    )
+    client = net.IndexClient(config, waiting=ctx.say)
+    wanted = {(v, p): config.page_url(v, p) for v in variants for p in projects}
     fetched = client.fetch(list(wanted.values()))
     for note in client.notes:
         ctx.note(f"torchpin: {note}\n")
