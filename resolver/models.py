@@ -52,9 +52,13 @@ _TRITON_NAMES = {"rocm": ("pytorch-triton-rocm", "triton-rocm"), "xpu": ("pytorc
 # find-links page per torch minor and variant (``facts.pyg``), each wheel local-tagged with both.
 DEFAULT_PYG_URL = "https://data.pyg.org/whl"
 PYG: tuple[str, ...] = ("pyg-lib", "torch-scatter", "torch-sparse", "torch-cluster", "torch-spline-conv")
-PROJECTS: tuple[str, ...] = ("torch", *COMPANIONS, *ECOSYSTEM, *TRITON_BUILDS, *PYG)
+# flash-attn: not on any index but as GitHub release assets, one file per torch minor, CUDA major,
+# torch C++ ABI and CPython (``facts.flash_attn``); PyPI has only its sdist, which builds from source.
+FLASH_ATTN = "flash-attn"
+DEFAULT_FLASH_ATTN_URL = "https://github.com/Dao-AILab/flash-attention/releases/download"
+PROJECTS: tuple[str, ...] = ("torch", *COMPANIONS, *ECOSYSTEM, *TRITON_BUILDS, *PYG, FLASH_ATTN)
 # Requested packages that can hold torch back: each has builds for some torch releases only.
-PAIRED: frozenset[str] = frozenset({*ECOSYSTEM, *PYG})
+PAIRED: frozenset[str] = frozenset({*ECOSYSTEM, *PYG, FLASH_ATTN})
 
 
 def triton_build(family: str, torch: str, platform: str) -> str | None:
@@ -318,6 +322,7 @@ class Sources(NamedTuple):
     label: SourceLabel = "snapshot"
     detail: str = ""
     pyg: str = DEFAULT_PYG_URL  # PyG's pages: <pyg>/torch-X.Y.0+<variant>.html
+    flash_attn: str = DEFAULT_FLASH_ATTN_URL  # flash-attn's release assets: <flash_attn>/v<version>/<file>
 
     def variant_index(self, variant: Variant) -> str:
         """The index (or flat page) a variant's wheels come from."""

@@ -16,7 +16,7 @@ from torchpin.decide.targets import TargetFlags
 from torchpin.errors import UsageError
 from torchpin.facts.snapshot import Catalog, load_catalog
 from torchpin.facts.wheels import parse_variant
-from torchpin.models import DEFAULT_PYG_URL, DEFAULT_PYPI_INDEX, DEFAULT_PYTORCH_INDEX, Sources
+from torchpin.models import DEFAULT_FLASH_ATTN_URL, DEFAULT_PYG_URL, DEFAULT_PYPI_INDEX, DEFAULT_PYTORCH_INDEX, Sources
 from torchpin.net.urls import Credential, check_scheme, split_credentials, validate_url
 
 if TYPE_CHECKING:
@@ -142,6 +142,7 @@ def _endpoints(index: IndexOptions, environ: Mapping[str, str]) -> Endpoints:
         "--find-links": index.find_links,
         "TORCHPIN_PYPI_URL": (environ.get("TORCHPIN_PYPI_URL") or "").rstrip("/") or None,
         "TORCHPIN_PYG_URL": (environ.get("TORCHPIN_PYG_URL") or "").rstrip("/") or None,
+        "TORCHPIN_FLASH_ATTN_URL": (environ.get("TORCHPIN_FLASH_ATTN_URL") or "").rstrip("/") or None,
     }
     clean: dict[str, str | None] = {}
     creds = []
@@ -160,6 +161,7 @@ def _endpoints(index: IndexOptions, environ: Mapping[str, str]) -> Endpoints:
         clean["--find-links"],
         clean["TORCHPIN_PYPI_URL"] or DEFAULT_PYPI_INDEX,
         pyg=clean["TORCHPIN_PYG_URL"] or DEFAULT_PYG_URL,
+        flash_attn=clean["TORCHPIN_FLASH_ATTN_URL"] or DEFAULT_FLASH_ATTN_URL,
     )
     return Endpoints(sources, tuple(creds), index, environ)
 

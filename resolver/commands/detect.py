@@ -15,7 +15,14 @@ from .context import Context, IndexOptions
 from .plan import make_plan
 
 # Variables that change what detect reports, besides the TARGET ones.
-_ALSO_SHOWN = ("TORCHPIN_SYSROOT", "TORCHPIN_INDEX_URL", "TORCHPIN_FIND_LINKS", "TORCHPIN_PYPI_URL", "TORCHPIN_PYG_URL")
+_ALSO_SHOWN = (
+    "TORCHPIN_SYSROOT",
+    "TORCHPIN_INDEX_URL",
+    "TORCHPIN_FIND_LINKS",
+    "TORCHPIN_PYPI_URL",
+    "TORCHPIN_PYG_URL",
+    "TORCHPIN_FLASH_ATTN_URL",
+)
 
 
 def run_detect(ctx: Context, flags: TargetFlags, index: IndexOptions) -> dict[str, Any]:

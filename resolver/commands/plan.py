@@ -14,8 +14,9 @@ from torchpin.decide.select import requirement_map, select
 from torchpin.decide.targets import TargetFlags, applicable, build_target
 from torchpin.errors import IndexFormatError, IndexLacksPages, IndexUnavailable, NoCompatibleBuild, UsageError
 from torchpin.facts.catalog import Catalog
+from torchpin.facts.flash_attn import with_assets
 from torchpin.facts.pyg import page_url
-from torchpin.models import PYG, Pin, Plan, Requirement, Target
+from torchpin.models import FLASH_ATTN, PYG, Pin, Plan, Requirement, Sources, Target
 
 from .context import Context, Endpoints, IndexOptions
 
@@ -96,8 +97,25 @@ def make_plan(
         catalog = _pyg_live(ctx, catalog, target, requirements, index, ends)
     if ends.credentials:
         ctx.note("torchpin: credentials are not written into the lock; pip and uv read them from netrc or keyring\n")
+    asks_fa = any(r.project == FLASH_ATTN for r in requirements)
+    if asks_fa and not index.offline:  # unconfirmed release assets are worth a look at the host
+        catalog = with_assets(catalog, {}, live=True)
+    plan = _select(ctx, target, catalog, requirements, sources)
+    if not index.offline:
+        plan = _hash_pyg(ctx, plan, index, ends)
+        if asks_fa:
+            plan = _flash_attn_live(ctx, plan, catalog, requirements, sources, index, ends)
+    elif unhashed := [p.project for p in plan.pins if p.direct and p.wheel and not p.wheel.sha256]:
+        said = f"{', '.join(unhashed)} pinned by URL without a sha256: --offline reads no file (a live lock hashes it)"
+        plan = replace(plan, notes=(*plan.notes, said))
+    return replace(plan, notes=(*detected, *plan.notes))
+
+
+def _select(
+    ctx: Context, target: Target, catalog: Catalog, requirements: Sequence[Requirement], sources: Sources
+) -> Plan:
     try:
-        plan = select(target, catalog, requirements, sources)
+        return select(target, catalog, requirements, sources)
     except NoCompatibleBuild as e:
         # Links the URL policy refused may be the very builds that were missing: say so in the
         # one line a failure has, since the notes are said only on success.
@@ -106,9 +124,51 @@ def make_plan(
             raise
         why = refused[0].removeprefix("torchpin: ").strip()
         raise NoCompatibleBuild(f"{e.message}; the index offered files torchpin refused ({why})", hint=e.hint) from None
-    if not index.offline:
-        plan = _hash_pyg(ctx, plan, index, ends)
-    return replace(plan, notes=(*detected, *plan.notes))
+
+
+def _flash_attn_live(
+    ctx: Context,
+    plan: Plan,
+    catalog: Catalog,
+    requirements: Sequence[Requirement],
+    sources: Sources,
+    index: IndexOptions,
+    ends: Endpoints,
+) -> Plan:
+    """flash-attn's chosen file read whole from its release and hashed. A file the release doesn't
+    have (404) is a fact: the decision moves to the next file and that one is read. The host
+    unreachable: the recorded files decide (an unconfirmed one no longer counts), pinned by URL
+    only, said in a note; with --no-fallback, exit 4."""
+    config = net.IndexConfig(
+        base_url=ends.sources.flash_attn,
+        policy=ends.net(),
+        cache_dir=net.default_cache_dir(ctx.environ),
+        refresh=index.refresh,
+        deadline=index.deadline,
+        max_age=ctx.cache_max_age(),
+    )
+    client = net.IndexClient(config, waiting=ctx.say)
+    for _round in range(16):
+        pin = next((p for p in plan.pins if p.project == FLASH_ATTN and p.wheel and p.wheel.url), None)
+        if pin is None or pin.wheel is None or pin.wheel.url is None or pin.wheel.sha256:
+            return plan
+        url, name = pin.wheel.url, pin.wheel.filename
+        ctx.say(
+            f"torchpin: reading {name} from {net.mask(ends.sources.flash_attn)} to hash it (releases carry no hashes)\n"
+        )
+        digest = client.hash_files([url])[url]
+        if digest is None:
+            if index.no_fallback:
+                raise IndexUnavailable(
+                    f"could not read {net.mask(url)} to hash it", hint="drop --no-fallback to pin it by URL only"
+                )
+            catalog = with_assets(catalog, {}, live=False)
+            plan = _select(ctx, plan.target, catalog, requirements, sources)
+            why = f"could not read {name} from its release: flash-attn is pinned by URL only, from the recorded files"
+            return replace(plan, notes=(*plan.notes, why))
+        catalog = with_assets(catalog, {name: digest or None})
+        plan = _select(ctx, plan.target, catalog, requirements, sources)
+    return plan
 
 
 def _pyg_client(ctx: Context, index: IndexOptions, ends: Endpoints) -> net.IndexClient:
@@ -170,7 +230,7 @@ def _hash_pyg(ctx: Context, plan: Plan, index: IndexOptions, ends: Endpoints) ->
     notes = list(plan.notes)
     for pin in plan.pins:
         if pin in todo and pin.wheel and pin.wheel.url:
-            digest = digests.get(pin.wheel.url)
+            digest = digests.get(pin.wheel.url) or None
             if digest is None:
                 notes.append(f"could not read {pin.wheel.filename} to hash it: {pin.project} is pinned by URL only")
             pins.append(replace(pin, wheel=replace(pin.wheel, sha256=digest)))
@@ -192,7 +252,8 @@ def _live_catalog(
     variants = [v.name for v in live_candidates(target, catalog, requirements)]
     if not variants:
         return None
-    projects = [p for p in requirement_map(requirements) if p != "triton"]  # CUDA's triton is PyPI's
+    # CUDA's triton is PyPI's; PyG's packages and flash-attn have hosts of their own.
+    projects = [p for p in requirement_map(requirements) if p not in ("triton", FLASH_ATTN) and p not in PYG]
     config = net.IndexConfig(
         base_url=ends.sources.pytorch,
         find_links=ends.sources.find_links,

@@ -8,7 +8,6 @@ the variant, platform and CPython; the data's recorded pairing is one candidate 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import NamedTuple
 
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
@@ -16,10 +15,21 @@ from packaging.version import Version
 from torchpin.facts.pyg import local_tag, minor_of, releases_on
 from torchpin.facts.snapshot import CompanionPair, Release
 from torchpin.facts.wheels import best_wheel, parse_variant, python_accepts
-from torchpin.models import PYG, TRITON_BUILDS, Variant, triton_build
+from torchpin.models import FLASH_ATTN, PYG, TRITON_BUILDS, Variant, triton_build
 
 from . import compat
-from .search import UNRECORDED, Problem, Search, exact_pin, not_on_index, pinned_version, pypi_file_problem, untagged
+from .flash_attn import flash_attn_pick
+from .search import (
+    UNRECORDED,
+    Picked,
+    Problem,
+    Search,
+    exact_pin,
+    not_on_index,
+    pinned_version,
+    pypi_file_problem,
+    untagged,
+)
 
 # The source of a companion release known only by its declared torch range: which variant
 # builds it has, nothing recorded says (a new release's are unconfirmed until an index lists them).
@@ -41,8 +51,12 @@ def companion_problem(s: Search, release: Release, variant: Variant) -> Problem:
             chosen[project] = str(release.triton)
             why.append(f"{project} {release.triton} is the triton build torch {release.version} requires")
             continue
-        if project in PYG:
-            picked = _pyg_pick(s, release, variant, project, spec)
+        if project in PYG or project == FLASH_ATTN:
+            picked = (
+                flash_attn_pick(s, release, variant, spec)
+                if project == FLASH_ATTN
+                else _pyg_pick(s, release, variant, project, spec)
+            )
             if not isinstance(picked, Picked):
                 return picked
             chosen[project] = picked.version
@@ -197,11 +211,6 @@ def _triton_problem(s: Search, release: Release, variant: Variant, project: str,
     if project != "triton" and (missing := not_on_index(s, release, variant, project, pinned)):
         return missing, "index"
     return None
-
-
-class Picked(NamedTuple):
-    version: str
-    why: str
 
 
 def _pyg_pick(s: Search, release: Release, variant: Variant, project: str, spec: SpecifierSet) -> Picked | Problem:

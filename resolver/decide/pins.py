@@ -5,10 +5,21 @@ from __future__ import annotations
 import urllib.parse
 from collections.abc import Iterable, Mapping
 
+from torchpin.facts.flash_attn import wheel_name, wheel_url
 from torchpin.facts.pyg import minor_of
 from torchpin.facts.snapshot import Catalog
 from torchpin.facts.wheels import best_wheel
-from torchpin.models import PROJECTS, PYG, TRITON_BUILDS, Pin, Target, Variant, WheelFile
+from torchpin.models import (
+    DEFAULT_FLASH_ATTN_URL,
+    FLASH_ATTN,
+    PROJECTS,
+    PYG,
+    TRITON_BUILDS,
+    Pin,
+    Target,
+    Variant,
+    WheelFile,
+)
 
 from .search import ecosystem_pair, pinned_version
 
@@ -21,9 +32,11 @@ def pins_for(
     *,
     on_pypi: bool,
     index: str = "",
+    flash_attn: str = DEFAULT_FLASH_ATTN_URL,
 ) -> tuple[Pin, ...]:
     """torch first, then the requested companions and ecosystem packages (``versions``: project ->
-    version) in a fixed order. ``index`` is the variant index the plan installs from."""
+    version) in a fixed order. ``index`` is the variant index the plan installs from, ``flash_attn``
+    the root of flash-attn's release assets."""
     pins = []
     for project in PROJECTS:
         if project not in versions:
@@ -33,6 +46,11 @@ def pins_for(
             host = catalog.pyg.get((minor_of(versions["torch"]), variant.name))
             wheel = best_wheel(host.files, project, version, target) if host and host.files else None
             pins.append(Pin(project, version, wheel, direct=wheel is not None and wheel.url is not None))
+            continue
+        if project == FLASH_ATTN:  # by its release asset's URL, hashed when a live look read it
+            name = wheel_name(version, target.python)
+            url = wheel_url(flash_attn, version.partition("+")[0], name)
+            pins.append(Pin(project, version, WheelFile(name, url, catalog.flash_attn.assets.get(name)), direct=True))
             continue
         pypi = catalog.project(project, version)
         if project in TRITON_BUILDS:  # no local tag; CUDA's comes from PyPI, the others from their page

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
@@ -29,6 +30,13 @@ from torchpin.models import (
 )
 
 Problem = tuple[str, RejectionKind] | None  # why a build doesn't fit, and what kind of fact said so
+
+
+class Picked(NamedTuple):
+    """A package's version for a torch build, and why that one."""
+
+    version: str
+    why: str
 
 
 @dataclass

@@ -19,6 +19,7 @@ from torchpin.facts.snapshot import Build, Catalog, Release
 from torchpin.facts.wheels import python_accepts
 from torchpin.models import (
     DEFAULT_SOURCES,
+    FLASH_ATTN,
     PAIRED,
     PYG,
     TRITON_BUILDS,
@@ -181,6 +182,8 @@ def _check_requirements_exist(s: Search) -> None:
             known = sorted({Version(r.triton) for r in s.catalog.releases if r.triton}, reverse=True)
         elif project in PYG:  # what its pages hold, recorded or read
             known = sorted(_pyg_versions(s, project), reverse=True)
+        elif project == FLASH_ATTN:
+            known = [Version(r.version) for r in s.catalog.flash_attn.newest_first()]
         else:
             known = sorted((Version(v) for v in s.catalog.projects.get(project, {})), reverse=True)
         if not any(public_spec(spec).contains(v, prereleases=True) for v in known):
@@ -348,7 +351,9 @@ def _plan(s: Search, release: Release, variant: Variant, why: str, sources: Sour
     flat = sources.find_links is not None and not on_pypi
     index = sources.pypi if on_pypi else sources.variant_index(variant)
     versions = {"torch": str(release.version), **s.chosen.get((str(release.version), variant.name), {})}
-    pins: tuple[Pin, ...] = pins_for(s.catalog, s.target, variant, versions, on_pypi=on_pypi, index=index)
+    pins: tuple[Pin, ...] = pins_for(
+        s.catalog, s.target, variant, versions, on_pypi=on_pypi, index=index, flash_attn=sources.flash_attn
+    )
     if variant.family is Family.CUDA and s.target.accelerator.kind != "cuda":
         s.notes.append(f"{variant} was requested without a visible NVIDIA GPU: driver and GPU arch were not checked")
     return Plan(

@@ -109,6 +109,13 @@ UNPAIRED = {
 }
 
 
+# Pure-Python packages of the ecosystem whose compiled parts torchpin locks under other names.
+FROM_PYPI = {
+    "torch-geometric": "it is pure Python on PyPI; its compiled extensions are pyg-lib, torch-scatter, torch-sparse,"
+    " torch-cluster and torch-spline-conv, which torchpin locks",
+}
+
+
 def parse_requirement(text: str, *, where: str = "") -> Requirement:
     """A torch-family requirement string; a marker is kept and later evaluated for the target."""
     from packaging.requirements import InvalidRequirement
@@ -125,6 +132,11 @@ def parse_requirement(text: str, *, where: str = "") -> Requirement:
         raise UsageError(
             f"{where}torchpin can't pair {name} with a torch build yet: {UNPAIRED[name]}",
             hint=f"lock torch here, then install {name} from the same index (README: the PyTorch ecosystem)",
+        )
+    if name in FROM_PYPI:
+        raise UsageError(
+            f"{where}{name} is not built per torch: {FROM_PYPI[name]}",
+            hint=f"lock the torch family here, then install {name} from PyPI beside it",
         )
     if name not in PROJECTS:
         near = ["torch"] if name == "pytorch" else nearest_names(name, list(PROJECTS), n=1)

@@ -16,6 +16,7 @@ from packaging.version import Version
 
 from torchpin.models import PLATFORM_KEYS, DriverVersion, Status, Variant, WheelFile
 
+from .flash_attn import FlashAttnFacts
 from .pyg import PygPage
 from .wheels import platform_floor, platform_key, python_tag
 
@@ -209,6 +210,8 @@ class Catalog:
     page_files: Mapping[tuple[str, str], tuple[WheelFile, ...]] = field(default_factory=dict)
     # data.pyg.org's pages by (torch minor, variant): recorded, or read live.
     pyg: Mapping[tuple[str, str], PygPage] = field(default_factory=dict)
+    # flash-attn's release wheels: each release's build matrix, and torch's C++ ABI per build.
+    flash_attn: FlashAttnFacts = field(default_factory=FlashAttnFacts)
 
     def release(self, version: str) -> Release | None:
         for r in self.releases:

@@ -11,6 +11,7 @@ from packaging.version import InvalidVersion, Version
 from torchpin.errors import SnapshotError
 from torchpin.models import PLATFORM_KEYS, STATUS_RANK, DriverVersion, Status, Variant, WheelFile
 
+from . import flash_attn
 from .catalog import (
     ArchList,
     Build,
@@ -162,6 +163,7 @@ def load_catalog(raw: bytes | str, origin: str = "wheel_index.json") -> Catalog:
         rocm_gfx=rocm,
         variant_files=variant_files,
         pyg=_pyg(rd, rd.obj(doc.get("pyg", {}), "pyg")),
+        flash_attn=flash_attn.parse(rd, rd.obj(doc.get("flash_attn", {}), "flash_attn")),
     )
 
 

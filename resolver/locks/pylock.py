@@ -106,7 +106,8 @@ def _files(packages: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _check_family(doc: Mapping[str, Any], plan: Plan) -> None:
     got = {p["name"]: p["version"] for p in doc.get("packages", [])}
     for pin in plan.pins:
-        if got.get(pin.project) != pin.version:
+        # PEP 440 spelling: uv writes flash-attn's local tag lower-cased (cxx11abitrue).
+        if got.get(pin.project, "").lower() != pin.version.lower():
             raise UsageError(
                 f"uv resolved {pin.project} {got.get(pin.project)}, not the chosen {pin.version}",
                 hint="check the other requirements' bounds on the torch family",

@@ -7,6 +7,7 @@ torchpin's entries are the ``[[tool.uv.index]]`` tables named ``torchpin-<varian
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,8 +16,9 @@ from packaging.requirements import InvalidRequirement, Requirement
 from tomlkit.exceptions import TOMLKitError
 
 from torchpin.errors import UsageError
+from torchpin.facts.flash_attn import parse_wheel_name
 from torchpin.facts.pyg import local_tag, minor_of
-from torchpin.models import PROJECTS, PYG, Plan
+from torchpin.models import FLASH_ATTN, PROJECTS, PYG, Plan
 
 from .multi import markers as target_markers
 from .requirements import TRITON_PROJECTS, pyg_page, variant_projects
@@ -84,13 +86,19 @@ def _edit(text: str, plans: Sequence[tuple[str | None, Plan]], *, add: bool) -> 
         for pin in plan.pins:
             if pin.project in PYG:
                 routes.setdefault(pin.project, []).append({"index": name} | ({"marker": marker} if marker else {}))
-    if ours:
+    for (_, plan), marker in zip(plans, markers, strict=True):
+        for pin in plan.pins:  # flash-attn: its release asset, by URL (uv hashes it into uv.lock)
+            if pin.project == FLASH_ATTN and pin.wheel and pin.wheel.url:
+                routes.setdefault(pin.project, []).append(
+                    {"url": pin.wheel.url} | ({"marker": marker} if marker else {})
+                )
+    if ours or routes:
         uv = _table(_table(doc, "tool", "tool"), "uv", "tool.uv")
         # The indexes first, at the end of the user's own array of them, then the sources: the
         # user's tables keep their order, and what torchpin adds follows them.
         if "index" in uv:
             uv["index"].extend(ours)
-        else:
+        elif ours:
             aot = tomlkit.aot()
             aot.extend(ours)
             uv["index"] = aot
@@ -177,8 +185,18 @@ def _table(parent: Any, key: str, where: str) -> Any:
 
 
 def _ours(source: Any) -> bool:
+    """An entry torchpin wrote: routed to its own index, or to a flash-attn release file by URL."""
     entries = source if isinstance(source, list) else [source]
-    return all(isinstance(e, dict) and str(e.get("index", "")).startswith(PREFIX) for e in entries)
+    return all(
+        isinstance(e, dict) and (str(e.get("index", "")).startswith(PREFIX) or _release_file(e)) for e in entries
+    )
+
+
+def _release_file(entry: Any) -> str | None:
+    """The local tag of the flash-attn release wheel a ``{url = …}`` source names (None: not one)."""
+    url = str(entry.get("url", "")) if isinstance(entry, dict) else ""
+    parsed = parse_wheel_name(urllib.parse.unquote(url.rsplit("/", 1)[-1]))
+    return parsed[1].local if parsed else None
 
 
 def _check_conflicts(uv: Any, url: str) -> None:
@@ -269,7 +287,10 @@ def _own_variants(doc: Any) -> set[str]:
     names = [str(t.get("name", "")) for t in indexes if isinstance(t, dict)] if isinstance(indexes, list) else []
     ours = {n.removeprefix(PREFIX) for n in names if n.startswith(PREFIX)}
     pyg = {n for n in ours if n.startswith("pyg-")}
-    return (ours - pyg) | {local_tag(*n.removeprefix("pyg-").rsplit("-", 1)) for n in pyg}
+    sources = uv.get("sources", {}) if isinstance(uv, dict) else {}
+    entries = sources.get(FLASH_ATTN, []) if isinstance(sources, dict) else []
+    files = {_release_file(e) for e in (entries if isinstance(entries, list) else [entries])} - {None}
+    return (ours - pyg) | {local_tag(*n.removeprefix("pyg-").rsplit("-", 1)) for n in pyg} | {str(f) for f in files}
 
 
 def _is_own_pin(req: Requirement, variants: set[str]) -> bool:

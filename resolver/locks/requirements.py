@@ -7,7 +7,7 @@ from typing import Any
 
 from torchpin import __version__
 from torchpin.facts.pyg import minor_of, page_url
-from torchpin.models import PYG, TRITON_BUILDS, Pin, Plan, Target, triton_build
+from torchpin.models import FLASH_ATTN, PYG, TRITON_BUILDS, Pin, Plan, Target, triton_build
 
 
 def describe_target(t: Target) -> str:
@@ -109,7 +109,8 @@ def variant_projects(plan: Plan) -> list[str]:
 
 def family_projects(pinned: Sequence[str], family: str, torch: str) -> list[str]:
     """``pinned`` and, beside a ROCm or XPU torch (release ``torch``), the triton build it requires."""
-    names = [name for name in pinned if name != "triton" and name not in PYG]  # CUDA's triton comes from PyPI
+    # CUDA's triton comes from PyPI; PyG's packages and flash-attn from their own hosts.
+    names = [name for name in pinned if name not in ("triton", FLASH_ATTN) and name not in PYG]
     triton = triton_build(family, torch, "linux_x86_64") if family != "cuda" else None
     if triton and "torch" in names and triton not in names:
         names.append(triton)

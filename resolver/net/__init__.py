@@ -25,7 +25,7 @@ from .urls import (
 )
 
 if TYPE_CHECKING:
-    from .fetch import fetch_bodies, fetch_pages, hash_files
+    from .fetch import ABSENT, fetch_bodies, fetch_pages, hash_files
     from .http import (
         ConnectError,
         HTTPError,
@@ -73,6 +73,7 @@ __getattr__ = face(
         "fetch_pages": "fetch",
         "fetch_bodies": "fetch",
         "hash_files": "fetch",
+        "ABSENT": "fetch",
         "IndexClient": "index",
         "IndexConfig": "index",
         "listed_variants": "index",
@@ -80,6 +81,7 @@ __getattr__ = face(
     },
 )
 __all__ = [
+    "ABSENT",
     "ConnectError",
     "Credential",
     "DeadlineExceeded",

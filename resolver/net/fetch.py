@@ -19,6 +19,9 @@ from .urls import mask, origin
 
 # When a slow round is said to still be waiting: a few seconds in, then every 15 s.
 WAIT_NOTICES = (4.0, *([15.0] * 40))
+# ``hash_files``' answer for a file the host says isn't there (403/404), told apart from one that
+# couldn't be read (None): a missing release asset is a fact about the release.
+ABSENT = ""
 
 if TYPE_CHECKING:
     from .http import AsyncClient, Response
@@ -38,8 +41,9 @@ def fetch_bodies(ix: IndexClient, urls: Sequence[str], max_bytes: int) -> dict[s
 
 
 def hash_files(ix: IndexClient, urls: Sequence[str], deadline: float) -> dict[str, str | None]:
-    """The sha256 of each file, streamed (a page that carries no hashes: data.pyg.org's); None for
-    one that isn't there or can't be read. A digest is kept in the cache: the files are immutable."""
+    """The sha256 of each file, streamed (data.pyg.org's pages and GitHub's release assets carry no
+    hashes); ``ABSENT`` for one the host says isn't there, None for one that couldn't be read. A
+    digest is kept in the cache: the files are immutable."""
     work = _Fetcher(ix)._hashes(list(urls))
     return net.run_within(deadline, work, f"hashing {len(urls)} file(s)")
 
@@ -160,6 +164,8 @@ class _Fetcher:
         digest = hashlib.sha256()
         try:
             async with net.open_url(http, self.config.policy, url) as (response, _):
+                if response.status_code in (403, 404):
+                    return ABSENT
                 if response.status_code != 200:
                     return None
                 async for chunk in response.aiter_bytes(1 << 20):

@@ -35,6 +35,7 @@ from typing import Any
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import Version
 
+from torchpin.facts.flash_attn import parse_wheel_name
 from torchpin.facts.pyg import local_tag
 from torchpin.facts.snapshot import Catalog, load_catalog
 from torchpin.facts.wheels import platform_key
@@ -100,6 +101,12 @@ PYG_LIB = {
     "0.8.0": ("2.10", "2.11", "2.12", "2.13"),
 }
 PYG_PYTHONS = ("cp310", "cp311", "cp312", "cp313")
+
+
+# GitHub's release-asset layout: /OWNER/REPO/releases/download/vVERSION/FILE answers 302 to another
+# host (release-assets.githubusercontent.com) for an asset the release has, 404 otherwise.
+FLASH_ATTN_RELEASES = "/Dao-AILab/flash-attention/releases/download"
+ASSETS_PATH = "/github-production-release-asset"
 
 
 def pyg_page_files(catalog: Catalog) -> dict[str, list[str]]:
@@ -298,6 +305,22 @@ class FakePytorchIndex:
                 self._bytes[filename] = wheel_bytes(str(name), str(version), tag)
             return self._bytes[filename]
 
+    def flash_attn_asset(self, version: str, filename: str) -> bytes | None:
+        """flash-attn ``version``'s release asset ``filename``, when its build matrix made it (2.8.3.post1:
+        only the files seen there). It requires torch and einops unpinned, as the real one does."""
+        release = self.catalog.flash_attn.releases.get(version)
+        parsed = parse_wheel_name(filename)
+        if release is None or parsed is None or parsed[0] != version:
+            return None
+        asset = parsed[1]
+        if not release.builds(asset) or (release.seen is not None and asset.local not in release.seen):
+            return None
+        with self.lock:
+            if filename not in self._bytes:
+                tag = f"{asset.python.tag}-{asset.python.tag}-linux_x86_64"
+                self._bytes[filename] = wheel_bytes("flash_attn", f"{version}+{asset.local}", tag, ("torch", "einops"))
+            return self._bytes[filename]
+
     def build_of(self, filename: str, variant: str | None) -> str | None:
         """Which variant's build an untagged ecosystem file is: the page's, or on PyPI the one its
         publisher uploaded there (None: the file's name says it)."""
@@ -449,7 +472,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         # uv probes flat-mirror wheels with HEAD (to try range requests for their metadata).
         path = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path)
-        if not self._authorized():
+        if not self._authorized() or self._github(path):
             return
         body, ctype = self._body(path)
         if body is None:
@@ -485,7 +508,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         with srv.state_lock:
             srv.hits[path] += 1
             count = srv.hits[path]
-        if not self._authorized():
+        if not self._authorized() or self._github(path):
             return
         knobs = srv.index.knobs
         if knobs.latency_s:
@@ -534,6 +557,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         parts = [p for p in path.split("/") if p]
         if self.server.role == "pyg":
             return self._pyg(parts)
+        if len(parts) == 3 and "/" + parts[0] == ASSETS_PATH:  # the asset host GitHub redirects to
+            return idx.flash_attn_asset(parts[1].removeprefix("v"), parts[2]), "application/octet-stream"
         if len(parts) == 3 and parts[0] == "whl":  # /whl/<variant>/<project>/ or /whl/<variant>/<file>
             variant, leaf = parts[1], parts[2]
             if leaf.endswith(".whl.metadata"):
@@ -561,6 +586,21 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if len(parts) == 3 and parts[0] == "flat" and parts[2].endswith(".whl"):
             return idx.wheel(parts[2], parts[1]), "application/octet-stream"
         return None, ""
+
+    def _github(self, path: str) -> bool:
+        """GitHub's release download URL: a redirect to the asset host, or 404 (answered: True)."""
+        if self.server.role != "github":
+            return False
+        version, _, filename = path.removeprefix(FLASH_ATTN_RELEASES + "/v").partition("/")
+        if path.startswith(FLASH_ATTN_RELEASES + "/v") and self.server.index.flash_attn_asset(version, filename):
+            where = f"{self.server.assets_url}{ASSETS_PATH}/v{version}/{urllib.parse.quote(filename)}?sp=r&sig=x"
+            self.send_response(302)
+            self.send_header("Location", where)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return True
+        self._send(404, b"Not Found", "text/plain")
+        return True
 
     def _pyg(self, parts: list[str]) -> tuple[bytes | None, str]:
         """data.pyg.org: /whl/torch-X.Y.0+V.html, and each wheel under /whl/torch-X.Y.0+V/."""
@@ -597,7 +637,8 @@ class _Server(http.server.ThreadingHTTPServer):
         self.not_modified: Counter[str] = Counter()
         self.auth_seen: list[str | None] = []  # the Authorization header of each request
         self.is_cdn = False
-        self.role = "index"  # or "pyg": data.pyg.org's pages and files
+        self.role = "index"  # or "pyg": data.pyg.org's pages and files; or "github": release downloads
+        self.assets_url = ""  # where "github" redirects to: the CDN host, as GitHub's asset host
         self.state_lock = threading.Lock()
 
     tls: ssl.SSLContext | None = None
@@ -648,16 +689,26 @@ class FakeIndexServer:
         self.pyg = _Server((host, 0), self.index)
         self.pyg.is_cdn = True  # public, whatever the index demands
         self.pyg.role = "pyg"
+        self.github = _Server((host, 0), self.index)
+        self.github.is_cdn = True
+        self.github.role = "github"
         scheme = "https" if tls else "http"
         if tls:
-            for srv in (self.main, self.cdn, self.pyg):
+            for srv in self.servers:
                 srv.tls = tls
         # "localhost" for the CDN so the file host differs from the index host by name too
         self.url = f"{scheme}://{host}:{self.main.server_address[1]}"
         self.cdn_url = f"{scheme}://localhost:{self.cdn.server_address[1]}"
         self.main.cdn_url = self.cdn.cdn_url = self.pyg.cdn_url = self.cdn_url
         self.pyg_url = f"{scheme}://{host}:{self.pyg.server_address[1]}/whl"  # TORCHPIN_PYG_URL
-        self._threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in (self.main, self.cdn, self.pyg)]
+        self.github.assets_url = self.cdn_url
+        # TORCHPIN_FLASH_ATTN_URL
+        self.flash_attn_url = f"{scheme}://{host}:{self.github.server_address[1]}{FLASH_ATTN_RELEASES}"
+        self._threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in self.servers]
+
+    @property
+    def servers(self) -> tuple[_Server, ...]:
+        return (self.main, self.cdn, self.pyg, self.github)
 
     @property
     def base(self) -> str:
@@ -669,12 +720,12 @@ class FakeIndexServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for srv in (self.main, self.cdn, self.pyg):
+        for srv in self.servers:
             srv.shutdown()
             srv.server_close()
 
     def hits(self) -> Counter[str]:
-        return self.main.hits + self.cdn.hits + self.pyg.hits
+        return self.main.hits + self.cdn.hits + self.pyg.hits + self.github.hits
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -688,7 +739,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     with server:
         print(
-            f"serving {server.base} (files on {server.cdn_url}; PyG's pages on {server.pyg_url}); Ctrl-C stops",
+            f"serving {server.base} (files on {server.cdn_url}; PyG's pages on {server.pyg_url};"
+            f" flash-attn's releases at {server.flash_attn_url}); Ctrl-C stops",
             file=sys.stderr,
             flush=True,
         )
