@@ -68,6 +68,21 @@ def test_pyg_files_come_from_the_real_hosts_name_hashed(lab: Lab, tmp_path: Path
     assert len(digest) == 64 and lab.proxy.connects["data.pyg.org"] > 0
 
 
+def test_flash_attn_comes_from_githubs_release_through_its_redirect(lab: Lab, tmp_path: Path) -> None:
+    """GitHub's stand-in, by its own name: the release URL answers 302 to the asset host, whose
+    file is read and hashed."""
+    r = lock(lab, tmp_path, "torch", "flash-attn", "--backend", "cu128")
+    assert r.returncode == 0, r.stderr
+    line = next(x for x in r.stdout.splitlines() if x.startswith("flash-attn @ "))
+    url, _, digest = line.removeprefix("flash-attn @ ").partition("#sha256=")
+    assert url == (
+        "https://github.com/Dao-AILab/flash-attention/releases/download/v2.8.3.post1/"
+        "flash_attn-2.8.3.post1%2Bcu12torch2.8cxx11abiTRUE-cp311-cp311-linux_x86_64.whl"
+    )
+    assert len(digest) == 64
+    assert lab.proxy.connects["github.com"] > 0 and lab.proxy.connects["release-assets.githubusercontent.com"] > 0
+
+
 def test_hosts_outside_the_lab_are_refused_and_counted(lab: Lab, tmp_path: Path) -> None:
     refused = lab.refused()
     r = lock(lab, tmp_path, "--backend", "cpu", "--index-url", "https://example.org/whl")

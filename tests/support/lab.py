@@ -37,7 +37,15 @@ from .wheelmaker import wheel_bytes
 
 # The index hosts and the file hosts their pages link to (absolute links, as production's are:
 # download.pytorch.org's pages point at download-r2.pytorch.org, PyPI's at files.pythonhosted.org).
-HOSTS = ("download.pytorch.org", "download-r2.pytorch.org", "pypi.org", "files.pythonhosted.org", "data.pyg.org")
+HOSTS = (
+    "download.pytorch.org",
+    "download-r2.pytorch.org",
+    "pypi.org",
+    "files.pythonhosted.org",
+    "data.pyg.org",
+    "github.com",
+    "release-assets.githubusercontent.com",
+)
 FILES_HOST = "https://files.pythonhosted.org"
 TORCH_FILES_HOST = "https://download-r2.pytorch.org"
 # PyPI's headers: simple pages are fresh for ten minutes (pulp/pulp_python#1254 quotes
@@ -435,7 +443,10 @@ class Lab:
             "pypi.org": self.pypi_server.server_address[1],
             "files.pythonhosted.org": self.pypi_server.server_address[1],
             "data.pyg.org": self.pytorch.pyg.server_address[1],
+            "github.com": self.pytorch.github.server_address[1],
+            "release-assets.githubusercontent.com": self.pytorch.cdn.server_address[1],
         }
+        self.pytorch.github.assets_url = "https://release-assets.githubusercontent.com"
         self.proxy = ConnectProxy(routes)
         self.pytorch.__enter__()
         for srv in (self.pypi_server, self.proxy):
