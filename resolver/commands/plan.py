@@ -139,15 +139,7 @@ def _flash_attn_live(
     have (404) is a fact: the decision moves to the next file and that one is read. The host
     unreachable: the recorded files decide (an unconfirmed one no longer counts), pinned by URL
     only, said in a note; with --no-fallback, exit 4."""
-    config = net.IndexConfig(
-        base_url=ends.sources.flash_attn,
-        policy=ends.net(),
-        cache_dir=net.default_cache_dir(ctx.environ),
-        refresh=index.refresh,
-        deadline=index.deadline,
-        max_age=ctx.cache_max_age(),
-    )
-    client = net.IndexClient(config, waiting=ctx.say)
+    client = net.IndexClient(_config(ctx, index, ends, ends.sources.flash_attn), waiting=ctx.say)
     for _round in range(16):
         pin = next((p for p in plan.pins if p.project == FLASH_ATTN and p.wheel and p.wheel.url), None)
         if pin is None or pin.wheel is None or pin.wheel.url is None or pin.wheel.sha256:
@@ -172,17 +164,23 @@ def _flash_attn_live(
 
 
 def _pyg_client(ctx: Context, index: IndexOptions, ends: Endpoints) -> net.IndexClient:
-    """A reader of data.pyg.org's pages: flat find-links pages, through the one URL policy."""
-    config = net.IndexConfig(
-        base_url=ends.sources.pyg,
-        find_links=ends.sources.pyg,  # flat: each page lists every package's wheels
+    """A reader of data.pyg.org's pages: flat find-links pages (each lists every package's wheels)."""
+    return net.IndexClient(_config(ctx, index, ends, ends.sources.pyg, ends.sources.pyg), waiting=ctx.say)
+
+
+def _config(
+    ctx: Context, index: IndexOptions, ends: Endpoints, base_url: str, find_links: str | None = None
+) -> net.IndexConfig:
+    """How every host is read: through the one URL policy, with the one cache and its settings."""
+    return net.IndexConfig(
+        base_url=base_url,
+        find_links=find_links,
         policy=ends.net(),
         cache_dir=net.default_cache_dir(ctx.environ),
         refresh=index.refresh,
         deadline=index.deadline,
         max_age=ctx.cache_max_age(),
     )
-    return net.IndexClient(config, waiting=ctx.say)
 
 
 def _pyg_live(
@@ -254,15 +252,7 @@ def _live_catalog(
         return None
     # CUDA's triton is PyPI's; PyG's packages and flash-attn have hosts of their own.
     projects = [p for p in requirement_map(requirements) if p not in ("triton", FLASH_ATTN) and p not in PYG]
-    config = net.IndexConfig(
-        base_url=ends.sources.pytorch,
-        find_links=ends.sources.find_links,
-        policy=ends.net(),
-        cache_dir=net.default_cache_dir(ctx.environ),
-        refresh=index.refresh,
-        deadline=index.deadline,
-        max_age=ctx.cache_max_age(),
-    )
+    config = _config(ctx, index, ends, ends.sources.pytorch, ends.sources.find_links)
     client = net.IndexClient(config, waiting=ctx.say)
     wanted = {(v, p): config.page_url(v, p) for v in variants for p in projects}
     fetched = client.fetch(list(wanted.values()))

@@ -8,7 +8,6 @@ name and version, another CUDA build. A lock that let either tool take PyPI's fi
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,6 +18,8 @@ import pytest
 from tests.support.cli import installer_env, pip_dry_run
 from tests.support.cli import run as run_cli
 from tests.support.fake_index import FakeIndexServer, FakePytorchIndex
+from tests.support.installers import install
+from tests.support.installers import uv as find_uv
 from tests.support.local_index import write_simple_index
 from tests.support.static_server import StaticServer
 
@@ -57,26 +58,10 @@ def _lock(tmp: Path, server: FakeIndexServer, pypi: str, backend: str, *extra: s
     return _lock_with(tmp, server, pypi, "torch", "xformers", "--backend", backend, *extra)
 
 
-def _uv() -> str:
-    uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
-    if uv is None:
-        pytest.skip("uv is not installed (scripts/test installs it with the dev extra)")
-    return uv
-
-
-def _install(tool: str, lock: Path, into: Path, env: dict[str, str], *extra: str) -> subprocess.CompletedProcess[str]:
-    """A real ``pip install`` or ``uv pip install`` (with ``extra`` options) of ``lock`` into ``into``."""
-    if tool == "pip":
-        argv = [sys.executable, "-m", "pip", "install", "--quiet", *extra, "--target", str(into), "-r", str(lock)]
-    else:
-        argv = [_uv(), "pip", "install", *extra, "--python", sys.executable, "--target", str(into), "-r", str(lock)]
-    return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300, check=False)
-
-
 def _uv_locked(tmp: Path, server: FakeIndexServer, pypi: str, name: str, deps: str, backend: str) -> str:
     """A uv project depending on ``deps``, pinned by ``lock --format pyproject --add`` and then
     ``uv lock``: the uv.lock text."""
-    uv = _uv()
+    uv = find_uv()
     project = tmp / name
     project.mkdir()
     (project / "pyproject.toml").write_text(
@@ -115,7 +100,7 @@ def test_real_installers_take_the_variant_file(served: tuple[Path, FakeIndexServ
     lock.write_text(_lock(tmp, server, pypi, "cu126"))
     into = tmp / f"site-{tool}"
     env = installer_env(UV_CACHE_DIR=str(tmp / "uv-cache"), PIP_CACHE_DIR=str(tmp / "pip-cache"))
-    done = _install(tool, lock, into, env)
+    done = install(tool, lock, into, env)
     assert done.returncode == 0, done.stderr
     assert _installed_build(into) == "cu126"
 
@@ -127,14 +112,14 @@ def test_a_wrong_hash_fragment_stops_the_installer(served: tuple[Path, FakeIndex
     text = _lock(tmp, server, pypi, "cu126").replace(server.index.sha256(FILE, "cu126"), "0" * 64)
     lock = tmp / f"tampered-{tool}.txt"
     lock.write_text(text)
-    done = _install(tool, lock, tmp / f"t-{tool}", installer_env(UV_CACHE_DIR=str(tmp / "uv-cache-2")))
+    done = install(tool, lock, tmp / f"t-{tool}", installer_env(UV_CACHE_DIR=str(tmp / "uv-cache-2")))
     assert done.returncode != 0 and "hash" in done.stderr.lower(), done.stderr
 
 
 def test_pylock_takes_xformers_from_the_variant_page(served: tuple[Path, FakeIndexServer, str]) -> None:
     import tomllib
 
-    _uv()
+    find_uv()
     tmp, server, pypi = served
     text = _lock(tmp, server, pypi, "cu130", "--format", "pylock")
     doc = tomllib.loads(text)
@@ -146,13 +131,13 @@ def test_pylock_takes_xformers_from_the_variant_page(served: tuple[Path, FakeInd
     lock = tmp / "pylock.toml"
     lock.write_text(text)
     into = tmp / "site-pylock"
-    done = _install("uv", lock, into, installer_env(UV_CACHE_DIR=str(tmp / "uv-cache-pylock")))
+    done = install("uv", lock, into, installer_env(UV_CACHE_DIR=str(tmp / "uv-cache-pylock")))
     assert done.returncode == 0, done.stderr
     assert _installed_build(into) == "cu130"
 
 
 def test_full_pins_the_variant_file_by_hash(served: tuple[Path, FakeIndexServer, str]) -> None:
-    _uv()
+    find_uv()
     tmp, server, pypi = served
     (tmp / "other.in").write_text("\n")
     text = _lock(tmp, server, pypi, "cu130", "--full", "-r", str(tmp / "other.in"))
@@ -215,7 +200,7 @@ def test_torchrec_brings_its_paired_fbgemm_gpu_past_pypis_newest(served: tuple[P
     env = installer_env(UV_CACHE_DIR=str(tmp / "uv-cache-rec"))
     chosen = {name.replace("_", "-"): v for name, v in pip_dry_run(tmp, "-r", str(lock), env=env).items()}
     assert chosen["fbgemm-gpu"] == "1.6.0+cu130" and chosen["torchrec"] == "1.6.1+cu130"
-    done = _install("uv", lock, tmp / "rec", env, "--dry-run")
+    done = install("uv", lock, tmp / "rec", env, "--dry-run")
     assert done.returncode == 0, done.stderr
     assert "fbgemm-gpu==1.6.0+cu130" in done.stderr and "1.9.0" not in done.stderr
 
@@ -238,7 +223,7 @@ def test_a_rocm_torch_gets_the_triton_build_it_requires(
     env = installer_env(UV_CACHE_DIR=str(tmp / f"uv-cache-{backend}"))
     chosen = {n.replace("_", "-"): v for n, v in pip_dry_run(tmp, "-r", str(lock), env=env).items()}
     assert chosen[name] == triton.split("==")[1] and chosen["torch"] == f"{torch}+{backend}"
-    done = _install("uv", lock, tmp / "r", env, "--dry-run")
+    done = install("uv", lock, tmp / "r", env, "--dry-run")
     assert done.returncode == 0 and f" + {triton}" in done.stderr, done.stderr
     named = _lock_with(tmp, server, pypi, f"torch=={torch}", name, "--backend", backend)
     assert triton in named.splitlines() and f"--find-links {server.base}/{backend}/{name}/" in named.splitlines()

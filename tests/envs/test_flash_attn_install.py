@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +20,8 @@ import tomllib
 from tests.support.cli import installer_env
 from tests.support.cli import run as run_cli
 from tests.support.fake_index import ASSETS_PATH, FLASH_ATTN_RELEASES, FakeIndexServer, FakePytorchIndex
+from tests.support.installers import install
+from tests.support.installers import uv as find_uv
 from tests.support.static_server import StaticServer
 from tests.support.wheelmaker import make_wheel
 
@@ -132,12 +133,6 @@ def test_an_unreachable_host_falls_back_to_the_recorded_files_or_exit_4(served: 
     assert "could not read" in r.stderr
 
 
-def _uv() -> str:
-    from tests.envs.test_pyg_install import _uv as find_uv
-
-    return find_uv()
-
-
 @pytest.mark.parametrize("tool", ["pip", "uv"])
 def test_real_installers_take_the_release_file_without_building(served: Served, tool: str) -> None:
     """The lock's file by URL and sha256 installs with pip and uv from wheels only: PyPI's flash-attn
@@ -148,13 +143,7 @@ def test_real_installers_take_the_release_file_without_building(served: Served, 
     lock.write_text(r.stdout)
     into = tmp / f"site-{tool}"
     cache = {"UV_CACHE_DIR": str(tmp / "uv-cache"), "PIP_CACHE_DIR": str(tmp / "pip-cache")}
-    if tool == "pip":
-        argv = [sys.executable, "-m", "pip", "install", "-q", "--only-binary", ":all:", "--target", str(into)]
-    else:
-        argv = [_uv(), "pip", "install", "--only-binary", ":all:", "--python", sys.executable, "--target", str(into)]
-    done = subprocess.run(
-        [*argv, "-r", str(lock)], capture_output=True, text=True, env=installer_env(**cache), check=False
-    )
+    done = install(tool, lock, into, installer_env(**cache), "--only-binary", ":all:")
     assert done.returncode == 0, done.stderr
     version = (into / "flash_attn" / "__init__.py").read_text()
     assert version.startswith("__version__ = '2.8.3.post1+cu12torch2.8cxx11abiTRUE'")
@@ -163,7 +152,7 @@ def test_real_installers_take_the_release_file_without_building(served: Served, 
 
 def test_a_uv_project_takes_it_by_url_and_uv_lock_hashes_it(served: Served) -> None:
     tmp, server, pypi = served
-    uv = _uv()
+    uv = find_uv()
     project = tmp / "attn"
     project.mkdir()
     (project / "pyproject.toml").write_text(
@@ -191,7 +180,7 @@ def test_a_uv_project_takes_it_by_url_and_uv_lock_hashes_it(served: Served) -> N
 
 def test_pylock_and_multi_target_locks_carry_the_file(served: Served) -> None:
     _, server, _ = served
-    _uv()
+    find_uv()
     doc = tomllib.loads(_lock(served, "torch", "flash-attn", "--backend", "cu128", "--format", "pylock").stdout)
     fa = next(p for p in doc["packages"] if p["name"] == "flash-attn")
     [wheel] = fa.get("wheels") or [fa["archive"]]

@@ -9,9 +9,7 @@ only, and 2.14's and 2.15's don't exist yet (403).
 from __future__ import annotations
 
 import hashlib
-import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +19,8 @@ import tomllib
 from tests.support.cli import installer_env
 from tests.support.cli import run as run_cli
 from tests.support.fake_index import FakeIndexServer, FakePytorchIndex
+from tests.support.installers import install
+from tests.support.installers import uv as find_uv
 from tests.support.static_server import StaticServer
 
 TARGET = ("--no-detect", "--python-version", "3.11", "--python-platform", "x86_64-manylinux_2_28")
@@ -112,13 +112,6 @@ def test_offline_pins_by_version_with_the_page_as_find_links(served: Served) -> 
     assert "torch-scatter==2.1.2+pt211cu128" in lines
 
 
-def _uv() -> str:
-    uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
-    if uv is None:
-        pytest.skip("uv is not installed (scripts/test installs it with the dev extra)")
-    return uv
-
-
 @pytest.mark.parametrize("tool", ["pip", "uv"])
 @pytest.mark.parametrize("offline", [False, True])
 def test_real_installers_take_the_pages_wheels(served: Served, tool: str, offline: bool) -> None:
@@ -134,13 +127,7 @@ def test_real_installers_take_the_pages_wheels(served: Served, tool: str, offlin
     lock.write_text(text)
     into = tmp / f"site-{tool}-{offline}"
     cache = {"UV_CACHE_DIR": str(tmp / "uv-cache"), "PIP_CACHE_DIR": str(tmp / "pip-cache")}
-    if tool == "pip":
-        argv = [sys.executable, "-m", "pip", "install", "-q", "--only-binary", ":all:", "--target", str(into)]
-    else:
-        argv = [_uv(), "pip", "install", "--only-binary", ":all:", "--python", sys.executable, "--target", str(into)]
-    done = subprocess.run(
-        [*argv, "-r", str(lock)], capture_output=True, text=True, env=installer_env(**cache), check=False
-    )
+    done = install(tool, lock, into, installer_env(**cache), "--only-binary", ":all:")
     assert done.returncode == 0, done.stderr
     assert (into / "torch_scatter" / "__init__.py").read_text().startswith("__version__ = '2.1.2+pt211cu128'")
     assert (into / "pyg_lib").is_dir()
@@ -148,7 +135,7 @@ def test_real_installers_take_the_pages_wheels(served: Served, tool: str, offlin
 
 def test_a_uv_project_routes_pyg_to_its_page(served: Served) -> None:
     tmp, server, pypi = served
-    uv = _uv()
+    uv = find_uv()
     project = tmp / "graph"
     project.mkdir()
     (project / "pyproject.toml").write_text(
@@ -183,7 +170,7 @@ def test_a_uv_project_routes_pyg_to_its_page(served: Served) -> None:
 
 def test_pylock_and_multi_target_locks_carry_the_page_files(served: Served) -> None:
     tmp, server, pypi = served
-    _uv()
+    find_uv()
     doc = tomllib.loads(_lock(served, "torch", "torch-scatter", "--backend", "cu128", "--format", "pylock").stdout)
     scatter = next(p for p in doc["packages"] if p["name"] == "torch-scatter")
     [wheel] = scatter.get("wheels") or [scatter["archive"]]
