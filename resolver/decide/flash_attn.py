@@ -9,7 +9,8 @@ from __future__ import annotations
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from torchpin.facts.flash_attn import Asset, FlashAttnFacts, cxx11_abi, minor_of
+from torchpin.facts.flash_attn import Asset, FlashAttnFacts, cxx11_abi
+from torchpin.facts.pyg import minor_of
 from torchpin.facts.snapshot import Release
 from torchpin.models import Family, PythonTarget, RejectionKind, Variant
 

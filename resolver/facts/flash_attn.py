@@ -101,11 +101,6 @@ class FlashAttnFacts:
         return sorted(self.releases.values(), key=lambda r: Version(r.version), reverse=True)
 
 
-def minor_of(torch: Version | str) -> str:
-    v = Version(str(torch))
-    return f"{v.major}.{v.minor}"
-
-
 def cxx11_abi(facts: FlashAttnFacts, torch: Version | str, variant: str, platform: str) -> AbiRule | None:
     """The rule saying which C++ ABI this torch build was compiled with (None: not Linux, or not
     recorded). The first rule that matches wins: the snapshot lists the narrow ones first."""
