@@ -66,7 +66,8 @@ def detect_text(doc: dict[str, Any]) -> str:
 
 
 def report_table(report: Any, title: str) -> None:
-    """The verify/doctor table (rich, to stderr): check, status, what was seen, the fix."""
+    """The verify/doctor table (rich, to stderr): check, status, what was seen (and why, where a
+    failure's cause is known), the fix."""
     from rich.console import Console
     from rich.table import Table
 
@@ -79,7 +80,8 @@ def report_table(report: Any, title: str) -> None:
     table.add_column("fix", overflow="fold")
     for c in report.checks:
         color = colors.get(c.status, "")
-        table.add_row(c.id, f"[{color}]{c.status}[/{color}]", c.detail, c.fix or "")
+        seen = f"{c.detail}\nwhy: {c.cause}" if c.cause and c.status in ("fail", "warn") else c.detail
+        table.add_row(c.id, f"[{color}]{c.status}[/{color}]", seen, c.fix or "")
     console.print(table)
 
 

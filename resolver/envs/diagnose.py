@@ -18,6 +18,7 @@ from packaging.version import InvalidVersion, Version
 from torchpin.models import TRIO, CheckStatus
 
 from .failures import PATTERNS, classify
+from .matching import Matching
 
 __all__ = ["CHECK_IDS", "PATTERNS", "Check", "Expect", "classify", "evaluate", "variant_of"]
 
@@ -57,6 +58,8 @@ class Expect:
     driver_cuda: str | None = None  # newest CUDA the driver runs, e.g. "12.8"
     docker_build: bool = False
     locked: bool = False  # pins come from a lock (else from the installed torch's pairing)
+    # flash-attn and PyG's extensions installed: the wheel of each that matches the installed torch
+    matching: Mapping[str, Matching] = field(default_factory=dict)
 
     def install_command(self, projects: Sequence[str] | None = None) -> str:
         names = projects or list(self.pins) or list(TRIO)
@@ -87,7 +90,12 @@ def evaluate(raw: Sequence[Mapping[str, Any]], expect: Expect, env_warnings: Seq
         _identity(by_id.get("build-identity"), expect),
         _passthrough("arch-coverage", by_id.get("arch-coverage"), expect),
         _companions(by_id.get("companion:torchvision"), by_id.get("companion:torchaudio"), expect),
-        _ecosystem([r for r in raw if str(r["id"]).startswith("ecosystem:")], by_id.get("import"), expect),
+        _ecosystem(
+            [r for r in raw if str(r["id"]).startswith("ecosystem:")],
+            by_id.get("import"),
+            by_id.get("build-identity"),
+            expect,
+        ),
         _passthrough("audio-io", by_id.get("audio-io"), expect),
         _cpu_half(by_id.get("cpu-half")),
         *(_passthrough(cid, by_id.get(cid), expect) for cid in ("gpu-half", "cudnn-rnn", "gpu-compute")),
@@ -244,29 +252,88 @@ def _companions(tv: Mapping[str, Any] | None, ta: Mapping[str, Any] | None, expe
     return Check("companions", "pass", "; ".join(r["detail"] for r in parts if r["status"] == "pass"))
 
 
-def _ecosystem(parts: Sequence[Mapping[str, Any]], imported: Mapping[str, Any] | None, expect: Expect) -> Check:
-    """xformers, torch-tensorrt …: a failure names the package, and the fix pairs it with torch again."""
+def _ecosystem(
+    parts: Sequence[Mapping[str, Any]],
+    imported: Mapping[str, Any] | None,
+    identity: Mapping[str, Any] | None,
+    expect: Expect,
+) -> Check:
+    """xformers, flash-attn, PyG …: a failure names the package, reads the missing symbol for the C++
+    ABI it was compiled with, names the wheel that matches, and the fix pairs it with torch again."""
     if imported is None or imported["status"] == "fail":
         return _missing("ecosystem")
     if not parts:
         return Check("ecosystem", "skip", "no ecosystem package (xformers, torch-tensorrt) is installed")
     failed = [r for r in parts if r["status"] == "fail"]
-    if failed:
-        names = [str(r["id"]).split(":", 1)[1] for r in failed]
-        text = "\n".join(r["raw"].get("error", "") + "\n" + r["raw"].get("traceback", "") for r in failed)
-        detail = "; ".join(r["detail"][:200] for r in failed)
-        found = classify(text)
-        fm = found[0] if found else "FM-04"
-        cause = (
-            f"{' and '.join(names)} {'was' if len(names) == 1 else 'were'} built against another torch than this one"
-        )
-        if found and found[0] != "FM-04":
-            cause = found[1]
+    if not failed:
+        status: CheckStatus = "skip" if all(r["status"] == "skip" for r in parts) else "pass"
+        return Check("ecosystem", status, "; ".join(r["detail"] for r in parts))
+    texts = {
+        str(r["id"]).split(":", 1)[1]: r["raw"].get("error", "") + "\n" + r["raw"].get("traceback", "") for r in failed
+    }
+    names = list(texts)
+    detail = "; ".join(r["detail"][:200] for r in failed)
+    found = classify("\n".join(texts.values()))
+    fm = found[0] if found else "FM-04"
+    facts = (identity or {}).get("raw", {})
+    torch = f"torch {facts.get('version', '?')}"
+    readings = [r for n in names if (r := _abi_reading(n, texts[n], torch, facts.get("cxx11_abi")))]
+    cause = (
+        found[1]
+        if found and found[0] != "FM-04"
+        else "; ".join(readings)
+        or f"{' and '.join(names)} {'was' if len(names) == 1 else 'were'} built against another torch than this one"
+    )
+    matched = [expect.matching[n] for n in names if n in expect.matching]
+    cause += "".join(
+        f"; the matching wheel ({m.why}): {m.wheel}" if m.wheel else f"; no wheel matches: {m.why}" for m in matched
+    )
+    if any(m.wheel is None for m in matched):  # this torch build has none: let the decision choose torch
+        fix = f"torchpin install torch {' '.join(names)}"
+    else:
         fix = expect.install_command(["torch", *names])
-        return Check("ecosystem", "fail", f"{detail} [{fm}]", fix=fix, cause=cause)
-    if all(r["status"] == "skip" for r in parts):
-        return Check("ecosystem", "skip", "; ".join(r["detail"] for r in parts))
-    return Check("ecosystem", "pass", "; ".join(r["detail"] for r in parts))
+    return Check("ecosystem", "fail", f"{detail} [{fm}]", fix=fix, cause=cause)
+
+
+# A source name in a mangled symbol (``5torch``, ``17parseSchemaOrName``): skipped before looking
+# for ``Ss``, the old ABI's std::string, so an identifier containing those letters can't match.
+_SOURCE_NAME = re.compile(r"(\d+)")
+
+
+def symbol_abi(symbol: str) -> bool | None:
+    """The C++ ABI a missing mangled symbol was compiled with: True for ``std::__cxx11`` types,
+    False for the old ABI's ``std::string`` (``Ss``), None when it names no string type."""
+    if "__cxx11" in symbol:
+        return True
+    if not symbol.startswith("_Z"):
+        return None
+    rest, prev, i = [], "", 2
+    while i < len(symbol):
+        m = _SOURCE_NAME.match(symbol, i)
+        if m and prev not in ("S", "T"):  # S0_ and T0_ are back-references, not names
+            i, prev = m.end() + int(m[1]), "name"
+            continue
+        rest.append(symbol[i])
+        prev, i = symbol[i], i + 1
+    return False if "Ss" in "".join(rest) else None
+
+
+def _abi_reading(name: str, text: str, torch: str, torch_abi: bool | None) -> str | None:
+    """What a missing symbol says: a C++ ABI mismatch, or an extension built for another torch."""
+    m = re.search(r"undefined symbol: ([\w.@$]+)", text)
+    if not m:
+        return None
+    built = symbol_abi(m[1])
+    if built is not None and torch_abi is not None and built != torch_abi:
+        return f"{name} was compiled with {_ABI[built]}, {torch} {_ABI_TORCH[torch_abi]}: a C++ ABI mismatch"
+    return f"{name} was built for another torch release or CUDA than {torch} (it lacks {m[1][:80]})"
+
+
+_ABI = {
+    True: "the C++11 ABI (its missing symbol has std::__cxx11)",
+    False: "the old C++ ABI (its missing symbol has the pre-cxx11 std::string, Ss)",
+}
+_ABI_TORCH = {True: "with the C++11 one (_GLIBCXX_USE_CXX11_ABI=1)", False: "without it (_GLIBCXX_USE_CXX11_ABI=0)"}
 
 
 def _cpu_half(raw: Mapping[str, Any] | None) -> Check:

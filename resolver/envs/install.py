@@ -90,9 +90,10 @@ def choose_installer(choice: Installer, python: str) -> tuple[str, str | None]:
 def installed_family(python: str) -> dict[str, str]:
     """project -> version of the torch family in that interpreter (no import of torch)."""
     code = (
-        "import importlib.metadata as m, json;"
-        "print(json.dumps({d.metadata['Name'].lower(): d.version for d in m.distributions()"
-        f" if (d.metadata['Name'] or '').lower() in {list(PROJECTS)!r}}}))"
+        # flash-attn and PyG's wheels name themselves flash_attn, torch_scatter …: normalised (PEP 503)
+        "import importlib.metadata as m, json, re;"
+        "n=lambda d: re.sub('[-_.]+', '-', d.metadata['Name'] or '').lower();"
+        f"print(json.dumps({{n(d): d.version for d in m.distributions() if n(d) in {list(PROJECTS)!r}}}))"
     )
     try:
         done = proc.run([python, "-c", code], timeout=60)

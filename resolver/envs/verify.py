@@ -20,9 +20,10 @@ from torchpin.facts.snapshot import Catalog
 from torchpin.locks.read import read_lock
 from torchpin.machine import interpreter
 from torchpin.machine.host import Host, decide
-from torchpin.models import PROJECTS
+from torchpin.models import FLASH_ATTN, PROJECTS, PYG, PythonTarget
 
 from .diagnose import Check, Expect, evaluate, variant_of
+from .matching import Build, Matching, matching
 
 SCRIPT = Path(__file__).with_name("verify_script.py")
 MARKER = "@@torchpin-verify@@"
@@ -42,7 +43,10 @@ class Report:
             "schema": 1,
             "ok": self.ok,
             "python": self.python,
-            "checks": [{"id": c.id, "status": c.status, "detail": c.detail, "fix": c.fix} for c in self.checks],
+            "checks": [
+                {"id": c.id, "status": c.status, "detail": c.detail, "cause": c.cause, "fix": c.fix}
+                for c in self.checks
+            ],
         }
 
 
@@ -112,11 +116,14 @@ def expectation(
     gpu_kind = accel.kind if accel else "none"
     driver_cuda = host.nvidia.cuda_max if host and host.nvidia else None
     docker = bool(host and host.container and gpu_kind in ("none",) and host.cuda_hint)
+    extensions = _matching(raw, catalog)
     if lock_text:
         view = read_lock(lock_text)
         # A --full lock pins filelock and friends too; the smoke test reads the torch family only.
         family = {k: v for k, v in view.pins.items() if k in PROJECTS}
-        return Expect(family, view.variant, view.index_url, gpu_kind, driver_cuda, docker, locked=True)
+        return Expect(
+            family, view.variant, view.index_url, gpu_kind, driver_cuda, docker, locked=True, matching=extensions
+        )
     found: dict[str, Any] = next((r["raw"] for r in raw if r["id"] == "installed-set"), {})
     builds: dict[str, Any] = found.get("builds", {})
     dists: dict[str, Any] = found.get("dists", {})
@@ -131,7 +138,25 @@ def expectation(
         for name in ("torchvision", "torchaudio", "torchcodec"):
             if name in dists and release and name in release.companions:
                 pins[name] = release.companions[name].version + local
-    return Expect(pins, variant, None, gpu_kind, driver_cuda, docker)
+    return Expect(pins, variant, None, gpu_kind, driver_cuda, docker, matching=extensions)
+
+
+def _matching(raw: list[dict[str, Any]], catalog: Catalog) -> dict[str, Matching]:
+    """For each installed flash-attn or PyG extension, the wheel that loads against the torch there."""
+    by_id = {r["id"]: r["raw"] for r in raw}
+    dists: dict[str, Any] = by_id.get("installed-set", {}).get("dists", {})
+    identity, interp = by_id.get("build-identity"), by_id.get("interpreter")
+    if not identity or not interp or not any(p in dists for p in (FLASH_ATTN, *PYG)):
+        return {}
+    variant = variant_of({"__version__": identity["version"], "cuda": identity["cuda"], "hip": identity["hip"]})
+    major, minor = (int(x) for x in str(interp["version"]).split(".")[:2])
+    python = PythonTarget(major, minor, bool(interp.get("freethreaded")))
+    build = Build(identity["version"], variant or "cpu", identity.get("cxx11_abi"), python, interp.get("platform"))
+    out = {}
+    for project in (FLASH_ATTN, *PYG):
+        if project in dists and (m := matching(catalog, project, dists[project][0]["version"], build)):
+            out[project] = m
+    return out
 
 
 def env_warnings(environ: Mapping[str, str]) -> list[str]:

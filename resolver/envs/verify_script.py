@@ -34,6 +34,12 @@ ECOSYSTEM = (
     ("fbgemm-gpu-genai", "fbgemm_gpu"),
     ("torchrec", "torchrec"),
     ("flash-attn-3", "flash_attn_interface"),
+    ("flash-attn", "flash_attn"),
+    ("pyg-lib", "pyg_lib"),
+    ("torch-scatter", "torch_scatter"),
+    ("torch-sparse", "torch_sparse"),
+    ("torch-cluster", "torch_cluster"),
+    ("torch-spline-conv", "torch_spline_conv"),
 )
 FAMILY = ("torch", "torchvision", "torchaudio", "torchcodec", "triton", *(dist for dist, _ in ECOSYSTEM))
 # What an extension says when it loads against another torch than it was built for; xformers
@@ -63,6 +69,7 @@ def interpreter() -> None:
         bits=struct.calcsize("P") * 8,
         freethreaded=bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
         executable=sys.executable,
+        platform=sysconfig.get_platform(),
         prefix=sys.prefix,
         pythonpath=os.environ.get("PYTHONPATH", ""),
         user_site=site.getusersitepackages() if site.ENABLE_USER_SITE else "",
@@ -145,6 +152,8 @@ def build_identity(torch: Any) -> dict[str, Any]:
         "devices": [],
         "arch_list": [],
         "mps": bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()),
+        # Extensions from other hosts (flash-attn, PyG) must be compiled with the same libstdc++ ABI.
+        "cxx11_abi": _cxx11_abi(torch),
     }
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -161,6 +170,14 @@ def build_identity(torch: Any) -> dict[str, Any]:
     facts["cuda_warnings"] = [str(w.message) for w in caught]
     record("build-identity", "info", f"torch {facts['version']} (cuda={facts['cuda']}, hip={facts['hip']})", **facts)
     return facts
+
+
+def _cxx11_abi(torch: Any) -> bool | None:
+    try:
+        return bool(torch.compiled_with_cxx11_abi())
+    except BaseException:
+        abi = getattr(torch._C, "_GLIBCXX_USE_CXX11_ABI", None)
+        return None if abi is None else bool(abi)
 
 
 def arch_coverage(facts: dict[str, Any]) -> None:
@@ -237,6 +254,16 @@ def ecosystem(torch: Any, gpu: bool) -> None:
                 got = torch.ops.fbgemm.asynchronous_complete_cumsum(torch.tensor([1, 2, 3])).tolist()
                 status = "pass" if got == [0, 1, 3, 6] else "fail"
                 record(cid, status, f"{dist} {version}: asynchronous_complete_cumsum on the CPU gave {got}")
+            elif dist == "flash-attn" and gpu:
+                q = torch.randn(1, 8, 2, 64, device="cuda", dtype=torch.float16)
+                out = mod.flash_attn_func(q, q, q)
+                record(cid, "pass", f"flash-attn {version}: flash_attn_func on CUDA gave {tuple(out.shape)}")
+            elif dist == "flash-attn":
+                record(cid, "skip", f"flash-attn {version} imports; flash_attn_func needs a CUDA GPU (none)")
+            elif dist == "torch-scatter":  # a compiled CPU kernel, not torch's own scatter_add_
+                got = mod.segment_csr(torch.tensor([1.0, 2.0, 3.0, 4.0]), torch.tensor([0, 2, 4])).tolist()
+                status = "pass" if got == [3.0, 7.0] else "fail"
+                record(cid, status, f"torch-scatter {version}: segment_csr on the CPU gave {got}")
             elif dist == "flash-attn-3":
                 record(
                     cid,
@@ -245,10 +272,16 @@ def ecosystem(torch: Any, gpu: bool) -> None:
                 )
             elif dist == "torch-tensorrt":
                 record(cid, "skip", f"{dist} {version} imports; compiling an engine needs a GPU and TensorRT")
+            elif module in ("pyg_lib", "torch_sparse", "torch_cluster", "torch_spline_conv"):
+                record(cid, "pass", f"{dist} {version} imports (its import loads its C++ ops)")
             else:  # torchao loaded its C++ ops (it warns when it skips them); torchrec is Python
                 record(cid, "pass", f"{dist} {version} imports")
         except BaseException as e:
-            record(cid, "fail", f"{dist}: {_err(e)}", error=_err(e), traceback=traceback.format_exc()[-2000:])
+            # torch.ops.load_library wraps the loader's "undefined symbol" in "Could not load this library"
+            inner = e.__cause__ or e.__context__
+            shown = inner if inner is not None and ABI_SAID.search(str(inner)) else e
+            short = re.sub(r"\S*[/\\]site-packages[/\\]", "…/", _err(shown))
+            record(cid, "fail", f"{dist}: {short}", error=_err(shown), traceback=traceback.format_exc()[-2000:])
 
 
 def audio_io(torch: Any, gpu: bool) -> None:

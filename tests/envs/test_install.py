@@ -275,19 +275,10 @@ def test_verify_and_doctor_check_an_installed_xformers(
     from tests.support.wheelmaker import make_wheel
 
     python, _ = installed["pip"]
-    wheel = make_wheel(tmp_path, "xformers", "0.0.35", "py39-none-manylinux_2_28_x86_64")
-    if broken:  # the real failure is the dynamic loader's; the stand-in raises its exact text
-        import zipfile
-
-        patched = tmp_path / "patched" / wheel.name
-        patched.parent.mkdir()
-        with zipfile.ZipFile(wheel) as src, zipfile.ZipFile(patched, "w") as dst:
-            for item in src.infolist():
-                data = src.read(item)
-                if item.filename == "xformers/__init__.py":
-                    data += f"raise ImportError({XFORMERS_ABI.split(': ', 1)[1]!r})\n".encode()
-                dst.writestr(item, data)
-        wheel = patched
+    # the real failure is the dynamic loader's; the broken stand-in raises its exact text
+    code = f"raise ImportError({XFORMERS_ABI.split(': ', 1)[1]!r})\n" if broken else ""
+    init = {"xformers/__init__.py": f"__version__ = '0.0.35'\n{code}".encode()}
+    wheel = make_wheel(tmp_path, "xformers", "0.0.35", "py39-none-manylinux_2_28_x86_64", files=init)
     subprocess.run(
         [str(python), "-m", "pip", "install", "--no-deps", "-q", "--no-compile", str(wheel)],
         check=True,
@@ -349,19 +340,12 @@ def test_verify_runs_the_table_paired_packages(
     installed: dict[str, tuple[Path, Path]], tmp_path: Path, dist: str, version: str, code: str, status: str
 ) -> None:
     """torchao's import-time warning is an ABI mismatch with the fix; fbgemm-gpu runs a CPU kernel."""
-    import zipfile
-
     from tests.support.wheelmaker import make_wheel
 
     python, _ = installed["pip"]
     module = dist.replace("-", "_")
-    wheel = make_wheel(tmp_path, dist, version, "py3-none-any")
-    patched = tmp_path / "patched" / wheel.name
-    patched.parent.mkdir()
-    with zipfile.ZipFile(wheel) as src, zipfile.ZipFile(patched, "w") as dst:
-        for item in src.infolist():
-            data = src.read(item)
-            dst.writestr(item, data + code.encode() if item.filename == f"{module}/__init__.py" else data)
+    init = {f"{module}/__init__.py": f"__version__ = {version!r}\n{code}".encode()}
+    patched = make_wheel(tmp_path, dist, version, "py3-none-any", files=init)
     pip = [str(python), "-m", "pip"]
     subprocess.run(
         [*pip, "install", "--no-deps", "-q", "--no-compile", str(patched)], check=True, env=env(), timeout=600
@@ -379,3 +363,90 @@ def test_verify_runs_the_table_paired_packages(
         assert got["fix"] == f"torchpin install torch==2.13.0+cpu {dist} --backend cpu"
     finally:
         subprocess.run([*pip, "uninstall", "-y", "-q", dist], check=True, env=env(), timeout=300)
+
+
+# A stand-in whose import loads a real shared library needing a symbol torch doesn't export, as
+# torch_scatter's and pyg_lib's imports do: the failure text is the dynamic loader's own.
+LOADS_ITS_LIBRARY = "import os, torch\ntorch.ops.load_library(os.path.join(os.path.dirname(__file__), '_C.so'))\n"
+# torch-scatter's segment_csr, backed by an operator registered the way its library registers it.
+SCATTER_OPS = """
+import torch
+_lib = torch.library.Library("torch_scatter", "DEF")
+_lib.define("segment_sum_csr(Tensor src, Tensor indptr) -> Tensor")
+def _sum(src, indptr):
+    return torch.stack([src[a:b].sum() for a, b in zip(indptr[:-1].tolist(), indptr[1:].tolist())])
+_lib.impl("segment_sum_csr", _sum, "CPU")
+def segment_csr(src, indptr, out=None, reduce="sum"):
+    return torch.ops.torch_scatter.segment_sum_csr(src, indptr)
+"""
+OLD_ABI_SYMBOL = "_ZN5torch3jit17parseSchemaOrNameERKSsb"  # pytorch_scatter#462: a pre-cxx11 wheel
+NEW_ABI_SYMBOL = "_ZN3c105ErrorC2ENS_14SourceLocationENSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEE"
+
+
+def library_missing(tmp_path: Path, symbol: str) -> bytes:
+    """A shared library that calls ``symbol``, which nothing defines: loading it fails as a wheel
+    built against another torch does."""
+    import shutil
+
+    gcc = shutil.which("gcc") or shutil.which("cc")
+    if gcc is None:
+        pytest.skip("no C compiler here to build a library with a missing symbol")
+    source, library = tmp_path / "probe.c", tmp_path / "probe.so"
+    source.write_text(f'extern void missing(void) __asm__("{symbol}");\nvoid torchpin_probe(void) {{ missing(); }}\n')
+    subprocess.run([gcc, "-shared", "-fPIC", "-o", str(library), str(source)], check=True, timeout=120)
+    return library.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("name", "version", "symbol", "status"),
+    [
+        ("torch_scatter", "2.1.2+pt212cpu", OLD_ABI_SYMBOL, "fail"),
+        ("pyg_lib", "0.8.0+pt213cpu", NEW_ABI_SYMBOL, "fail"),
+        ("torch_scatter", "2.1.2+pt213cpu", None, "pass"),
+        ("flash_attn", "2.8.3", None, "skip"),
+    ],
+    ids=["pre-cxx11-scatter", "pyg-lib-for-another-torch", "scatter-kernel", "flash-attn-without-gpu"],
+)
+@pytest.mark.slow
+def test_verify_reads_the_missing_symbol_of_an_extension_from_another_host(
+    installed: dict[str, tuple[Path, Path]], tmp_path: Path, name: str, version: str, symbol: str | None, status: str
+) -> None:
+    """Beside the real torch (C++11 ABI): a pre-cxx11 torch-scatter is a C++ ABI mismatch, a pyg-lib
+    of the same ABI was built for another torch; each names the wheel that matches, and doctor's
+    fix installs it. Wheels named as theirs are (torch_scatter, not torch-scatter)."""
+    from tests.support.wheelmaker import make_wheel
+
+    python, _ = installed["pip"]
+    project = name.replace("_", "-")
+    code = SCATTER_OPS if name == "torch_scatter" and symbol is None else ""
+    files = {f"{name}/__init__.py": f"__version__ = {version!r}\n{code}".encode()}
+    if symbol:
+        files = {f"{name}/__init__.py": LOADS_ITS_LIBRARY.encode(), f"{name}/_C.so": library_missing(tmp_path, symbol)}
+    wheel = make_wheel(tmp_path, name, version, "py3-none-any", files=files)
+    pip = [str(python), "-m", "pip"]
+    subprocess.run([*pip, "install", "--no-deps", "-q", "--no-compile", str(wheel)], check=True, env=env(), timeout=600)
+    try:
+        verify = torchpin("verify", "--python", str(python), "--json", environ=env())
+        got = {c["id"]: c for c in json.loads(verify.stdout)["checks"]}["ecosystem"]
+        assert got["status"] == status, got
+        if status == "pass":
+            assert verify.returncode == 0 and "segment_csr on the CPU gave [3.0, 7.0]" in got["detail"]
+            return
+        if status == "skip":
+            assert verify.returncode == 0 and "flash_attn_func needs a CUDA GPU" in got["detail"]
+            return
+        assert verify.returncode == 6 and f"undefined symbol: {symbol}" in got["detail"], got
+        if name == "torch_scatter":
+            assert "the old C++ ABI" in got["cause"] and "torch 2.13.0+cpu with the C++11 one" in got["cause"]
+            assert "no wheel matches: data.pyg.org's torch-2.13.0+cpu.html has no torch-scatter" in got["cause"]
+            assert got["fix"] == "torchpin install torch torch-scatter"
+            doctor = torchpin("doctor", "--python", str(python), environ=env())
+            # PyG's newest page with torch-scatter for cpu is torch 2.12's: doctor holds torch back to it.
+            assert doctor.returncode == 6 and "torch-scatter==2.1.2+pt212cpu --backend cpu" in doctor.stderr
+        else:
+            assert "C++ ABI mismatch" not in got["cause"]
+            assert "pyg-lib was built for another torch release or CUDA than torch 2.13.0+cpu" in got["cause"]
+            assert "pyg-lib 0.8.0+pt213cpu on data.pyg.org's torch-2.13.0+cpu.html" in got["cause"]
+            assert got["fix"] == "torchpin install torch==2.13.0+cpu pyg-lib --backend cpu"
+    finally:
+        subprocess.run([*pip, "uninstall", "-y", "-q", project], check=True, env=env(), timeout=300)

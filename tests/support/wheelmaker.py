@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import BinaryIO
 
@@ -26,7 +27,7 @@ def wheel_bytes(
     import io
 
     buf = io.BytesIO()
-    _write(buf, name, version, tag, requires, requires_python, build)
+    _write(buf, name, version, tag, requires, requires_python, build, {})
     return buf.getvalue()
 
 
@@ -37,12 +38,14 @@ def make_wheel(
     tag: str = "py3-none-any",
     requires: tuple[str, ...] = (),
     requires_python: str | None = None,
+    files: Mapping[str, bytes] | None = None,
 ) -> Path:
-    """Write ``{name}-{version}-{tag}.whl`` into ``directory`` and return its path."""
+    """Write ``{name}-{version}-{tag}.whl`` into ``directory`` and return its path; ``files`` adds
+    members or replaces the package's ``__init__.py`` (a stand-in's behaviour), kept in RECORD."""
     path = directory / f"{name.replace('-', '_')}-{version}-{tag}.whl"
     directory.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as f:
-        _write(f, name, version, tag, requires, requires_python, None)
+        _write(f, name, version, tag, requires, requires_python, None, files or {})
     return path
 
 
@@ -54,6 +57,7 @@ def _write(
     requires: tuple[str, ...],
     requires_python: str | None,
     build: str | None,
+    extra: Mapping[str, bytes],
 ) -> None:
     dist = f"{name.replace('-', '_')}-{version}"
     meta = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
@@ -68,6 +72,7 @@ def _write(
         f"{dist}.dist-info/WHEEL": (
             f"Wheel-Version: 1.0\nGenerator: torchpin-tests\nRoot-Is-Purelib: false\nTag: {tag}\n"
         ).encode(),
+        **extra,
     }
     record = "".join(f"{path},{_digest(data)},{len(data)}\n" for path, data in files.items())
     record += f"{dist}.dist-info/RECORD,,\n"
