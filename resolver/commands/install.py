@@ -160,7 +160,7 @@ def run_install_lock(
         installer,
         uv,
         view.variant,
-        inst.stale_builds(before, family, view.variant),
+        inst.stale_builds(before, family, view.variant, family.get("torch")),
         before,
         text,
         f"{lock_file} ({view.kind}) ",

@@ -15,10 +15,10 @@ from typing import Any
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from torchpin.models import TRIO, CheckStatus
+from torchpin.models import FLASH_ATTN, PYG, TRIO, CheckStatus
 
 from .failures import PATTERNS, classify
-from .matching import Matching
+from .matching import Matching, installed_version, other_build
 
 __all__ = ["CHECK_IDS", "PATTERNS", "Check", "Expect", "classify", "evaluate", "variant_of"]
 
@@ -167,7 +167,7 @@ def _installed(raw: Mapping[str, Any] | None, expect: Expect) -> Check:
         return Check("installed-set", "fail", f"{len(torch)} torch installations: {where} [FM-05]", fix=fix)
     problems: list[str] = []
     for name, pinned in expect.pins.items():
-        have = [d["version"] for d in dists.get(name, [])]
+        have = [installed_version(d) for d in dists.get(name, [])]
         if not have:
             problems.append(f"{name} {pinned} is locked but not installed")
         elif Version(have[0]) != Version(pinned):
@@ -183,13 +183,18 @@ def _installed(raw: Mapping[str, Any] | None, expect: Expect) -> Check:
                 f"{name} {dists[name][0]['version']} is a {variant} build but torch "
                 f"{torch[0]['version']} is a {torch_variant} build [FM-04]"
             )
-    summary = ", ".join(f"{n} {d[0]['version']}" for n, d in sorted(dists.items()))
+    others = [n for n in (FLASH_ATTN, *PYG) if n in dists and torch_variant]
+    built = {
+        n: other_build(n, installed_version(dists[n][0]), torch[0]["version"], torch_variant or "") for n in others
+    }
+    problems += [f"{said} [FM-04]" for said in built.values() if said]
+    summary = ", ".join(f"{n} {installed_version(d[0])}" for n, d in sorted(dists.items()))
     if problems:
         return Check(
             "installed-set",
             "fail",
             "; ".join(problems),
-            fix=expect.install_command(),
+            fix=_reinstall(expect, [n for n, said in built.items() if said], list(expect.pins or ["torch"])),
             cause="torch family from different indexes, variants or releases",
         )
     return Check("installed-set", "pass", summary + (" (as locked)" if expect.locked else ""))
@@ -288,11 +293,15 @@ def _ecosystem(
     cause += "".join(
         f"; the matching wheel ({m.why}): {m.wheel}" if m.wheel else f"; no wheel matches: {m.why}" for m in matched
     )
-    if any(m.wheel is None for m in matched):  # this torch build has none: let the decision choose torch
-        fix = f"torchpin install torch {' '.join(names)}"
-    else:
-        fix = expect.install_command(["torch", *names])
-    return Check("ecosystem", "fail", f"{detail} [{fm}]", fix=fix, cause=cause)
+    return Check("ecosystem", "fail", f"{detail} [{fm}]", fix=_reinstall(expect, names), cause=cause)
+
+
+def _reinstall(expect: Expect, names: Sequence[str], base: Sequence[str] = ("torch",)) -> str:
+    """The command that installs ``names`` paired with the installed torch again; where no wheel of
+    one matches that torch build, torchpin chooses torch too."""
+    if any(expect.matching[n].wheel is None for n in names if n in expect.matching):
+        return f"torchpin install torch {' '.join(names)}"
+    return expect.install_command(list(dict.fromkeys([*base, *names])))
 
 
 # A source name in a mangled symbol (``5torch``, ``17parseSchemaOrName``): skipped before looking

@@ -11,10 +11,13 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from urllib.parse import quote
 
+from packaging.version import Version
+
 from torchpin import net, proc
 from torchpin.errors import IndexUnavailable, InstallFailed, UsageError
+from torchpin.facts.pyg import local_tag, minor_of
 from torchpin.locks.requirements import index_lines
-from torchpin.models import PROJECTS, Installer, Pin, Plan
+from torchpin.models import PROJECTS, PYG, Installer, Pin, Plan
 from torchpin.net.policy import NetPolicy
 from torchpin.net.urls import Credential, mask, origin, scrub, with_credential
 
@@ -109,12 +112,21 @@ def installed_family(python: str) -> dict[str, str]:
 def stale_family(installed: Mapping[str, str], plan: Plan) -> list[str]:
     """Installed torch-family projects the plan does not pin and whose build differs from it:
     left alone they would sit next to the new torch as a mismatched pair."""
-    return stale_builds(installed, {p.project for p in plan.pins}, plan.variant.name)
+    return stale_builds(installed, {p.project for p in plan.pins}, plan.variant.name, str(plan.release))
 
 
-def stale_builds(installed: Mapping[str, str], pinned: Collection[str], variant: str | None) -> list[str]:
-    """Installed projects not in ``pinned`` whose local tag (build) is not ``variant``."""
-    return sorted(n for n, v in installed.items() if n not in pinned and (v.partition("+")[2] or None) != variant)
+def stale_builds(
+    installed: Mapping[str, str], pinned: Collection[str], variant: str | None, torch: str | None = None
+) -> list[str]:
+    """Installed projects not in ``pinned`` whose local tag (build) is not ``variant``'s; a PyG
+    extension's tag names torch's minor too (``pt26cu124``), so it is stale beside another torch."""
+
+    def build(project: str) -> str | None:
+        if project in PYG and torch and variant:
+            return local_tag(minor_of(Version(torch).public), variant)
+        return variant
+
+    return sorted(n for n, v in installed.items() if n not in pinned and (v.partition("+")[2] or None) != build(n))
 
 
 def run(

@@ -7,7 +7,10 @@ not from a lock: the lock may be what is wrong.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import re
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+from urllib.parse import unquote
 
 from packaging.version import InvalidVersion, Version
 
@@ -91,3 +94,37 @@ def _pyg(catalog: Catalog, project: str, public: str, torch: Build, plat: str | 
         return Matching(None, f"{where} has no {project} for {plat or 'this platform'} (as recorded)")
     tag = local_tag(minor, torch.variant)
     return Matching(f"{project} {build.version}+{tag} on {where}", f"torch {minor}, {torch.variant}")
+
+
+def other_build(project: str, installed: str, torch: str, variant: str) -> str | None:
+    """What an extension's local tag says it was built for, where that isn't this torch build
+    (read without importing it: a CPU PyG wheel beside a CUDA torch imports, then fails on the GPU)."""
+    local = installed.partition("+")[2]
+    try:
+        minor = minor_of(Version(torch).public)
+    except InvalidVersion:
+        return None
+    if project in PYG and local and local != (want := local_tag(minor, variant)):
+        return f"{project} {installed} is built for another torch (+{local}); torch {torch} takes +{want}"
+    built = (
+        re.fullmatch(r"cu(\d+)torch(\d+\.\d+)cxx11abi(?:true|false)", local, re.I) if project == FLASH_ATTN else None
+    )
+    if built and (built[2] != minor or not re.fullmatch(rf"cu{built[1]}\d", variant)):  # cu12: cu126, cu128 …
+        return f"flash-attn {installed} is built for torch {built[2]} with CUDA {built[1]}; torch {torch} is not"
+    return None
+
+
+def installed_version(dist: Mapping[str, Any]) -> str:
+    """An installed distribution's version: its METADATA's, or the file's it was installed from by
+    URL where the METADATA dropped the local tag the file name carries (flash-attn's release wheels,
+    renamed after the build: flash-attention#730)."""
+    version = str(dist.get("version", ""))
+    name = unquote(str(dist.get("url") or "")).rsplit("/", 1)[-1]
+    parts = name.split("-")
+    if "+" in version or not name.endswith(".whl") or len(parts) < 5:
+        return version
+    try:
+        same = Version(parts[1]).public == Version(version).public
+    except InvalidVersion:
+        return version
+    return parts[1] if same else version

@@ -23,7 +23,7 @@ from torchpin.machine.host import Host, decide
 from torchpin.models import FLASH_ATTN, PROJECTS, PYG, PythonTarget
 
 from .diagnose import Check, Expect, evaluate, variant_of
-from .matching import Build, Matching, matching
+from .matching import Build, Matching, installed_version, matching
 
 SCRIPT = Path(__file__).with_name("verify_script.py")
 MARKER = "@@torchpin-verify@@"
@@ -154,7 +154,7 @@ def _matching(raw: list[dict[str, Any]], catalog: Catalog) -> dict[str, Matching
     build = Build(identity["version"], variant or "cpu", identity.get("cxx11_abi"), python, interp.get("platform"))
     out = {}
     for project in (FLASH_ATTN, *PYG):
-        if project in dists and (m := matching(catalog, project, dists[project][0]["version"], build)):
+        if project in dists and (m := matching(catalog, project, installed_version(dists[project][0]), build)):
             out[project] = m
     return out
 

@@ -94,6 +94,7 @@ def installed_set() -> None:
                     "installer": installer,
                     "requires": dist.requires or [],
                     "requires_python": dist.metadata["Requires-Python"],
+                    "url": _direct_url(dist),
                 }
             )
     builds: dict[str, dict[str, Any]] = {}
@@ -109,6 +110,14 @@ def installed_set() -> None:
         dists=dists,
         builds=builds,
     )
+
+
+def _direct_url(dist: Any) -> str:
+    """The file a URL install came from (PEP 610): flash-attn's name carries its build, its METADATA doesn't."""
+    try:
+        return str(json.loads(dist.read_text("direct_url.json") or "{}").get("url", ""))
+    except (OSError, ValueError, AttributeError):
+        return ""
 
 
 def _version_py(path: str) -> dict[str, Any]:

@@ -106,8 +106,10 @@ def _files(packages: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _check_family(doc: Mapping[str, Any], plan: Plan) -> None:
     got = {p["name"]: p["version"] for p in doc.get("packages", [])}
     for pin in plan.pins:
-        # PEP 440 spelling: uv writes flash-attn's local tag lower-cased (cxx11abitrue).
-        if got.get(pin.project, "").lower() != pin.version.lower():
+        # A file pinned by URL is the build whatever its METADATA says: flash-attn's release wheels
+        # carry their local tag in the file name only (flash-attention#730), so uv reports 2.8.3.
+        want = pin.version.partition("+")[0] if pin.direct else pin.version
+        if got.get(pin.project, "").lower() not in (pin.version.lower(), want.lower()):
             raise UsageError(
                 f"uv resolved {pin.project} {got.get(pin.project)}, not the chosen {pin.version}",
                 hint="check the other requirements' bounds on the torch family",

@@ -40,7 +40,13 @@ def raw(cid: str, status: str = "info", detail: str = "", **facts: Any) -> dict[
 
 
 def seen(
-    torch: str, abi: bool | None, project: str, installed: str, symbol: str, platform: str = "linux-x86_64"
+    torch: str,
+    abi: bool | None,
+    project: str,
+    installed: str,
+    symbol: str,
+    platform: str = "linux-x86_64",
+    url: str = "",
 ) -> list[dict[str, Any]]:
     """What the smoke test records when ``project`` can't load beside ``torch``."""
     cuda = f"{torch[-3:-1]}.{torch[-1]}" if "+cu" in torch else None
@@ -63,7 +69,7 @@ def seen(
             "installed-set",
             dists={
                 "torch": [{"version": torch, "location": "/v", "requires_python": ">=3.9"}],
-                project: [{"version": installed, "location": "/v"}],
+                project: [{"version": installed, "location": "/v", "url": url}],
             },
             builds={"torch": {"origin": "/v/torch/__init__.py", "version_py": {"__version__": torch, "cuda": cuda}}},
         ),
@@ -85,9 +91,12 @@ def seen(
     ]
 
 
+def checked(catalog: Catalog, found: list[dict[str, Any]], lock: str | None = None) -> dict[str, Check]:
+    return {c.id: c for c in evaluate(found, expectation(found, lock, catalog, None, {}))}
+
+
 def ecosystem(catalog: Catalog, found: list[dict[str, Any]], lock: str | None = None) -> Check:
-    checks = {c.id: c for c in evaluate(found, expectation(found, lock, catalog, None, {}))}
-    return checks["ecosystem"]
+    return checked(catalog, found, lock)["ecosystem"]
 
 
 def test_a_cxx11_flash_attn_beside_a_pre_cxx11_torch_names_the_false_file(catalog: Catalog) -> None:
@@ -179,3 +188,35 @@ def test_a_file_seen_is_named_before_a_newer_unconfirmed_one(catalog: Catalog) -
     # 2.8.3.post1's torch 2.6 cxx11abiTRUE file was never seen (a side-branch tag); 2.8.3's was.
     got = ecosystem(catalog, seen("2.6.0+cu126", True, "flash-attn", "2.6.3", "_ZN3c104cuda9SetDeviceEi"))
     assert got.cause is not None and "flash_attn-2.8.3+cu12torch2.6cxx11abiTRUE-cp311-cp311" in got.cause
+
+
+RELEASES = "https://github.com/Dao-AILab/flash-attention/releases/download"
+FA_FILE = "flash_attn-2.8.3%2Bcu12torch2.8cxx11abiTRUE-cp311-cp311-linux_x86_64.whl"
+FA_LOCK = (
+    "--index-url https://download.pytorch.org/whl/cu128\n"
+    f"torch==2.8.0+cu128\nflash-attn @ {RELEASES}/v2.8.3/{FA_FILE}\n"
+)
+
+
+def test_flash_attn_is_the_build_its_file_name_says_not_its_metadata(catalog: Catalog) -> None:
+    # Its METADATA says 2.8.3; direct_url.json names the file, and the file the build (flash-attention#730).
+    url = f"{RELEASES}/v2.8.3/{FA_FILE}"
+    got = checked(catalog, seen("2.8.0+cu128", True, "flash-attn", "2.8.3", "?", url=url), FA_LOCK)["installed-set"]
+    assert got.status == "pass" and "flash-attn 2.8.3+cu12torch2.8cxx11abiTRUE" in got.detail, got
+    # The same file beside another torch minor is a mismatch before anything is imported.
+    got = checked(catalog, seen("2.9.0+cu128", True, "flash-attn", "2.8.3", "?", url=url))["installed-set"]
+    assert got.status == "fail" and got.detail == (
+        "flash-attn 2.8.3+cu12torch2.8cxx11abiTRUE is built for torch 2.8 with CUDA 12;"
+        " torch 2.9.0+cu128 is not [FM-04]"
+    )
+    assert got.fix == "torchpin install torch flash-attn"  # flash-attn has no torch 2.9 file: torchpin decides
+
+
+def test_a_pyg_wheel_from_another_page_is_a_mismatch_before_import(catalog: Catalog) -> None:
+    got = checked(catalog, seen("2.6.0+cu124", False, "torch-scatter", "2.1.2+pt26cpu", "?"))["installed-set"]
+    assert got.status == "fail" and got.detail == (
+        "torch-scatter 2.1.2+pt26cpu is built for another torch (+pt26cpu); torch 2.6.0+cu124 takes +pt26cu124 [FM-04]"
+    )
+    assert got.fix == "torchpin install torch==2.6.0+cu124 torch-scatter --backend cu124"
+    got = checked(catalog, seen("2.6.0+cu124", False, "torch-scatter", "2.1.2+pt26cu124", "?"))["installed-set"]
+    assert got.status == "pass"

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from packaging.specifiers import SpecifierSet
 
 from tests.conftest import target
 from tests.support.cli import run as run_cli
@@ -106,6 +107,15 @@ def test_stale_family_is_what_would_be_left_mixed(catalog: Catalog) -> None:
     }
     assert stale_family(installed, plan) == ["torchcodec"]  # pinned ones are replaced by the installer
     assert stale_family(installed, torch_only) == ["torchaudio", "torchcodec"]  # another build, not in the lock
+
+
+def test_a_pyg_extension_is_stale_beside_another_torch_minor_only(catalog: Catalog) -> None:
+    plan = select(target("3.12"), catalog, [Requirement("torch", SpecifierSet("==2.12.1"))])  # 2.12.1+cpu
+    assert stale_family({"torch-scatter": "2.1.2+pt212cpu", "pyg-lib": "0.8.0+pt212cpu"}, plan) == []
+    assert stale_family({"torch-scatter": "2.1.2+pt211cpu", "torch-cluster": "1.6.3+pt212cu126"}, plan) == [
+        "torch-cluster",
+        "torch-scatter",
+    ]
 
 
 # ---- real installs
@@ -423,6 +433,8 @@ def test_verify_reads_the_missing_symbol_of_an_extension_from_another_host(
     if symbol:
         files = {f"{name}/__init__.py": LOADS_ITS_LIBRARY.encode(), f"{name}/_C.so": library_missing(tmp_path, symbol)}
     wheel = make_wheel(tmp_path, name, version, "py3-none-any", files=files)
+    if name == "flash_attn":  # as its releases are: the build in the file name only (flash-attention#730)
+        wheel = wheel.rename(wheel.with_name(f"flash_attn-{version}+cu12torch2.8cxx11abiTRUE-py3-none-any.whl"))
     pip = [str(python), "-m", "pip"]
     subprocess.run([*pip, "install", "--no-deps", "-q", "--no-compile", str(wheel)], check=True, env=env(), timeout=600)
     try:
@@ -432,8 +444,15 @@ def test_verify_reads_the_missing_symbol_of_an_extension_from_another_host(
         if status == "pass":
             assert verify.returncode == 0 and "segment_csr on the CPU gave [3.0, 7.0]" in got["detail"]
             return
-        if status == "skip":
-            assert verify.returncode == 0 and "flash_attn_func needs a CUDA GPU" in got["detail"]
+        if status == "skip":  # it imports; the file it came from says it is for torch 2.8 with CUDA 12
+            assert "flash_attn_func needs a CUDA GPU" in got["detail"]
+            built = {c["id"]: c for c in json.loads(verify.stdout)["checks"]}["installed-set"]
+            assert verify.returncode == 6 and built["status"] == "fail"
+            assert built["detail"] == (
+                "flash-attn 2.8.3+cu12torch2.8cxx11abiTRUE is built for torch 2.8 with CUDA 12;"
+                " torch 2.13.0+cpu is not [FM-04]"
+            )
+            assert built["fix"] == "torchpin install torch flash-attn"  # no CUDA build here: torchpin decides
             return
         assert verify.returncode == 6 and f"undefined symbol: {symbol}" in got["detail"], got
         if name == "torch_scatter":

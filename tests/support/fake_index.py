@@ -318,7 +318,10 @@ class FakePytorchIndex:
         with self.lock:
             if filename not in self._bytes:
                 tag = f"{asset.python.tag}-{asset.python.tag}-linux_x86_64"
-                self._bytes[filename] = wheel_bytes("flash_attn", f"{version}+{asset.local}", tag, ("torch", "einops"))
+                # As the real ones: publish.yml renames the built wheel, so the local tag is in the
+                # file name only; METADATA says "flash-attn" and the public version (flash-attention#730).
+                # __build__ tells the tests which file was installed.
+                self._bytes[filename] = wheel_bytes("flash-attn", version, tag, ("torch", "einops"), build=asset.local)
             return self._bytes[filename]
 
     def build_of(self, filename: str, variant: str | None) -> str | None:
