@@ -19,7 +19,7 @@ import pytest
 PKG = Path(__file__).resolve().parents[1] / "resolver"
 MODULES = sorted(PKG.rglob("*.py"))
 # Scripts that run in another interpreter, standard library only: not torchpin code paths.
-STANDALONE = {"envs/verify_script.py", "machine/nvml_probe.py"}
+STANDALONE = {"envs/verify_script.py", "envs/verify_extensions.py", "machine/nvml_probe.py"}
 # Bottom to top; a package may import its own modules and those of packages below it.
 LAYERS = ("", "facts", "decide", "locks", "machine", "net", "envs", "commands", "cli")
 PURE = {"facts", "decide", "locks"}
@@ -171,7 +171,7 @@ def test_one_module_each_starts_processes_and_imports_httpx() -> None:
 
 def test_only_the_cli_reads_the_environment() -> None:
     readers = sorted(_name(p) for p in MODULES if _reads_environ(p))
-    assert readers == ["cli/app.py", *sorted(STANDALONE)]
+    assert readers == ["cli/app.py", "envs/verify_script.py", "machine/nvml_probe.py"]
 
 
 def test_standalone_scripts_import_nothing_of_torchpin() -> None:

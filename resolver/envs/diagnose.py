@@ -328,14 +328,24 @@ def symbol_abi(symbol: str) -> bool | None:
 
 
 def _abi_reading(name: str, text: str, torch: str, torch_abi: bool | None) -> str | None:
-    """What a missing symbol says: a C++ ABI mismatch, or an extension built for another torch."""
+    """What a missing symbol says about the C++ ABI mismatch: the _GLIBCXX_USE_CXX11_ABI flag, or a
+    build for another torch (the flag agrees, or the symbol names no string type)."""
     m = re.search(r"undefined symbol: ([\w.@$]+)", text)
     if not m:
         return None
     built = symbol_abi(m[1])
     if built is not None and torch_abi is not None and built != torch_abi:
-        return f"{name} was compiled with {_ABI[built]}, {torch} {_ABI_TORCH[torch_abi]}: a C++ ABI mismatch"
-    return f"{name} was built for another torch release or CUDA than {torch} (it lacks {m[1][:80]})"
+        return f"a C++ ABI mismatch: {name} was compiled with {_ABI[built]}, {torch} {_ABI_TORCH[torch_abi]}"
+    if built is not None and torch_abi is None:
+        return (
+            f"a C++ ABI mismatch: {name} was compiled with {_ABI[built]}; {torch} didn't say which it has,"
+            " so the flag or another torch release"
+        )
+    flag = "its _GLIBCXX_USE_CXX11_ABI agrees with torch's" if built is not None else "a symbol of torch's own"
+    return (
+        f"a C++ ABI mismatch: {name} was built for another torch release or CUDA than {torch}"
+        f" (it lacks {m[1][:80]}, {flag})"
+    )
 
 
 _ABI = {

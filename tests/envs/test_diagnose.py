@@ -315,8 +315,8 @@ def test_an_ecosystem_failure_names_the_package_and_pairs_it_again(error: str, f
     assert got.fix == "torchpin install torch==2.13.0+cpu xformers --backend cpu"
     if "undefined symbol" in error:  # a symbol of no string type: torch's own, from another release
         assert got.cause == (
-            "xformers was built for another torch release or CUDA than torch 2.13.0+cpu"
-            " (it lacks _ZN3c104cuda9SetDeviceEab)"
+            "a C++ ABI mismatch: xformers was built for another torch release or CUDA than torch 2.13.0+cpu"
+            " (it lacks _ZN3c104cuda9SetDeviceEab, a symbol of torch's own)"
         )
     elif fm == "FM-04":
         assert got.cause == "xformers was built against another torch than this one"
