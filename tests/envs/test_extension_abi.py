@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from tests.envs.test_diagnose import INTERP, raw
 from torchpin.envs.diagnose import Check, evaluate, symbol_abi
 from torchpin.envs.verify import expectation
 from torchpin.facts.snapshot import Catalog
@@ -35,10 +36,6 @@ def test_a_missing_symbol_says_which_abi_it_was_compiled_with(symbol: str, abi: 
     assert symbol_abi(symbol) is abi
 
 
-def raw(cid: str, status: str = "info", detail: str = "", **facts: Any) -> dict[str, Any]:
-    return {"id": cid, "status": status, "detail": detail, "raw": facts}
-
-
 def seen(
     torch: str,
     abi: bool | None,
@@ -52,19 +49,7 @@ def seen(
     cuda = f"{torch[-3:-1]}.{torch[-1]}" if "+cu" in torch else None
     error = f"ImportError: /v/site-packages/{project.replace('-', '_')}/_C.so: undefined symbol: {symbol}"
     return [
-        raw(
-            "interpreter",
-            implementation="cpython",
-            version="3.11",
-            bits=64,
-            freethreaded=False,
-            executable="/v/bin/python",
-            prefix="/v",
-            pythonpath="",
-            user_site="",
-            ld_library_path="",
-            platform=platform,
-        ),
+        {**INTERP, "raw": {**INTERP["raw"], "platform": platform}},
         raw(
             "installed-set",
             dists={
