@@ -194,7 +194,7 @@ def _installed(raw: Mapping[str, Any] | None, expect: Expect) -> Check:
             "installed-set",
             "fail",
             "; ".join(problems),
-            fix=_reinstall(expect, [n for n, said in built.items() if said], list(expect.pins or ["torch"])),
+            fix=_reinstall(expect, [n for n, said in built.items() if said], list(expect.pins) or list(TRIO)),
             cause="torch family from different indexes, variants or releases",
         )
     return Check("installed-set", "pass", summary + (" (as locked)" if expect.locked else ""))
