@@ -55,13 +55,19 @@ def test_torchpin_reaches_the_imitated_index_through_the_proxy(lab: Lab, tmp_pat
     assert lab.proxy.connects["download.pytorch.org"] > before  # by CONNECT, verified against the lab's CA
 
 
+def pinned_by_url(lock_text: str, project: str) -> tuple[str, str]:
+    """The URL and sha256 of a requirements lock's ``project @ URL#sha256=…`` line."""
+    line = next(x for x in lock_text.splitlines() if x.startswith(f"{project} @ "))
+    url, _, digest = line.removeprefix(f"{project} @ ").partition("#sha256=")
+    return url, digest
+
+
 def test_pyg_files_come_from_the_real_hosts_name_hashed(lab: Lab, tmp_path: Path) -> None:
     """data.pyg.org's stand-in, reached by its own name through the proxy: the page of the chosen
     torch is read, its relative link resolved on that host, and the file hashed."""
     r = lock(lab, tmp_path, "torch", "torch-scatter", "--backend", "cu128")
     assert r.returncode == 0, r.stderr
-    line = next(x for x in r.stdout.splitlines() if x.startswith("torch-scatter @ "))
-    url, _, digest = line.removeprefix("torch-scatter @ ").partition("#sha256=")
+    url, digest = pinned_by_url(r.stdout, "torch-scatter")
     assert url == (
         "https://data.pyg.org/whl/torch-2.11.0%2Bcu128/torch_scatter-2.1.2%2Bpt211cu128-cp311-cp311-linux_x86_64.whl"
     )
@@ -73,8 +79,7 @@ def test_flash_attn_comes_from_githubs_release_through_its_redirect(lab: Lab, tm
     file is read and hashed."""
     r = lock(lab, tmp_path, "torch", "flash-attn", "--backend", "cu128")
     assert r.returncode == 0, r.stderr
-    line = next(x for x in r.stdout.splitlines() if x.startswith("flash-attn @ "))
-    url, _, digest = line.removeprefix("flash-attn @ ").partition("#sha256=")
+    url, digest = pinned_by_url(r.stdout, "flash-attn")
     assert url == (
         "https://github.com/Dao-AILab/flash-attention/releases/download/v2.8.3.post1/"
         "flash_attn-2.8.3.post1%2Bcu12torch2.8cxx11abiTRUE-cp311-cp311-linux_x86_64.whl"

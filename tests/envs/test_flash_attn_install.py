@@ -22,6 +22,7 @@ from tests.support.cli import run as run_cli
 from tests.support.fake_index import ASSETS_PATH, FLASH_ATTN_RELEASES, FakeIndexServer, FakePytorchIndex
 from tests.support.installers import install
 from tests.support.installers import uv as find_uv
+from tests.support.pep751 import only_file
 from tests.support.static_server import StaticServer
 from tests.support.wheelmaker import make_wheel
 
@@ -182,8 +183,7 @@ def test_pylock_and_multi_target_locks_carry_the_file(served: Served) -> None:
     _, server, _ = served
     find_uv()
     doc = tomllib.loads(_lock(served, "torch", "flash-attn", "--backend", "cu128", "--format", "pylock").stdout)
-    fa = next(p for p in doc["packages"] if p["name"] == "flash-attn")
-    [wheel] = fa.get("wheels") or [fa["archive"]]
+    wheel = only_file(doc, "flash-attn")
     assert wheel["url"].startswith(f"{server.flash_attn_url}/v2.8.3.post1/")
     assert wheel["hashes"]["sha256"] == _served_sha(server, wheel["url"])
     r = run_cli(

@@ -21,6 +21,7 @@ from tests.support.cli import run as run_cli
 from tests.support.fake_index import FakeIndexServer, FakePytorchIndex
 from tests.support.installers import install
 from tests.support.installers import uv as find_uv
+from tests.support.pep751 import only_file
 from tests.support.static_server import StaticServer
 
 TARGET = ("--no-detect", "--python-version", "3.11", "--python-platform", "x86_64-manylinux_2_28")
@@ -172,8 +173,7 @@ def test_pylock_and_multi_target_locks_carry_the_page_files(served: Served) -> N
     tmp, server, pypi = served
     find_uv()
     doc = tomllib.loads(_lock(served, "torch", "torch-scatter", "--backend", "cu128", "--format", "pylock").stdout)
-    scatter = next(p for p in doc["packages"] if p["name"] == "torch-scatter")
-    [wheel] = scatter.get("wheels") or [scatter["archive"]]
+    wheel = only_file(doc, "torch-scatter")
     assert wheel["url"].startswith(f"{server.pyg_url}/torch-2.11.0%2Bcu128/torch_scatter-2.1.2%2Bpt211cu128-cp311")
     assert wheel["hashes"]["sha256"] == _sha(server, wheel["url"])
     env = _env(tmp, server, pypi)

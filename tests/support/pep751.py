@@ -44,6 +44,13 @@ def check(text: str, machines: Sequence[Mapping[str, str]] = ()) -> dict[str, An
     return doc
 
 
+def only_file(doc: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """The one file a pylock pins for package ``name``: its wheel, or a direct archive."""
+    package = next(p for p in doc["packages"] if p["name"] == name)
+    [file] = package.get("wheels") or [package["archive"]]
+    return dict(file)
+
+
 def _package(p: dict[str, Any]) -> None:
     name = p.get("name")
     assert isinstance(name, str) and canonicalize_name(name) == name, f"name must be normalized: {name!r}"
