@@ -9,17 +9,19 @@ import sys
 import traceback
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from torchpin import __version__, commands, locks, net
 from torchpin import cli as ui  # this package's own face: its tables load only for the commands that print them
-from torchpin.commands import Context
 from torchpin.decide.options import TARGET
 from torchpin.errors import Interrupted, SnapshotError, TorchpinError, UsageError
-from torchpin.locks import CHOICES, LockFormat
-from torchpin.models import Installer
+from torchpin.locks.formats import CHOICES
+
+if TYPE_CHECKING:  # `--help` and the parsing load no decision module
+    from torchpin.commands import Context
+    from torchpin.models import Installer
 
 from .options import (
     collect_requirements,
@@ -99,7 +101,7 @@ def lock(
     """
     ctx = context()
     index = index_from(given)
-    form = LockFormat(fmt)
+    form = locks.LockFormat(fmt)
     others: list[str] | None = [] if full or form.complete else None
     reqs = collect_requirements(requirements, req_files, ctx.environ, ctx.say, others)
     existing = ""
@@ -331,7 +333,7 @@ def doctor(python: str | None, as_json: bool) -> None:
 def context() -> Context:
     """The command's Context: this process's environment, the shipped snapshot, stderr."""
     err = sys.stderr
-    return Context(os.environ, snapshot_bytes, echo_err, tty=bool(err and err.isatty()))
+    return commands.Context(os.environ, snapshot_bytes, echo_err, tty=bool(err and err.isatty()))
 
 
 def snapshot_bytes() -> bytes:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from torchpin import locks
-from torchpin.commands import IndexOptions
+from torchpin import commands, decide, locks
 from torchpin.decide.options import TARGET
-from torchpin.decide.targets import TargetFlags, parse_requirement
-from torchpin.models import Requirement
+
+if TYPE_CHECKING:  # the option groups build without them: `--help` loads no decision module
+    from torchpin.commands import IndexOptions
+    from torchpin.decide import TargetFlags
+    from torchpin.models import Requirement
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -36,7 +38,7 @@ def target_options(f: F) -> F:
 
 def target_flags(given: dict[str, Any]) -> TargetFlags:
     """The TARGET options click parsed, as the typed value every command takes."""
-    return TargetFlags(**{k: v for k, v in given.items() if v is not None})
+    return decide.TargetFlags(**{k: v for k, v in given.items() if v is not None})
 
 
 def requirement_options(f: F) -> F:
@@ -60,7 +62,7 @@ def collect_requirements(
     say: Callable[[str], None],
     others: list[str] | None = None,
 ) -> list[Requirement]:
-    reqs = [parse_requirement(r) for r in requirements]
+    reqs = [decide.parse_requirement(r) for r in requirements]
     if req_files:
         from_files, notes = locks.read_requirement_files(req_files, environ, others=others)
         for note in notes:
@@ -165,4 +167,4 @@ def index_from(given: dict[str, Any]) -> IndexOptions:
         "timeout",
         "deadline",
     )
-    return IndexOptions(**{k: given.pop(k) for k in names if k in given})
+    return commands.IndexOptions(**{k: given.pop(k) for k in names if k in given})

@@ -5,9 +5,8 @@ from typing import TYPE_CHECKING
 
 from torchpin import face
 
-from .context import Context, IndexOptions, variant_root
-
 if TYPE_CHECKING:
+    from .context import Context, IndexOptions, variant_root
     from .detect import run_detect
     from .install import InstallOptions, run_install, run_install_lock
     from .lock import run_lock
@@ -17,6 +16,9 @@ if TYPE_CHECKING:
 __getattr__ = face(
     __name__,
     {
+        "Context": "context",
+        "IndexOptions": "context",
+        "variant_root": "context",
         "run_detect": "detect",
         "InstallOptions": "install",
         "run_install": "install",

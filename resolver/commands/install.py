@@ -21,8 +21,7 @@ from torchpin.errors import InstallFailed, NoCompatibleBuild, UsageError
 from torchpin.facts.wheels import parse_variant
 from torchpin.files import write_user_file
 from torchpin.locks.formats import LockFormat
-from torchpin.locks.requirements import family_projects, find_links_lines, requirement_line
-from torchpin.locks.requirements import requirements as requirements_lock
+from torchpin.locks.requirements import family_projects, find_links_lines, requirement_line, requirements_lock
 from torchpin.models import PROJECTS, Installer, Requirement
 from torchpin.net.urls import mask, plain_http_hosts
 

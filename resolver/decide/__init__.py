@@ -13,9 +13,10 @@ from torchpin import face
 if TYPE_CHECKING:
     from .live import live_candidates
     from .nobuild import no_build
+    from .options import TARGET
     from .select import requirement_map
     from .specs import check_shared, parse_spec
-    from .targets import TargetFlags, applicable, build_target
+    from .targets import TargetFlags, applicable, build_target, parse_requirement
 
 __getattr__ = face(
     __name__,
@@ -23,7 +24,9 @@ __getattr__ = face(
         "no_build": "nobuild",
         "live_candidates": "live",
         "requirement_map": "select",
+        "TARGET": "options",
         "TargetFlags": "targets",
+        "parse_requirement": "targets",
         "check_shared": "specs",
         "parse_spec": "specs",
         "applicable": "targets",
@@ -31,12 +34,14 @@ __getattr__ = face(
     },
 )
 __all__ = [
+    "TARGET",
     "TargetFlags",
     "applicable",
     "build_target",
     "check_shared",
     "live_candidates",
     "no_build",
+    "parse_requirement",
     "parse_spec",
     "requirement_map",
     "select",

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 from torchpin import face
 
 if TYPE_CHECKING:
-    from . import multi, pylock, pyproject
+    from . import multi, pylock, pyproject, requirements
     from .explain import explain_failure, explain_plan
     from .formats import CHOICES, Labeled, LockFormat, LockInput, write
     from .full import bind_hashes, full_lock
@@ -25,6 +25,7 @@ __getattr__ = face(
         "multi": "multi",
         "pylock": "pylock",
         "pyproject": "pyproject",
+        "requirements": "requirements",
         "explain_failure": "explain",
         "explain_plan": "explain",
         "bind_hashes": "full",
@@ -57,6 +58,7 @@ __all__ = [
     "read_lock",
     "read_requirement_files",
     "read_text",
+    "requirements",
     "toml_values",
     "user_hashes",
     "write",

@@ -3,8 +3,8 @@
 A new format is one module and one member here; ``write`` and ``locks.read`` dispatch on the
 member exhaustively (``assert_never``), so mypy names every place a new member must reach.
 Writers are pure: the lock command runs uv and HEAD first and hands their results in. The
-light formats are imported here; pyproject and pylock (tomlkit) load through the ``locks`` face
-when their member is written.
+formats load through the ``locks`` face when their member is written (pyproject and pylock
+import tomlkit).
 """
 
 from __future__ import annotations
@@ -12,18 +12,17 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from enum import Enum
-from typing import TYPE_CHECKING, NamedTuple, NoReturn
+from typing import TYPE_CHECKING, NamedTuple, NoReturn, TypeAlias
 
 from torchpin import locks
 from torchpin.errors import UsageError
-from torchpin.models import Plan
 
-from . import requirements as single_lock
+if TYPE_CHECKING:  # the CLI builds --format's choices from this module: it loads no plan or writer
+    from torchpin.models import Plan
 
-if TYPE_CHECKING:
     from .pylock import Merged
 
-Labeled = tuple[str | None, Plan]
+Labeled: TypeAlias = "tuple[str | None, Plan]"
 
 
 class LockFormat(str, Enum):
@@ -81,11 +80,17 @@ def write(fmt: LockFormat, given: LockInput) -> tuple[str, list[str]]:
         case LockFormat.REQUIREMENTS:
             if given.resolved is not None:
                 return locks.full_lock(single, given.resolved), []
-            return (locks.multi.requirements(labeled) if given.multi else single_lock.requirements(single)), []
+            return (
+                locks.multi.requirements(labeled) if given.multi else locks.requirements.requirements_lock(single)
+            ), []
         case LockFormat.CONSTRAINTS:
-            return (locks.multi.constraints(labeled) if given.multi else single_lock.constraints(single)), []
+            return (locks.multi.constraints(labeled) if given.multi else locks.requirements.constraints(single)), []
         case LockFormat.JSON:
-            text = locks.multi.json_lock(labeled) if given.multi else json.dumps(single_lock.as_json(single), indent=2)
+            text = (
+                locks.multi.json_lock(labeled)
+                if given.multi
+                else json.dumps(locks.requirements.as_json(single), indent=2)
+            )
             return text.rstrip("\n") + "\n", []
         case LockFormat.PYPROJECT:
             return locks.pyproject.edit(given.existing, given.plans, add=given.add), []

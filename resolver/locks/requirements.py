@@ -34,7 +34,7 @@ def constraints(plan: Plan) -> str:
     return "\n".join(lines) + "\n"
 
 
-def requirements(plan: Plan) -> str:
+def requirements_lock(plan: Plan) -> str:
     """A requirements file both ``pip install -r`` and ``uv pip install -r`` take as is.
 
     PyPI is the index; the torch family's pages on the PyTorch variant index are

@@ -80,3 +80,19 @@ def test_an_offline_lock_loads_no_http_stack_nor_tomlkit() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stderr.strip().splitlines()[-1] == "[]"
+
+
+def test_help_loads_no_decision_module() -> None:
+    # `torchpin --help` and each command's help are click and the option tables, nothing more:
+    # the snapshot, the models and packaging load only for a command that runs.
+    heavy = ("torchpin.models", "torchpin.facts.snapshot", "torchpin.commands.context", "packaging", "httpx")
+    for args in (["--help"], ["lock", "--help"], ["install", "--help"]):
+        code = (
+            f"import sys; from torchpin.cli import main; sys.argv = ['torchpin', *{args!r}];"
+            f"import atexit; atexit.register(lambda: print(sorted(m for m in {heavy!r}"
+            " if m in sys.modules), file=sys.stderr)); main()"
+        )
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+        assert done.returncode == 0, done.stderr
+        assert "Usage: torchpin" in done.stdout
+        assert done.stderr.strip().splitlines()[-1] == "[]", args

@@ -13,7 +13,7 @@ from tests.conftest import target
 from torchpin.decide.select import select
 from torchpin.errors import NoCompatibleBuild
 from torchpin.facts.catalog import Catalog
-from torchpin.locks.requirements import requirements
+from torchpin.locks.requirements import requirements_lock as requirements
 from torchpin.models import Plan, Requirement
 
 XF = [Requirement("torch"), Requirement("xformers")]
