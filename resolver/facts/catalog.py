@@ -11,14 +11,13 @@ from functools import cached_property
 from typing import Any
 
 from packaging.specifiers import SpecifierSet
-from packaging.utils import parse_wheel_filename
 from packaging.version import Version
 
 from torchpin.models import PLATFORM_KEYS, DriverVersion, Status, Variant, WheelFile
 
 from .flash_attn import FlashAttnFacts
 from .pyg import PygPage
-from .wheels import platform_floor, platform_key, python_tag
+from .wheels import platform_floor, platform_key, python_tag, wheel_tags
 
 
 @dataclass(frozen=True)
@@ -117,7 +116,7 @@ class ProjectRelease:
     def _tags(self) -> dict[str, set[str]]:
         out: dict[str, set[str]] = {}
         for f in self.raw_files:
-            for tag in parse_wheel_filename(f["filename"])[3]:
+            for tag in wheel_tags(f["filename"]):
                 # A pure wheel (torchrec, torchao's CPU build) installs on every platform.
                 for key in PLATFORM_KEYS if tag.platform == "any" else (platform_key(tag.platform),):
                     if key:
@@ -135,7 +134,7 @@ class ProjectRelease:
         floors = [
             fl
             for f in self.raw_files
-            for tag in parse_wheel_filename(f["filename"])[3]
+            for tag in wheel_tags(f["filename"])
             if platform_key(tag.platform) == platform and (fl := platform_floor(tag.platform))
         ]
         return min(floors) if floors else None

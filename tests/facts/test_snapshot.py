@@ -11,7 +11,7 @@ from packaging.version import Version
 
 from torchpin.errors import SnapshotError
 from torchpin.facts.snapshot import Catalog, load_catalog
-from torchpin.facts.wheels import parse_wheel
+from torchpin.facts.wheels import parse_wheel, wheel_tags
 from torchpin.models import COMPANIONS, PLATFORM_KEYS
 
 Edit = Callable[[dict[str, Any]], None]
@@ -32,6 +32,7 @@ def test_every_file_is_a_real_wheel_of_its_release(snapshot_doc: dict[str, Any])
             for f in body["files"]:
                 w = parse_wheel(f["filename"])
                 assert (w.project, w.version.public) == (project, version), f["filename"]
+                assert wheel_tags(f["filename"]) == w.tags  # the catalog reads the tags alone
                 assert re.fullmatch(r"[0-9a-f]{64}", f["sha256"]), f
                 assert f["size"] > 0
                 assert f["url"].startswith("https://files.pythonhosted.org/packages/")
