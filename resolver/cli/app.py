@@ -225,8 +225,8 @@ def install(
 ) -> None:
     """Lock, install into an interpreter with uv or pip, then verify (exit 5: install failed, 6: verify failed).
 
-    The torch-family wheels whose sha256 is known are downloaded and checked by torchpin
-    before the installer sees them. A torch family left from another build is replaced.
+    Every torch-family wheel whose sha256 is known is checked: by pip or uv as they download
+    it, or by torchpin first where they can't. A torch family left from another build is replaced.
     """
     ctx = context()
     index = index_from(given)

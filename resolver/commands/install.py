@@ -22,7 +22,7 @@ from torchpin.facts.wheels import parse_variant
 from torchpin.files import write_user_file
 from torchpin.locks.formats import LockFormat
 from torchpin.locks.requirements import family_projects, find_links_lines, requirement_line, requirements_lock
-from torchpin.models import PROJECTS, Installer, Requirement
+from torchpin.models import PROJECTS, Installer, Pin, Requirement
 from torchpin.net.urls import mask, plain_http_hosts
 
 from . import lockinstall
@@ -119,12 +119,27 @@ def run_install(
     write_user_file(Path(opts.lock_path), lock_text)
     ctx.say(f"torchpin: wrote {opts.lock_path} (torch {plan.release}, {plan.variant}, {plan.source})\n")
     with tempfile.TemporaryDirectory(prefix="torchpin-") as tmp:
-        files = inst.download_verified(plan.pins, Path(tmp), policy, ctx.say, tty=ctx.tty)
-        targets = [str(files[p.project]) if p.project in files else requirement_line(p) for p in plan.pins]
+        mine = inst.self_checked(plan.pins, installer, uv, policy.credentials)
+        files = inst.download_verified(mine, Path(tmp), policy, ctx.say, tty=ctx.tty)
+        targets = [_handed(p, files) for p in plan.pins]
+        options += _verify_hashes(installer, targets)
         if opts.others:  # as a file: markers and extras stay the installer's to read
             (Path(tmp) / "others.txt").write_text("\n".join(opts.others) + "\n")
             targets += ["-r", str(Path(tmp) / "others.txt")]
         return _apply(ctx, job, inst.install_argv(installer, python, uv, options, targets), opts)
+
+
+def _handed(pin: Pin, checked: Mapping[str, Path]) -> str:
+    """What the installer gets for a pin: the file torchpin checked, the URL with the sha256 the
+    installer checks, or the pin itself (no hash is known)."""
+    if pin.project in checked:
+        return str(checked[pin.project])
+    return inst.hashed_line(pin) if pin.wheel and pin.wheel.url and pin.wheel.sha256 else requirement_line(pin)
+
+
+def _verify_hashes(installer: str, lines: Sequence[str]) -> list[str]:
+    """uv checks a ``#sha256=`` it is handed only under ``--verify-hashes`` (pip always does)."""
+    return ["--verify-hashes"] if installer == "uv" and any("#sha256=" in line for line in lines) else []
 
 
 def run_install_lock(
@@ -170,8 +185,12 @@ def run_install_lock(
     ctx.flush()  # the lock passed every check: what was said about it is worth reading
     with tempfile.TemporaryDirectory(prefix="torchpin-lock-") as tmp:
         pins = lockinstall.verified_pins(view)
+        mine = inst.self_checked(pins, installer, uv, policy.credentials)
+        options += _verify_hashes(
+            installer, [inst.hashed_line(p) for p in pins if p not in mine and p.wheel and p.wheel.sha256]
+        )
         if opts.dry_run:
-            wheels = {p.project: Path(p.wheel.filename) for p in pins if p.wheel}
+            wheels = {p.project: Path(p.wheel.filename) for p in mine if p.wheel}
             source = _installable(lock_file, text, view, Path(tmp), wheels, installer)
             # A file torchpin writes for the installer lives as long as the install: name it by
             # what it holds, not by a temporary path that is gone when this returns.
@@ -181,7 +200,7 @@ def run_install_lock(
                 ctx.say(f"  where FILE is made from {lock_file} for {installer}:\n")
                 ctx.say("".join(f"  {line}\n" for line in Path(source).read_text().splitlines()))
             return None
-        checked = inst.download_verified(pins, Path(tmp), policy, ctx.say, tty=ctx.tty) if pins else {}
+        checked = inst.download_verified(mine, Path(tmp), policy, ctx.say, tty=ctx.tty) if mine else {}
         source = _installable(lock_file, text, view, Path(tmp), checked, installer)
         return _apply(ctx, job, inst.install_argv(installer, python, uv, options, ["-r", source]), opts)
 
@@ -216,14 +235,21 @@ def _apply(ctx: Context, job: _Job, argv: list[str], opts: InstallOptions) -> en
         ctx.say(f"torchpin: removing {', '.join(job.stale)}: other builds than {job.variant} would be left mixed\n")
         inst.run(job.uninstall(), ctx.environ, ctx.say, secrets=job.secrets)
     ctx.say(f"torchpin: installing {job.what}with {job.installer} into {job.python}\n")
-    code = inst.run(argv, ctx.environ, ctx.say, job.env, job.secrets)
+    said: list[str] = []
+
+    def show(line: str) -> None:
+        said.append(line)
+        ctx.say(line)
+
+    code = inst.run(argv, ctx.environ, show, job.env, job.secrets)
     if code != 0:
         after = inst.installed_family(job.python)
         changed = sorted(n for n in set(job.before) | set(after) if job.before.get(n) != after.get(n))
         state = ", ".join(f"{n} {after[n]}" for n in sorted(after)) or "no torch-family package"
         what = f"changed: {', '.join(changed)}" if changed else "nothing changed"
+        why = f" ({inst.hash_refusal(said)})" if inst.hash_refusal(said) else ""
         raise InstallFailed(
-            f"{job.installer} failed (exit {code}); now installed: {state}; {what}{job.kept}",
+            f"{job.installer} failed (exit {code}){why}; now installed: {state}; {what}{job.kept}",
             hint=f"fix the error above, then: {job.hint}",
         )
     if not opts.verify:
@@ -264,12 +290,13 @@ def _installable(
     if routed is not None:
         options = [line for o in options for line in (routed if _is_variant_line(o, view) else [o])]
     lines = [f"{flag} {url}" for flag, url in options]
-    # A file the lock names by URL alone (no hash to check here) stays named by it: `k==v` would
-    # let the installer take PyPI's other build of an untagged name (xformers).
-    by_url = {canonicalize_name(parse_wheel_filename(f.filename)[0]): f.url for f in view.files if f.url}
+    # A file the lock names by URL stays named by it, with its sha256 for the installer to check:
+    # `k==v` would let the installer take PyPI's other build of an untagged name (xformers).
+    by_url = {canonicalize_name(parse_wheel_filename(f.filename)[0]): f for f in view.files if f.url}
     for k, v in view.pins.items():
-        url = by_url.get(canonicalize_name(k))
-        lines.append(str(checked[k]) if k in checked else f"{k} @ {url}" if url else f"{k}=={v}")
+        f = by_url.get(canonicalize_name(k))
+        fragment = f"#sha256={f.sha256}" if f and f.sha256 else ""
+        lines.append(str(checked[k]) if k in checked else f"{k} @ {f.url}{fragment}" if f else f"{k}=={v}")
     (tmp / "requirements.txt").write_text("\n".join(lines) + "\n")
     return str(tmp / "requirements.txt")
 

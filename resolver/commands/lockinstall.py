@@ -37,8 +37,8 @@ def check_target(lock_file: str, view: LockView, here: Mapping[str, str]) -> Non
 
 
 def verified_pins(view: LockView) -> list[Pin]:
-    """The wheels whose sha256 the lock states and no installer would check: torchpin downloads
-    and checks them, then installs the checked files."""
+    """The wheels the lock names by URL with a sha256: the installer checks each as it downloads
+    it, or torchpin does first where the installer can't (``envs.install.self_checked``)."""
     pins = []
     for wheel in view.files:
         try:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import sys
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from packaging.version import Version
 
@@ -19,7 +20,7 @@ from torchpin.facts.pyg import local_tag, minor_of
 from torchpin.locks.requirements import index_lines
 from torchpin.models import PROJECTS, PYG, Installer, Pin, Plan
 from torchpin.net.policy import NetPolicy
-from torchpin.net.urls import Credential, mask, origin, scrub, with_credential
+from torchpin.net.urls import Credential, is_loopback, mask, origin, scrub, with_credential
 
 
 def find_uv() -> str | None:
@@ -161,6 +162,55 @@ def has_pip(python: str) -> bool:
         return proc.run([python, "-c", "import pip"], timeout=60).returncode == 0
     except (proc.NotStarted, proc.TimedOut):
         return False
+
+
+def self_checked(pins: Sequence[Pin], installer: str, uv: str | None, credentials: Sequence[Credential]) -> list[Pin]:
+    """The pins whose sha256 torchpin must fetch and check itself. The installer checks the rest
+    as it downloads them (``hashed_line``), from its own cache when warm, so no wheel is read
+    twice: pip has checked a URL's ``#sha256=`` for ever, uv from 0.4.0 (astral-sh/uv#6731). Left
+    to torchpin: every file for an older uv, and a file on a host the installer can't reach as
+    torchpin does (a credential the user gave for that origin; plain http to a non-loopback host)."""
+    hashed = [p for p in pins if p.wheel is not None and p.wheel.url and p.wheel.sha256]
+    if hashed and installer == "uv" and not (uv and uv_checks_url_hashes(uv)):
+        return hashed
+    private = {c.origin for c in credentials}
+
+    def reachable(url: str) -> bool:
+        parts = urlsplit(url)
+        return parts.scheme == "https" or (parts.scheme == "http" and is_loopback(parts.hostname or ""))
+
+    return [p for p in hashed if p.wheel and (origin(p.wheel.url or "") in private or not reachable(p.wheel.url or ""))]
+
+
+def hashed_line(pin: Pin) -> str:
+    """The installer's requirement for a file it checks itself: ``torch @ URL#sha256=…``."""
+    assert pin.wheel is not None and pin.wheel.url and pin.wheel.sha256
+    return f"{pin.project} @ {pin.wheel.url}#sha256={pin.wheel.sha256}"
+
+
+# How pip and uv refuse a file whose sha256 is not the one they were given.
+_HASH_REFUSED = re.compile(r"THESE PACKAGES DO NOT MATCH THE HASHES|Hash mismatch for")
+_WHEEL = re.compile(r"[\w.+-]+\.whl")
+
+
+def hash_refusal(output: Sequence[str]) -> str | None:
+    """The installer's hash refusal, said as torchpin says its own: which file, if it named one."""
+    at = next((i for i, line in enumerate(output) if _HASH_REFUSED.search(line)), None)
+    if at is None:
+        return None
+    named = next((m[0] for line in output[at:] if (m := _WHEEL.search(line.replace("%2B", "+")))), None)
+    return f"sha256 mismatch for {named or 'a downloaded file'}: not the lock's; nothing was installed"
+
+
+def uv_checks_url_hashes(uv: str) -> bool:
+    """uv 0.4.0 and later read a URL's ``#sha256=`` as the file's hash and check it under
+    ``--verify-hashes`` (which torchpin passes); an older uv would install the file unchecked."""
+    try:
+        done = proc.run([uv, "--version"], timeout=30)
+    except (proc.NotStarted, proc.TimedOut):
+        return False
+    m = re.match(r"uv (\d+)\.(\d+)\.(\d+)", done.stdout.strip())
+    return m is not None and (int(m[1]), int(m[2])) >= (0, 4)
 
 
 def download_verified(

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -75,6 +78,48 @@ def test_a_bad_hash_installs_nothing(tmp_path: Path, pypi: str) -> None:
     assert "torch" not in installed(python)
 
 
+def old_uv(home: Path) -> str:
+    """A PATH entry whose uv says it is 0.3.5 (it reads no URL's #sha256=) and is today's otherwise."""
+    real = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
+    shim = home / "old-uv" / "uv"
+    shim.parent.mkdir(parents=True, exist_ok=True)
+    shim.write_text(f'#!/bin/sh\n[ "$1" = --version ] && echo "uv 0.3.5" && exit 0\nexec {real} "$@"\n')
+    shim.chmod(0o755)
+    return f"{shim.parent}:{os.environ['PATH']}"
+
+
+def direct_url(python: Path, project: str) -> str:
+    ask = (
+        "import importlib.metadata as m, json;"
+        f"print(json.loads(m.distribution({project!r}).read_text('direct_url.json'))['url'])"
+    )
+    return subprocess.run([str(python), "-c", ask], capture_output=True, text=True, check=True).stdout.strip()
+
+
+@pytest.mark.parametrize("installer", ["pip", "uv"])
+def test_the_installer_checks_the_hash_and_no_wheel_is_read_twice(tmp_path: Path, pypi: str, installer: str) -> None:
+    # torchpin knows torch's sha256 from the live page: it hands pip or uv `torch @ URL#sha256=…`
+    # and reads no wheel itself; the installer fetches it (from its cache when it may) and checks it.
+    python = venv(tmp_path / "venv", pip=installer == "pip")
+    with FakeIndexServer() as srv:
+        url = f"{srv.cdn_url}/whl/cpu/{TORCH.replace('+', '%2B')}"
+        r = install(tmp_path, python, srv.base, pypi, "--installer", installer, "--no-fallback")
+    assert r.code == 0, r.stderr
+    assert "sha256 ok" not in r.stderr and "downloading" not in r.stderr  # torchpin read no wheel
+    assert installed(python)["torch"] == f"{NEWEST}+cpu"
+    assert direct_url(python, "torch") == url  # the installer's own download, not a file torchpin made
+
+
+def test_an_older_uv_gets_files_torchpin_checked(tmp_path: Path, pypi: str) -> None:
+    python = venv(tmp_path / "venv", pip=False)
+    with FakeIndexServer(FakePytorchIndex(knobs=Knobs(corrupt={TORCH}))) as srv:
+        env = isolated_env(tmp_path, PATH=old_uv(tmp_path))
+        r = install(tmp_path, python, srv.base, pypi, "--installer", "uv", "--no-fallback", env=env)
+    # torchpin's own check, before uv runs: uv 0.3 would have installed the file unchecked
+    assert r.code == 5 and f"sha256 mismatch for {TORCH}: expected" in r.lines[-1], r.stderr
+    assert "installing" not in r.stderr and "torch" not in installed(python)
+
+
 @pytest.mark.parametrize(
     ("location", "fragment"),
     [("http://files.example/torch.whl", "plain http to files.example"), ("file:///etc/passwd", "file URLs")],
@@ -87,7 +132,9 @@ def test_a_download_redirected_off_policy_is_refused(
     with Hostile() as h:
         h.routes["/whl/cpu/torch/"] = html(page(cpu_torch_links(fake, h.url)))
         h.routes[f"/whl/cpu/{TORCH.replace('+', '%2B')}"] = redirect(location)
-        env = isolated_env(tmp_path, HTTP_PROXY=h.url)
+        # torchpin's own download (an older uv's): each hop meets the URL policy. A file handed to
+        # pip or uv by URL is bound by its sha256 wherever they are redirected.
+        env = isolated_env(tmp_path, HTTP_PROXY=h.url, PATH=old_uv(tmp_path))
         r = install(tmp_path, python, f"{h.url}/whl", pypi, "--installer", "uv", "--no-fallback", env=env)
         assert not [s for s in h.seen if "files.example" in s.target]
     assert r.code == 5 and fragment in r.lines[-1] and "nothing was installed" in r.lines[-1], r.stderr

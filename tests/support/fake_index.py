@@ -154,7 +154,9 @@ class Knobs:
     malformed: set[str] = field(default_factory=set)  # paths answered 200 with garbage
     missing_variants: set[str] = field(default_factory=lambda: {"cu134"})  # not published
     etag: bool = True
-    corrupt: set[str] = field(default_factory=set)  # file names served with other bytes than their hash
+    # File names served with other bytes than their hash: still a valid zip (a byte appended after
+    # the archive), as a tampered file would be, so only the hash tells.
+    corrupt: set[str] = field(default_factory=set)
     torch_requires: tuple[str, ...] = ()  # Requires-Dist added to the made-up torch wheels
     companion_requires: dict[str, tuple[str, ...]] = field(default_factory=dict)  # beside their torch pin
     auth: str | None = None  # "user:password": the index host answers 401 without it (a private mirror)
@@ -574,7 +576,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 if leaf not in idx.files.get((variant, project), []):
                     return None, ""
                 if leaf in idx.knobs.corrupt:
-                    return idx.wheel(leaf, variant)[::-1], "application/octet-stream"
+                    return idx.wheel(leaf, variant) + b"\0", "application/octet-stream"
                 return idx.wheel(leaf, variant), "application/octet-stream"
             page = idx.page(variant, leaf, self.server.cdn_url)
             return (page.encode() if page else None), "text/html"
