@@ -10,7 +10,7 @@ import sys
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from packaging.version import Version
 
@@ -20,7 +20,7 @@ from torchpin.facts.pyg import local_tag, minor_of
 from torchpin.locks.requirements import index_lines
 from torchpin.models import PROJECTS, PYG, Installer, Pin, Plan
 from torchpin.net.policy import NetPolicy
-from torchpin.net.urls import Credential, is_loopback, mask, origin, scrub, with_credential
+from torchpin.net.urls import Credential, allowed, mask, origin, scrub, with_credential
 
 
 def find_uv() -> str | None:
@@ -174,12 +174,10 @@ def self_checked(pins: Sequence[Pin], installer: str, uv: str | None, credential
     if hashed and installer == "uv" and not (uv and uv_checks_url_hashes(uv)):
         return hashed
     private = {c.origin for c in credentials}
-
-    def reachable(url: str) -> bool:
-        parts = urlsplit(url)
-        return parts.scheme == "https" or (parts.scheme == "http" and is_loopback(parts.hostname or ""))
-
-    return [p for p in hashed if p.wheel and (origin(p.wheel.url or "") in private or not reachable(p.wheel.url or ""))]
+    # allowed(url, no trusted host): https, or plain http to loopback, which pip and uv take as is
+    return [
+        p for p in hashed if p.wheel and p.wheel.url and (origin(p.wheel.url) in private or allowed(p.wheel.url, ()))
+    ]
 
 
 def hashed_line(pin: Pin) -> str:
