@@ -121,25 +121,30 @@ def run_install(
     with tempfile.TemporaryDirectory(prefix="torchpin-") as tmp:
         mine = inst.self_checked(plan.pins, installer, uv, policy.credentials)
         files = inst.download_verified(mine, Path(tmp), policy, ctx.say, tty=ctx.tty)
-        targets = [_handed(p, files) for p in plan.pins]
-        options += _verify_hashes(installer, targets)
+        # as a file: a `--hash` option belongs to a requirements line, never to the command line
+        (Path(tmp) / "family.txt").write_text("".join(_handed(p, files, installer) + "\n" for p in plan.pins))
+        targets = ["-r", str(Path(tmp) / "family.txt")]
+        handed = [p for p in plan.pins if p.project not in files and p.wheel and p.wheel.url and p.wheel.sha256]
+        options += _verify_hashes(installer, bool(handed))
         if opts.others:  # as a file: markers and extras stay the installer's to read
             (Path(tmp) / "others.txt").write_text("\n".join(opts.others) + "\n")
             targets += ["-r", str(Path(tmp) / "others.txt")]
         return _apply(ctx, job, inst.install_argv(installer, python, uv, options, targets), opts)
 
 
-def _handed(pin: Pin, checked: Mapping[str, Path]) -> str:
-    """What the installer gets for a pin: the file torchpin checked, the URL with the sha256 the
-    installer checks, or the pin itself (no hash is known)."""
+def _handed(pin: Pin, checked: Mapping[str, Path], installer: str) -> str:
+    """What the installer gets for a pin: the file torchpin checked, the pin with the sha256 the
+    installer checks, or the pin alone (no hash is known)."""
     if pin.project in checked:
         return str(checked[pin.project])
-    return inst.hashed_line(pin) if pin.wheel and pin.wheel.url and pin.wheel.sha256 else requirement_line(pin)
+    if pin.wheel and pin.wheel.url and pin.wheel.sha256:
+        return inst.handed_line(pin.project, pin.version, pin.wheel, installer, pin.direct)
+    return requirement_line(pin)
 
 
-def _verify_hashes(installer: str, lines: Sequence[str]) -> list[str]:
-    """uv checks a ``#sha256=`` it is handed only under ``--verify-hashes`` (pip always does)."""
-    return ["--verify-hashes"] if installer == "uv" and any("#sha256=" in line for line in lines) else []
+def _verify_hashes(installer: str, handed: bool) -> list[str]:
+    """uv checks a hash it is handed only under ``--verify-hashes`` (pip always does)."""
+    return ["--verify-hashes"] if installer == "uv" and handed else []
 
 
 def run_install_lock(
@@ -186,9 +191,7 @@ def run_install_lock(
     with tempfile.TemporaryDirectory(prefix="torchpin-lock-") as tmp:
         pins = lockinstall.verified_pins(view)
         mine = inst.self_checked(pins, installer, uv, policy.credentials)
-        options += _verify_hashes(
-            installer, [inst.hashed_line(p) for p in pins if p not in mine and p.wheel and p.wheel.sha256]
-        )
+        options += _verify_hashes(installer, any(p not in mine and p.wheel and p.wheel.sha256 for p in pins))
         if opts.dry_run:
             wheels = {p.project: Path(p.wheel.filename) for p in mine if p.wheel}
             source = _installable(lock_file, text, view, Path(tmp), wheels, installer)
@@ -295,8 +298,12 @@ def _installable(
     by_url = {canonicalize_name(parse_wheel_filename(f.filename)[0]): f for f in view.files if f.url}
     for k, v in view.pins.items():
         f = by_url.get(canonicalize_name(k))
-        fragment = f"#sha256={f.sha256}" if f and f.sha256 else ""
-        lines.append(str(checked[k]) if k in checked else f"{k} @ {f.url}{fragment}" if f else f"{k}=={v}")
+        if k in checked:
+            lines.append(str(checked[k]))
+        elif f and f.url and f.sha256:  # a local-tagged build is on the lock's pages; any other goes by URL
+            lines.append(inst.handed_line(k, v, f, installer, direct="+" not in v or not options))
+        else:
+            lines.append(f"{k} @ {f.url}" if f else f"{k}=={v}")
     (tmp / "requirements.txt").write_text("\n".join(lines) + "\n")
     return str(tmp / "requirements.txt")
 

@@ -18,7 +18,7 @@ from torchpin import net, proc
 from torchpin.errors import IndexUnavailable, InstallFailed, UsageError
 from torchpin.facts.pyg import local_tag, minor_of
 from torchpin.locks.requirements import index_lines
-from torchpin.models import PROJECTS, PYG, Installer, Pin, Plan
+from torchpin.models import PROJECTS, PYG, Installer, Pin, Plan, WheelFile
 from torchpin.net.policy import NetPolicy
 from torchpin.net.urls import Credential, allowed, mask, origin, scrub, with_credential
 
@@ -166,7 +166,7 @@ def has_pip(python: str) -> bool:
 
 def self_checked(pins: Sequence[Pin], installer: str, uv: str | None, credentials: Sequence[Credential]) -> list[Pin]:
     """The pins whose sha256 torchpin must fetch and check itself. The installer checks the rest
-    as it downloads them (``hashed_line``), from its own cache when warm, so no wheel is read
+    as it downloads them (``handed_line``), from its own cache when warm, so no wheel is read
     twice: pip has checked a URL's ``#sha256=`` for ever, uv from 0.4.0 (astral-sh/uv#6731). Left
     to torchpin: every file for an older uv, and a file on a host the installer can't reach as
     torchpin does (a credential the user gave for that origin; plain http to a non-loopback host)."""
@@ -180,15 +180,26 @@ def self_checked(pins: Sequence[Pin], installer: str, uv: str | None, credential
     ]
 
 
-def hashed_line(pin: Pin) -> str:
-    """The installer's requirement for a file it checks itself: ``torch @ URL#sha256=…``."""
-    assert pin.wheel is not None and pin.wheel.url and pin.wheel.sha256
-    return f"{pin.project} @ {pin.wheel.url}#sha256={pin.wheel.sha256}"
+def handed_line(project: str, version: str, wheel: WheelFile, installer: str, direct: bool) -> str:
+    """The requirement that hands the installer a wheel and its sha256 to check.
+
+    pip gets ``name @ URL#sha256=…``: it reads a direct URL once, and a ``--hash`` option would
+    turn on hash checking for every dependency. uv gets ``name==version --hash=sha256:…`` where
+    the lock's pages list the file: it reads the METADATA from the page's PEP 658 sidecar, and a
+    warm install from its cache, whereas a direct URL it reads for its METADATA first (the whole
+    wheel, where the host serves no byte ranges) and then again to install it. A file only its
+    URL tells apart (``direct``: an untagged build whose name PyPI also has) goes by URL to both.
+    """
+    assert wheel.url and wheel.sha256
+    if installer == "uv" and not direct:
+        return f"{project}=={version} --hash=sha256:{wheel.sha256}"
+    return f"{project} @ {wheel.url.split('#')[0]}#sha256={wheel.sha256}"
 
 
 # How pip and uv refuse a file whose sha256 is not the one they were given.
 _HASH_REFUSED = re.compile(r"THESE PACKAGES DO NOT MATCH THE HASHES|Hash mismatch for")
-_WHEEL = re.compile(r"[\w.+-]+\.whl")
+# What they name: pip the file's URL on a following line, uv the requirement in backticks.
+_WHEEL = re.compile(r"[\w.+-]+\.whl|(?<=Hash mismatch for `)[^`]+")
 
 
 def hash_refusal(output: Sequence[str]) -> str | None:

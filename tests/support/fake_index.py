@@ -157,6 +157,9 @@ class Knobs:
     # File names served with other bytes than their hash: still a valid zip (a byte appended after
     # the archive), as a tampered file would be, so only the hash tells.
     corrupt: set[str] = field(default_factory=set)
+    files: dict[str, Path] = field(
+        default_factory=dict
+    )  # file name → a wheel on disk served as it (a GB-size stand-in)
     torch_requires: tuple[str, ...] = ()  # Requires-Dist added to the made-up torch wheels
     companion_requires: dict[str, tuple[str, ...]] = field(default_factory=dict)  # beside their torch pin
     auth: str | None = None  # "user:password": the index host answers 401 without it (a private mirror)
@@ -183,6 +186,7 @@ class FakePytorchIndex:
         self.knobs = knobs or Knobs()
         self._bytes: dict[str, bytes] = {}
         self._meta: dict[str, bytes] = {}
+        self._sha: dict[int, tuple[bytes, str]] = {}
         self._pages: dict[tuple[str, str, str], str | None] = {}
         self.lock = threading.Lock()
 
@@ -371,7 +375,9 @@ class FakePytorchIndex:
         key = f"{build}/{filename}" if build else filename
         with self.lock:
             if key not in self._bytes:
-                if filename == REAL_TORCH.name and REAL_TORCH.exists():
+                if filename in self.knobs.files:
+                    self._bytes[key] = self.knobs.files[filename].read_bytes()
+                elif filename == REAL_TORCH.name and REAL_TORCH.exists():
                     self._bytes[key] = REAL_TORCH.read_bytes()
                 else:
                     self._bytes[key] = self.stand_in(filename, self.knobs.torch_requires, build=build)
@@ -409,7 +415,18 @@ class FakePytorchIndex:
         return "torch"
 
     def sha256(self, filename: str, variant: str | None = None) -> str:
-        return hashlib.sha256(self.wheel(filename, variant)).hexdigest()
+        return self.digest(self.wheel(filename, variant))
+
+    def digest(self, body: bytes) -> str:
+        """sha256 of served bytes, once per wheel (the bytes are cached): a GB-size stand-in takes
+        seconds to hash, which every request would otherwise pay in its ETag."""
+        if len(body) < 1 << 20:
+            return hashlib.sha256(body).hexdigest()
+        with self.lock:
+            known = self._sha.get(id(body))
+            if known is None or known[0] is not body:
+                known = self._sha[id(body)] = (body, hashlib.sha256(body).hexdigest())
+            return known[1]
 
     def metadata(self, filename: str) -> bytes:
         """The wheel's own METADATA (PEP 658 sidecar), read out of the served bytes (every build
@@ -534,7 +551,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return
         if path in knobs.malformed:
             body = b"\x00\xff<<not an index page"
-        etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+        etag = '"' + srv.index.digest(body)[:16] + '"'
         if knobs.etag and self.headers.get("If-None-Match") == etag:
             with srv.state_lock:
                 srv.not_modified[path] += 1
