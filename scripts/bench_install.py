@@ -10,7 +10,7 @@ every byte is downloaded, hashed and unpacked). Every case installs that build i
 `torchpin install --lock` of that lock and of its JSON form (each wheel by URL and sha256), and
 `torchpin install` planning it live. Cold: empty caches (the installer's and torchpin's) for
 every run; warm: each case's own caches, filled by an untimed run first. "wheel reads" is how
-often the lab served the big wheel per run. With --against REV the torchpin cases also run as
+often the lab served the whole big wheel per run. With --against REV the torchpin cases also run as
 REV's code (`python -m torchpin`, like this revision's rows marked [-m]), interleaved.
 """
 
@@ -141,7 +141,7 @@ def run_one(case: Case, lab: Lab, env: dict[str, str], work: Path, caches: Path)
         "PIP_CACHE_DIR": str(caches / "pip"),
         "TORCHPIN_CACHE_DIR": str(caches / "torchpin"),
     }
-    before = lab.pytorch.hits()[f"/whl/cpu/{WHEEL}"]
+    before = reads(lab)
     t = time.perf_counter()
     done = subprocess.run(argv, env=run_env, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - t
@@ -157,8 +157,13 @@ def run_one(case: Case, lab: Lab, env: dict[str, str], work: Path, caches: Path)
         print(
             f"  {case.name}: torch not installed ({got.stdout.strip() or got.stderr.strip()[-200:]})", file=sys.stderr
         )
-        return wall, lab.pytorch.hits()[f"/whl/cpu/{WHEEL}"] - before, done.returncode or 99
-    return wall, lab.pytorch.hits()[f"/whl/cpu/{WHEEL}"] - before, done.returncode
+        return wall, reads(lab) - before, done.returncode or 99
+    return wall, reads(lab) - before, done.returncode
+
+
+def reads(lab: Lab) -> int:
+    """Whole answers with the big wheel so far (not HEADs, 304s or other files)."""
+    return sum(server.full[f"/whl/cpu/{WHEEL}"] for server in (lab.pytorch.main, lab.pytorch.cdn))
 
 
 def table(all_cases: Sequence[Case]) -> list[str]:
