@@ -122,7 +122,7 @@ def run_install(
         mine = inst.self_checked(plan.pins, installer, uv, policy.credentials)
         files = inst.download_verified(mine, Path(tmp), policy, ctx.say, tty=ctx.tty)
         # as a file: a `--hash` option belongs to a requirements line, never to the command line
-        (Path(tmp) / "family.txt").write_text("".join(_handed(p, files, installer) + "\n" for p in plan.pins))
+        (Path(tmp) / "family.txt").write_text("".join(_handed(p, files) + "\n" for p in plan.pins))
         targets = ["-r", str(Path(tmp) / "family.txt")]
         handed = [p for p in plan.pins if p.project not in files and p.wheel and p.wheel.url and p.wheel.sha256]
         options += _verify_hashes(installer, bool(handed))
@@ -132,13 +132,13 @@ def run_install(
         return _apply(ctx, job, inst.install_argv(installer, python, uv, options, targets), opts)
 
 
-def _handed(pin: Pin, checked: Mapping[str, Path], installer: str) -> str:
+def _handed(pin: Pin, checked: Mapping[str, Path]) -> str:
     """What the installer gets for a pin: the file torchpin checked, the pin with the sha256 the
     installer checks, or the pin alone (no hash is known)."""
     if pin.project in checked:
         return str(checked[pin.project])
     if pin.wheel and pin.wheel.url and pin.wheel.sha256:
-        return inst.handed_line(pin.project, pin.version, pin.wheel, installer, pin.direct)
+        return inst.handed_line(pin.project, pin.version, pin.wheel, pin.direct)
     return requirement_line(pin)
 
 
@@ -301,7 +301,7 @@ def _installable(
         if k in checked:
             lines.append(str(checked[k]))
         elif f and f.url and f.sha256:  # a local-tagged build is on the lock's pages; any other goes by URL
-            lines.append(inst.handed_line(k, v, f, installer, direct="+" not in v or not options))
+            lines.append(inst.handed_line(k, v, f, direct="+" not in v or not options))
         else:
             lines.append(f"{k} @ {f.url}" if f else f"{k}=={v}")
     (tmp / "requirements.txt").write_text("\n".join(lines) + "\n")

@@ -165,33 +165,34 @@ def has_pip(python: str) -> bool:
 
 
 def self_checked(pins: Sequence[Pin], installer: str, uv: str | None, credentials: Sequence[Credential]) -> list[Pin]:
-    """The pins whose sha256 torchpin must fetch and check itself. The installer checks the rest
-    as it downloads them (``handed_line``), from its own cache when warm, so no wheel is read
-    twice: pip has checked a URL's ``#sha256=`` for ever, uv from 0.4.0 (astral-sh/uv#6731). Left
-    to torchpin: every file for an older uv, and a file on a host the installer can't reach as
-    torchpin does (a credential the user gave for that origin; plain http to a non-loopback host)."""
+    """The pins whose sha256 torchpin fetches and checks itself, streaming, and hands the
+    installer as checked files. uv checks the rest as it downloads them (``handed_line``), from
+    its cache when warm: torchpin reading them too would read each GB-size wheel twice. pip gets
+    every file checked by torchpin: its own download of a GB-size wheel, through its HTTP cache,
+    costs more than torchpin's and its install of the local file together (BENCHMARKS.md, the
+    install table). Left to torchpin with uv too: every file for a uv older than 0.4.0 (it reads
+    no hash from a requirement line's URL, astral-sh/uv#6731), and a file on a host uv can't
+    reach as torchpin does (a credential the user gave for that origin; plain http elsewhere
+    than loopback)."""
     hashed = [p for p in pins if p.wheel is not None and p.wheel.url and p.wheel.sha256]
-    if hashed and installer == "uv" and not (uv and uv_checks_url_hashes(uv)):
+    if not hashed or installer != "uv" or not (uv and uv_checks_url_hashes(uv)):
         return hashed
     private = {c.origin for c in credentials}
-    # allowed(url, no trusted host): https, or plain http to loopback, which pip and uv take as is
+    # allowed(url, no trusted host) names a refusal unless it is https, or plain http to loopback
     return [
         p for p in hashed if p.wheel and p.wheel.url and (origin(p.wheel.url) in private or allowed(p.wheel.url, ()))
     ]
 
 
-def handed_line(project: str, version: str, wheel: WheelFile, installer: str, direct: bool) -> str:
-    """The requirement that hands the installer a wheel and its sha256 to check.
-
-    pip gets ``name @ URL#sha256=…``: it reads a direct URL once, and a ``--hash`` option would
-    turn on hash checking for every dependency. uv gets ``name==version --hash=sha256:…`` where
-    the lock's pages list the file: it reads the METADATA from the page's PEP 658 sidecar, and a
-    warm install from its cache, whereas a direct URL it reads for its METADATA first (the whole
-    wheel, where the host serves no byte ranges) and then again to install it. A file only its
-    URL tells apart (``direct``: an untagged build whose name PyPI also has) goes by URL to both.
-    """
+def handed_line(project: str, version: str, wheel: WheelFile, direct: bool) -> str:
+    """The requirement that hands uv a wheel and its sha256 to check: ``name==version
+    --hash=sha256:…`` where the lock's pages list the file (uv reads its METADATA from the page's
+    PEP 658 sidecar, and a warm install from its cache, whereas a direct URL it reads for its
+    METADATA first, the whole wheel where the host serves no byte ranges, and then again to
+    install it); ``name @ URL#sha256=…`` for a file only its URL tells apart (``direct``: an
+    untagged build whose name PyPI also has)."""
     assert wheel.url and wheel.sha256
-    if installer == "uv" and not direct:
+    if not direct:
         return f"{project}=={version} --hash=sha256:{wheel.sha256}"
     return f"{project} @ {wheel.url.split('#')[0]}#sha256={wheel.sha256}"
 

@@ -98,19 +98,20 @@ def direct_url(python: Path, project: str) -> str:
 
 
 @pytest.mark.parametrize("installer", ["pip", "uv"])
-def test_the_installer_checks_the_hash_and_no_wheel_is_read_twice(tmp_path: Path, pypi: str, installer: str) -> None:
-    # torchpin knows torch's sha256 from the live page and reads no wheel itself: pip gets
-    # `torch @ URL#sha256=…`, uv `torch==… --hash=sha256:…` from the lock's pages (its sidecar and
-    # cache serve it); each fetches the file once and checks it (the bad-hash tests show they do).
+def test_each_wheel_is_read_once(tmp_path: Path, pypi: str, installer: str) -> None:
+    # torchpin knows torch's sha256 from the live page. uv gets `torch==… --hash=sha256:…` from
+    # the lock's pages and checks it as it downloads (the bad-hash test shows it does); torchpin
+    # reads no wheel. pip gets the file torchpin read and checked, and reads no wheel itself.
     python = venv(tmp_path / "venv", pip=installer == "pip")
     with FakeIndexServer() as srv:
-        url = f"{srv.cdn_url}/whl/cpu/{TORCH.replace('+', '%2B')}"
         r = install(tmp_path, python, srv.base, pypi, "--installer", installer, "--no-fallback")
+        reads = srv.cdn.full[f"/whl/cpu/{TORCH}"] + srv.main.full[f"/whl/cpu/{TORCH}"]
     assert r.code == 0, r.stderr
-    assert "sha256 ok" not in r.stderr and "downloading" not in r.stderr  # torchpin read no wheel
     assert installed(python)["torch"] == f"{NEWEST}+cpu"
-    # the installer's own download, not a file torchpin made: by URL (pip), from the index (uv)
-    assert direct_url(python, "torch") == (url if installer == "pip" else "")
+    assert reads == 1, reads
+    assert ("sha256 ok" in r.stderr) is (installer == "pip")  # whose read it was
+    installed_from = direct_url(python, "torch")  # pip: the checked local file; uv: the index
+    assert installed_from.startswith("file://") if installer == "pip" else installed_from == ""
 
 
 def test_an_older_uv_gets_files_torchpin_checked(tmp_path: Path, pypi: str) -> None:
