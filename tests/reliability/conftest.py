@@ -7,6 +7,8 @@ stdout on failure, no half-written file, and no secret in any output channel.
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,3 +123,13 @@ def cpu_torch_links(fake: FakePytorchIndex, files_at: str) -> list[str]:
     """The real-looking ``<a>`` lines of the cpu torch page, with files served from ``files_at``."""
     text = fake.page("cpu", "torch", files_at) or ""
     return [line.strip().removesuffix("<br/>") for line in text.splitlines() if line.strip().startswith("<a ")]
+
+
+def old_uv(home: Path) -> str:
+    """A PATH entry whose uv says it is 0.3.5 (it checks no hash handed to it) and is today's otherwise."""
+    real = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
+    shim = home / "old-uv" / "uv"
+    shim.parent.mkdir(parents=True, exist_ok=True)
+    shim.write_text(f'#!/bin/sh\n[ "$1" = --version ] && echo "uv 0.3.5" && exit 0\nexec {real} "$@"\n')
+    shim.chmod(0o755)
+    return f"{shim.parent}:{os.environ['PATH']}"

@@ -14,10 +14,12 @@ from pathlib import Path
 import pytest
 
 from tests.support.fake_index import FakeIndexServer, FakePytorchIndex
+from tests.support.local_index import write_simple_index
 from tests.support.newest import TORCH as NEWEST
+from tests.support.static_server import StaticServer
 
-from .conftest import CPU_TORCH, WANT, Run, cpu_torch_links, fails, isolated_env, no_temp_files, torchpin
-from .hostile import Hostile, drip, html, page
+from .conftest import CPU_TORCH, WANT, Run, cpu_torch_links, fails, isolated_env, no_temp_files, old_uv, torchpin
+from .hostile import Hostile, drip, html, page, raw
 
 OFFLINE = ["lock", "torch", "--offline", *CPU_TORCH]
 OLD = "# the previous lock\n"
@@ -215,19 +217,28 @@ def test_a_signal_during_lock_o_leaves_the_old_lock(
     no_temp_files(tmp_path)
 
 
+@pytest.mark.parametrize("whose", ["torchpin", "uv"])
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"])
 def test_a_signal_during_an_install_download_installs_nothing(
-    hostile: Hostile, fake: FakePytorchIndex, tmp_path: Path, sig: int, code: int
+    hostile: Hostile, fake: FakePytorchIndex, tmp_path: Path, sig: int, code: int, whose: str
 ) -> None:
+    # torchpin's own download (an older uv gets files torchpin checked), or uv's, which torchpin
+    # stops with the signal: either way nothing is installed and nothing is left behind.
     name = f"torch-{NEWEST}+cpu-cp311-cp311-manylinux_2_28_x86_64.whl"
     links = [a.replace(fake.sha256(name), "0" * 64) for a in cpu_torch_links(fake, hostile.url)]
     hostile.routes["/whl/cpu/torch/"] = html(page(links))
     hostile.routes[f"/whl/cpu/{name.replace('+', '%2B')}"] = drip(b"PK" + b"\0" * 10_000, every=0.2)
+    hostile.routes[f"/whl/cpu/{name.replace('+', '%2B')}.metadata"] = raw(fake.metadata(name), "text/plain")
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()
+    write_simple_index(tmp_path / "pypi" / "simple", [])  # an empty PyPI: uv asks it for torch too
     env = isolated_env(tmp_path, TMPDIR=str(tmpdir))
+    if whose == "torchpin":
+        env["PATH"] = old_uv(tmp_path)
+    pypi = StaticServer(tmp_path / "pypi").__enter__()
+    env["TORCHPIN_PYPI_URL"] = f"{pypi.url}/simple"
     proc = _spawn(
         tmp_path,
         [
@@ -255,6 +266,7 @@ def test_a_signal_during_an_install_download_installs_nothing(
     _, stderr = proc.communicate(timeout=30)
     assert proc.returncode == code, stderr
     assert "Traceback" not in stderr and stderr.strip().splitlines()[-1].startswith("torchpin: "), stderr
+    pypi.__exit__()
     assert list(tmpdir.iterdir()) == []  # the download folder went with it
     assert not list((venv / "lib").rglob("torch"))
 

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +17,7 @@ from tests.support.newest import TORCH as NEWEST
 from tests.support.static_server import StaticServer
 from tests.support.venvs import new_venv
 
-from .conftest import Run, cpu_torch_links, fails, isolated_env, no_secrets, torchpin
+from .conftest import Run, cpu_torch_links, fails, isolated_env, no_secrets, old_uv, torchpin
 from .hostile import Hostile, html, page, redirect
 
 pytestmark = pytest.mark.slow  # real pip and uv installs
@@ -77,16 +74,6 @@ def test_a_bad_hash_installs_nothing(tmp_path: Path, pypi: str) -> None:
     # uv checks the lock's sha256 as it downloads, and torchpin says so as it would say its own
     assert r.code == 5 and f"sha256 mismatch for torch=={NEWEST}+cpu" in r.lines[-1], r.stderr
     assert "torch" not in installed(python)
-
-
-def old_uv(home: Path) -> str:
-    """A PATH entry whose uv says it is 0.3.5 (it reads no URL's #sha256=) and is today's otherwise."""
-    real = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
-    shim = home / "old-uv" / "uv"
-    shim.parent.mkdir(parents=True, exist_ok=True)
-    shim.write_text(f'#!/bin/sh\n[ "$1" = --version ] && echo "uv 0.3.5" && exit 0\nexec {real} "$@"\n')
-    shim.chmod(0o755)
-    return f"{shim.parent}:{os.environ['PATH']}"
 
 
 def direct_url(python: Path, project: str) -> str:
