@@ -1,5 +1,5 @@
 """The one way torchpin starts a process (edge): detection probes, the installer, the installed-set
-query and the verify script all come through ``run``.
+query and the verify script all come through ``run`` (``start`` when torchpin works meanwhile).
 
 Each child gets its own session, so a timeout or an interrupt kills it and everything it
 started (a hung ``nvidia-smi``, pip's build subprocesses); errors are translated once, into
@@ -49,6 +49,12 @@ def run(
 ) -> Done:
     """Run to completion. ``stream`` gets each output line (stdout and stderr merged) as it comes,
     instead of collecting it; ``env`` replaces the environment when given."""
+    return start(argv, env=env, stream=stream is not None).wait(timeout, stream)
+
+
+def start(argv: Sequence[str], *, env: Mapping[str, str] | None = None, stream: bool = False) -> Running:
+    """Start without waiting (``Running.wait`` collects it, ``Running.stop`` ends it): work that
+    may overlap with torchpin's own, such as a resolution started on a guess."""
     try:
         child = subprocess.Popen(
             list(argv),
@@ -61,19 +67,34 @@ def run(
         )
     except OSError as e:
         raise NotStarted(argv, e.strerror or type(e).__name__) from None
-    try:
-        if stream is not None:
-            assert child.stdout is not None
-            for line in child.stdout:
-                stream(line)
-            return Done(tuple(argv), child.wait(timeout=timeout), "", "")
-        out, err = child.communicate(timeout=timeout)
-        return Done(tuple(argv), child.returncode, out, err)
-    except subprocess.TimeoutExpired:
-        raise TimedOut(argv, timeout or 0) from None
-    finally:
-        if child.poll() is None:  # a timeout, or torchpin itself interrupted
-            _kill_group(child)
+    return Running(tuple(argv), child)
+
+
+class Running:
+    """A started process; whoever starts one waits for it or stops it."""
+
+    def __init__(self, argv: tuple[str, ...], child: subprocess.Popen[str]) -> None:
+        self.argv, self._child = argv, child
+
+    def wait(self, timeout: float | None = None, stream: Callable[[str], None] | None = None) -> Done:
+        child = self._child
+        try:
+            if stream is not None:
+                assert child.stdout is not None
+                for line in child.stdout:
+                    stream(line)
+                return Done(self.argv, child.wait(timeout=timeout), "", "")
+            out, err = child.communicate(timeout=timeout)
+            return Done(self.argv, child.returncode, out, err)
+        except subprocess.TimeoutExpired:
+            raise TimedOut(self.argv, timeout or 0) from None
+        finally:
+            self.stop()  # after a timeout, or torchpin itself interrupted
+
+    def stop(self) -> None:
+        """Kill it and everything it started, unless it has ended."""
+        if self._child.poll() is None:
+            _kill_group(self._child)
 
 
 def _kill_group(child: subprocess.Popen[str]) -> None:

@@ -36,9 +36,10 @@ USES = [
     ("commands/lock.py", "run_lock", "_check_written"),
     ("commands/lock.py", "_pylock", "_check_resolved"),
     ("commands/lock.py", "_compile", "_check_others"),
+    ("commands/lock.py", "_guess", "_check_others"),  # the resolution started on the snapshot's plan
     ("commands/install.py", "run_install", "installer_index_args"),
     ("commands/install.py", "run_install_lock", "check_urls"),
-    ("envs/uv.py", "compile_lock", "installer_index_args"),
+    ("envs/uv.py", "_inputs", "installer_index_args"),  # every uv pip compile's options
     ("commands/plan.py", "_live_catalog", "IndexClient"),
 ]
 

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-from torchpin import decide, locks, machine, net
+from torchpin import decide, envs, locks, machine, net
 from torchpin.decide.targets import TargetFlags, parse_requirement
-from torchpin.errors import NoCompatibleBuild, UsageError
+from torchpin.errors import NoCompatibleBuild, TorchpinError, UsageError
 from torchpin.locks.formats import Labeled, LockFormat, LockInput, write
 from torchpin.models import Plan, Requirement
 
@@ -44,10 +44,16 @@ def run_lock(
         raise UsageError(f"--full writes a requirements file, not --format {fmt}", hint="drop --format or --full")
     if fmt.edits_file and not requirements:
         requirements, flags = _project_decides(ctx, existing, flags)
+    full = others is not None and not fmt.complete
+    if full and targets:
+        raise UsageError("--full resolves one target", hint="use --format pylock for several targets")
+    guess = _guess(ctx, requirements, flags, index, others) if full and others is not None else None
     try:
         plans = _plans(ctx, requirements, flags, index, targets)
-    except NoCompatibleBuild as e:
-        if explain and e.rejections:  # what the exit-3 message sends the user to
+    except BaseException as e:
+        if guess is not None:
+            guess.cancel()
+        if isinstance(e, NoCompatibleBuild) and explain and e.rejections:  # what exit 3 sends the user to
             ctx.say(locks.explain_failure(e.rejections))
             e.hint = (e.hint or "").replace("; --explain lists every rejection", "") or None
         raise
@@ -58,13 +64,11 @@ def run_lock(
     if fmt.complete:
         given.update(_pylock(ctx, plans, others or [], index))
     elif others is not None:
-        if targets:
-            raise UsageError("--full resolves one target", hint="use --format pylock for several targets")
         policy = ctx.endpoints(index).net()
         _check_others(others, policy)
         if index.offline:
             locks.pylock.check_offline(plans, "--full")
-        resolved = _compile(plans[0][1], others, policy, offline=index.offline)
+        resolved = _resolve(plans[0][1], others, policy, index.offline, guess)
         resolved = locks.bind_hashes(resolved, locks.user_hashes(others))
         _check_resolved(list(locks.read_lock(resolved).urls), policy)
         given["resolved"] = resolved
@@ -125,6 +129,40 @@ def _plans(
         named = decide.parse_spec(spec, flags)
         plans.append((named.label, make_plan(ctx, requirements, named.flags, index)))
     return plans
+
+
+def _guess(
+    ctx: Context, requirements: Sequence[Requirement], flags: TargetFlags, index: IndexOptions, others: Sequence[str]
+) -> envs.Compiling | None:
+    """``--full``'s resolution started on the snapshot's plan, to run while the index is read: the
+    live plan is most often the same, and then uv's answer is ready sooner. None when there is
+    nothing to overlap (--offline) or the snapshot alone can't plan (the live plan decides)."""
+    if index.offline:
+        return None
+    policy = ctx.endpoints(index).net()
+    _check_others(others, policy)
+    try:
+        plan = make_plan(ctx, requirements, flags, replace(index, offline=True))
+        if any(p.direct and p.wheel and not p.wheel.sha256 for p in plan.pins):
+            return None  # the live plan hashes these files: it can't be the same
+        return envs.Compiling(plan, others, policy)
+    except TorchpinError:
+        return None
+
+
+def _resolve(plan: Plan, others: Sequence[str], policy: NetPolicy, offline: bool, guess: envs.Compiling | None) -> str:
+    """uv's resolution for the plan decided: the guess's, when it was started for the same input."""
+    if guess is None:
+        return _compile(plan, others, policy, offline=offline)
+    try:
+        hit = guess.key == envs.compile_key(plan, others, policy)
+    except BaseException:
+        guess.cancel()
+        raise
+    if hit:
+        return guess.result()
+    guess.cancel()
+    return _compile(plan, others, policy, offline=offline)
 
 
 def _compile(plan: Plan, others: Sequence[str], policy: NetPolicy, **kw: Any) -> str:

@@ -8,7 +8,7 @@ from torchpin import face
 
 if TYPE_CHECKING:
     from . import install
-    from .uv import compile_lock
+    from .uv import Compiling, compile_key, compile_lock
     from .verify import Report, target_python, verify_python
 
 __getattr__ = face(
@@ -16,9 +16,11 @@ __getattr__ = face(
     {
         "install": "install",
         "compile_lock": "uv",
+        "compile_key": "uv",
+        "Compiling": "uv",
         "Report": "verify",
         "target_python": "verify",
         "verify_python": "verify",
     },
 )
-__all__ = ["Report", "compile_lock", "install", "target_python", "verify_python"]
+__all__ = ["Compiling", "Report", "compile_key", "compile_lock", "install", "target_python", "verify_python"]

@@ -41,46 +41,86 @@ def compile_lock(
 ) -> str:
     """``uv pip compile`` of the other requirements with the plan's pins, for the plan's target:
     uv's output, credentials stripped."""
+    return Compiling(plan, others, net, fmt=fmt, offline=offline).result(timeout)
+
+
+def _inputs(
+    plan: Plan, others: Sequence[str], net: NetPolicy, fmt: str, offline: bool
+) -> tuple[str, list[str], dict[str, str]]:
+    """uv's whole input: the requirements text, the options after the input file, the environment."""
     t = plan.target
     flags = [part for line in index_lines(plan) for part in line]
     options, env = installer_index_args("uv", flags, net.credentials, net.trusted_hosts)
-    uv = uv_binary("--full" if fmt == "requirements.txt" else "--format pylock")
-    with tempfile.TemporaryDirectory(prefix="torchpin-full-") as tmp:
-        source = Path(tmp) / "requirements.in"
-        source.write_text("\n".join([*others, *map(requirement_line, plan.pins)]) + "\n")
-        argv = [
-            uv,
-            "pip",
-            "compile",
-            str(source),
-            "--format",
-            fmt,
-            "--no-header",
-            "--quiet",
-            "--python-version",
-            f"{t.python.major}.{t.python.minor}",
-            "--python-platform",
-            uv_platform(t.platform),
-            *(["--generate-hashes", "--emit-index-url", "--emit-find-links"] if fmt == "requirements.txt" else []),
-            *(["--offline"] if offline else []),
-            *options,
-        ]
+    text = "\n".join([*others, *map(requirement_line, plan.pins)]) + "\n"
+    tail = [
+        "--format",
+        fmt,
+        "--no-header",
+        "--quiet",
+        "--python-version",
+        f"{t.python.major}.{t.python.minor}",
+        "--python-platform",
+        uv_platform(t.platform),
+        *(["--generate-hashes", "--emit-index-url", "--emit-find-links"] if fmt == "requirements.txt" else []),
+        *(["--offline"] if offline else []),
+        *options,
+    ]
+    return text, tail, {**net.environ, **env, **_os_floor(plan)}
+
+
+def compile_key(plan: Plan, others: Sequence[str], net: NetPolicy, *, offline: bool = False) -> object:
+    """What decides ``--full``'s resolution: two plans with one key get the same from uv."""
+    text, tail, env = _inputs(plan, others, net, "requirements.txt", offline)
+    return (text, tuple(tail), tuple(sorted(env.items())))
+
+
+class Compiling:
+    """A ``uv pip compile`` under way. ``--full`` starts one on the snapshot's plan, which runs
+    while torchpin reads the index, and uses it only when the plan decided has its ``key``."""
+
+    def __init__(
+        self, plan: Plan, others: Sequence[str], net: NetPolicy, *, fmt: str = "requirements.txt", offline: bool = False
+    ) -> None:
+        uv = uv_binary("--full" if fmt == "requirements.txt" else "--format pylock")
+        self.plan, self.offline = plan, offline
+        text, tail, env = _inputs(plan, others, net, fmt, offline)
+        self.key = (text, tuple(tail), tuple(sorted(env.items())))
+        self._tmp = tempfile.TemporaryDirectory(prefix="torchpin-full-")
+        self.source = Path(self._tmp.name) / "requirements.in"
+        self.source.write_text(text)
+        self._running: proc.Running | None = None
         try:
-            done = proc.run(argv, timeout=timeout, env={**net.environ, **env, **_os_floor(plan)})
-        except (proc.NotStarted, proc.TimedOut) as e:
+            self._running = proc.start([uv, "pip", "compile", str(self.source), *tail], env=env)
+        except proc.NotStarted as e:
+            self.cancel()
             raise InstallFailed(f"uv pip compile: {e}") from None
-    if done.returncode != 0:
-        reason = _uv_error(done.stderr)
-        raise UsageError(
-            f"uv could not resolve the full lock for {plan.target.platform}: {reason}",
-            hint=_uv_hint(reason, offline),
-        )
-    lines = []
-    for line in done.stdout.replace(str(source), "requirements.in").splitlines():
-        flag, _, url = line.partition(" ")
-        # The credential went to uv through its environment; it never comes back into the file.
-        lines.append(f"{flag} {strip_credentials(url)}" if flag.startswith("--") and "://" in url else scrub(line))
-    return "\n".join(lines) + "\n"
+
+    def cancel(self) -> None:
+        """Stop uv (a guess that missed, or torchpin interrupted) and remove its input."""
+        if self._running is not None:
+            self._running.stop()
+        self._tmp.cleanup()
+
+    def result(self, timeout: float = 600.0) -> str:
+        assert self._running is not None
+        try:
+            done = self._running.wait(timeout)
+        except proc.TimedOut as e:
+            raise InstallFailed(f"uv pip compile: {e}") from None
+        finally:
+            self.cancel()
+        if done.returncode != 0:
+            reason = _uv_error(done.stderr)
+            raise UsageError(
+                f"uv could not resolve the full lock for {self.plan.target.platform}: {reason}",
+                hint=_uv_hint(reason, self.offline),
+            )
+        lines = []
+        for line in done.stdout.replace(str(self.source), "requirements.in").splitlines():
+            flag, _, url = line.partition(" ")
+            # The credential went to uv through its environment; it never comes back into the file.
+            lines.append(f"{flag} {strip_credentials(url)}" if flag.startswith("--") and "://" in url else scrub(line))
+        return "\n".join(lines) + "\n"
 
 
 def _os_floor(plan: Plan) -> dict[str, str]:

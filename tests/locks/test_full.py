@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -74,3 +75,71 @@ def test_an_unreachable_pypi_is_not_blamed_on_the_requirements(tmp_path: Path, o
     assert r.returncode in (2, 4) and r.stdout == "", r.stderr
     assert "loosen the requirement" not in r.stderr
     assert ("with --offline uv resolves from its cache only" if offline else "uv could not read an index") in r.stderr
+
+
+# ---- --full starts uv on the snapshot's plan while the index is read (issue 29, item 3)
+
+
+def _mirror_env(tmp_path: Path, pypi_url: str) -> dict[str, str]:
+    from tests.support.cli import installer_env
+
+    return installer_env(
+        TORCHPIN_CACHE_DIR=str(tmp_path / "cache"), UV_CACHE_DIR=str(tmp_path / "uvc"), TORCHPIN_PYPI_URL=pypi_url
+    )
+
+
+@pytest.mark.parametrize("unlisted", [False, True], ids=["as-the-snapshot", "partial-mirror"])
+def test_full_follows_the_live_plan_whatever_was_guessed(tmp_path: Path, unlisted: bool) -> None:
+    # A mirror without the newest release: the live plan is older than the snapshot's, so the
+    # resolution started on the snapshot's plan is dropped and uv runs again for the live one.
+    from tests.support.fake_index import FakeIndexServer, FakePytorchIndex, Knobs
+    from tests.support.local_index import write_simple_index
+    from tests.support.newest import TORCH as NEWEST
+    from tests.support.static_server import StaticServer
+
+    write_simple_index(tmp_path / "pypi" / "simple", [])
+    knobs = Knobs(unlisted={NEWEST} if unlisted else set())
+    args = ("torch", "--backend", "cpu", *TARGET[:3], "--python-platform", "x86_64-manylinux_2_28", "--no-fallback")
+    with FakeIndexServer(FakePytorchIndex(knobs=knobs)) as index, StaticServer(tmp_path / "pypi") as pypi:
+        env = _mirror_env(tmp_path, f"{pypi.url}/simple")
+        plain = run("lock", *args, "--index-url", index.base, env=env)
+        full = run("lock", "--full", *args, "--index-url", index.base, env=env, timeout=300)
+    assert plain.returncode == 0 and full.returncode == 0, plain.stderr + full.stderr
+    decided = next(line for line in plain.stdout.splitlines() if line.startswith("torch=="))
+    assert (decided == f"torch=={NEWEST}+cpu") is not unlisted
+    assert f"{decided} \\" in full.stdout  # uv's hash-pinned line for the torch the live plan chose
+    assert not list((tmp_path).glob("torchpin-full-*"))
+
+
+def test_a_guess_that_holds_is_the_one_resolution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In process, uv's starts recorded: when the snapshot's plan is the live one, uv runs once
+    (started before the index was read); when it isn't, uv runs again for the live plan."""
+    from tests.support.cli import lock
+    from tests.support.fake_index import FakeIndexServer, FakePytorchIndex, Knobs
+    from tests.support.local_index import write_simple_index
+    from tests.support.newest import TORCH as NEWEST
+    from tests.support.static_server import StaticServer
+    from torchpin import proc
+    from torchpin.commands import IndexOptions
+    from torchpin.decide import TargetFlags, parse_requirement
+
+    started: list[list[str]] = []
+    real_start = proc.start
+
+    def recording(argv: list[str], **kw: Any) -> proc.Running:
+        started.append(list(argv))
+        return real_start(argv, **kw)
+
+    monkeypatch.setattr(proc, "start", recording)
+    write_simple_index(tmp_path / "pypi" / "simple", [])
+    flags = TargetFlags(backend="cpu", no_detect=True, python_version="3.12", python_platform="x86_64-manylinux_2_28")
+    with StaticServer(tmp_path / "pypi") as pypi:
+        for key, value in _mirror_env(tmp_path, f"{pypi.url}/simple").items():
+            monkeypatch.setenv(key, value)
+        for unlisted, runs in (({NEWEST}, 2), (set(), 1)):
+            started.clear()
+            with FakeIndexServer(FakePytorchIndex(knobs=Knobs(unlisted=unlisted))) as index:
+                index_options = IndexOptions(index_url=index.base, no_fallback=True)
+                text = lock([parse_requirement("torch")], flags, index_options, full=[])
+            assert len([a for a in started if a[1:3] == ["pip", "compile"]]) == runs, started
+            assert "torch==" in text

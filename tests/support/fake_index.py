@@ -153,6 +153,7 @@ class Knobs:
     truncate_first: int = 0  # send half the body, then close
     malformed: set[str] = field(default_factory=set)  # paths answered 200 with garbage
     missing_variants: set[str] = field(default_factory=lambda: {"cu134"})  # not published
+    unlisted: set[str] = field(default_factory=set)  # torch releases a partial mirror lacks (their companions too)
     etag: bool = True
     # File names served with other bytes than their hash: still a valid zip (a byte appended after
     # the archive), as a tampered file would be, so only the hash tells.
@@ -195,6 +196,8 @@ class FakePytorchIndex:
         """(variant, project) → wheel filenames on that page."""
         pages: dict[tuple[str, str], set[str]] = {}
         for release in self.catalog.releases:
+            if str(release.version) in self.knobs.unlisted:
+                continue
             for build in release.builds:
                 if build.variant.name in self.knobs.missing_variants:
                     continue
