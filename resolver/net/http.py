@@ -9,6 +9,7 @@ policy and credentials are attached only to the origin they were given for.
 from __future__ import annotations
 
 import asyncio
+import functools
 import signal
 import ssl
 import sys
@@ -66,14 +67,22 @@ async def read_body(response: httpx.Response, max_bytes: int) -> bytes | None:
     return bytes(body)
 
 
-def ssl_context(policy: NetPolicy) -> ssl.SSLContext | bool:
+def ssl_context(policy: NetPolicy) -> ssl.SSLContext:
     cafile, source = policy.ca_bundle()
-    if not cafile:
-        return True  # httpx: certifi, or SSL_CERT_FILE / SSL_CERT_DIR
     try:
-        return ssl.create_default_context(cafile=cafile)
+        return _context(cafile, policy.environ.get("SSL_CERT_FILE"), policy.environ.get("SSL_CERT_DIR"))
     except (OSError, ssl.SSLError) as e:
         raise UsageError(f"cannot load the CA bundle {cafile} (from {source}): {e}", hint=f"fix {source}") from None
+
+
+@functools.lru_cache(maxsize=8)
+def _context(cafile: str | None, cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
+    """One context per CA choice for the whole command: loading the roots costs 20-35 ms, and a
+    command reads in rounds (pages, sidecars, hashes), each with a client of its own. Without a
+    file it is httpx's own: certifi, or SSL_CERT_FILE / SSL_CERT_DIR (the key's other parts)."""
+    if cafile:
+        return ssl.create_default_context(cafile=cafile)
+    return httpx.create_ssl_context(verify=True, trust_env=True)
 
 
 def client(policy: NetPolicy, *, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
