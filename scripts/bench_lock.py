@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""Time `torchpin lock --offline` as a whole process (target: median <= 150 ms).
+"""Time `torchpin lock --offline` and `torchpin --help` as whole processes, against the floor.
 
     .venv/bin/python scripts/bench_lock.py [--runs 30] [--against REV]
 
-The console script beside this interpreter and `python -m torchpin`, for a fixed
-target, interleaved with a `python -c pass` baseline measured in the same run.
+The console script beside this interpreter and `python -m torchpin`, for a fixed target,
+interleaved with a `python -c pass` baseline measured in the same run (issue 29's targets: an
+offline lock within 4x of it, --help within 3x), and with the imports alone of what torchpin
+can't do without: click (its CLI) and the standard and packaging modules an offline lock uses.
 """
 
 from __future__ import annotations
@@ -15,6 +17,11 @@ from pathlib import Path
 
 from benchutil import Case, baseline, other_revision, report, run_cases, with_revision
 
+# What an offline lock imports beyond torchpin's own modules (python -X importtime).
+FLOOR = (
+    "import click, json, dataclasses, pathlib, subprocess, platform, ipaddress, urllib.parse, shutil,"
+    " packaging.utils, packaging.specifiers"
+)
 TARGET = ["--no-detect", "--python-version", "3.12", "--python-platform", "x86_64-manylinux_2_28"]
 EIGHT = [
     "linux-cu126:driver=560.35.03,gpu-cc=8.9,python-version=3.10",
@@ -44,6 +51,9 @@ def main() -> int:
         ("torchpin lock --offline (detecting)", [script, "lock", "--offline"], None),
         ("torchpin lock --offline (8 --target)", [script, "lock", "--offline", "--format", "json", *eight], None),
         ("python -m torchpin lock --offline", [sys.executable, "-m", "torchpin", "lock", "--offline", *TARGET], None),
+        ("torchpin --help", [script, "--help"], None),
+        ("import click (floor of any click CLI)", [sys.executable, "-c", "import click"], None),
+        ("import the libraries an offline lock needs", [sys.executable, "-c", FLOOR], None),
     ]
     with other_revision(args.against) as pkg:
         report(run_cases(with_revision(cases, pkg, args.against), args.runs))
