@@ -59,6 +59,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # as fake_index._Server: no dropped SYNs, no 1 s stalls
 
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)

@@ -651,6 +651,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # socketserver's 5 drops the SYNs of a client opening many connections: 1 s stalls
     index: FakePytorchIndex
     cdn_url: str
 

@@ -278,6 +278,7 @@ class _PyPIHandler(http.server.BaseHTTPRequestHandler):
 
 class _PyPIServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # as fake_index._Server: a real host drops no SYNs
 
     def __init__(self, pypi: FakePyPI, tls: ssl.SSLContext) -> None:
         super().__init__(("127.0.0.1", 0), _PyPIHandler)
@@ -404,6 +405,7 @@ class ConnectProxy(socketserver.ThreadingTCPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # uv opens many tunnels at once: socketserver's 5 drops SYNs (1 s retries)
 
     def __init__(self, routes: dict[str, int], rtt_ms: float = 0.0) -> None:
         super().__init__(("127.0.0.1", 0), _ProxyHandler)
