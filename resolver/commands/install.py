@@ -183,7 +183,10 @@ def run_install_lock(
         before,
         text,
         f"{lock_file} ({view.kind}) ",
-        f"{_installer_command(installer)} -r {lock_file}",
+        # pip and uv read a requirements lock (uv a pylock or pyproject too), not torchpin's JSON or constraints
+        f"{_installer_command(installer)} -r {lock_file}"
+        if view.kind in (LockFormat.REQUIREMENTS, LockFormat.PYLOCK, LockFormat.PYPROJECT)
+        else f"torchpin install --lock {lock_file}",
         _installer_env(index),
     )
     options = _trust(installer, view, index.trusted_hosts) + (["--require-hashes"] if view.hashed else [])

@@ -121,3 +121,19 @@ def test_the_refusal_contract_holds(tmp_path: Path) -> None:
     from .conftest import Run
 
     fails(Run(r.returncode, r.stdout, r.stderr, tmp_path), 2, "is not a wheel")
+
+
+def test_uv_refuses_a_json_locks_wrong_hash_and_the_retry_names_torchpin(tmp_path: Path) -> None:
+    # uv gets the lock's sha256 with the pin and checks it itself: exit 5, said as torchpin says
+    # its own; a JSON lock is no `uv pip install -r` input, so the retry is torchpin's command.
+    from tests.support.local_index import write_simple_index
+    from tests.support.static_server import StaticServer
+
+    write_simple_index(tmp_path / "pypi" / "simple", [])
+    with FakeIndexServer() as srv, StaticServer(tmp_path / "pypi") as pypi:
+        doc = json.loads(json_lock(srv, "0" * 64))
+        doc["index_options"][0][1] = f"{pypi.url}/simple"
+        code, out, err = install_lock(tmp_path, json.dumps(doc), "--installer", "uv", name="lock.json")
+    last = err.strip().splitlines()[-1]
+    assert code == 5 and out == "", err
+    assert "sha256 mismatch for torch==2.15.0+cpu" in last and f"then: torchpin install --lock {tmp_path}" in last
