@@ -170,8 +170,8 @@ def self_checked(pins: Sequence[Pin], installer: str, uv: str | None, credential
     its cache when warm: torchpin reading them too would read each GB-size wheel twice. pip gets
     every file checked by torchpin: its own download of a GB-size wheel, through its HTTP cache,
     costs more than torchpin's and its install of the local file together (BENCHMARKS.md, the
-    install table). Left to torchpin with uv too: every file for a uv older than 0.4.0 (it reads
-    no hash from a requirement line's URL, astral-sh/uv#6731), and a file on a host uv can't
+    install table). Left to torchpin with uv too: every file for a uv older than 0.4.0
+    (``uv_checks_url_hashes``), and a file on a host uv can't
     reach as torchpin does (a credential the user gave for that origin; plain http elsewhere
     than loopback)."""
     hashed = [p for p in pins if p.wheel is not None and p.wheel.url and p.wheel.sha256]
@@ -213,8 +213,9 @@ def hash_refusal(output: Sequence[str]) -> str | None:
 
 
 def uv_checks_url_hashes(uv: str) -> bool:
-    """uv 0.4.0 and later read a URL's ``#sha256=`` as the file's hash and check it under
-    ``--verify-hashes`` (which torchpin passes); an older uv would install the file unchecked."""
+    """Whether uv checks every hash ``handed_line`` gives it: a requirement's ``--hash`` under
+    ``--verify-hashes`` (which torchpin passes) from 0.2.27 (astral-sh/uv#4007), a URL's
+    ``#sha256=`` from 0.4.0 (#6731). An older uv would install the file unchecked."""
     try:
         done = proc.run([uv, "--version"], timeout=30)
     except (proc.NotStarted, proc.TimedOut):
