@@ -18,7 +18,7 @@ import pytest
 from tests.support.cli import installer_env, pip_dry_run
 from tests.support.cli import run as run_cli
 from tests.support.fake_index import FakeIndexServer, FakePytorchIndex
-from tests.support.installers import install
+from tests.support.installers import install, uv_lock
 from tests.support.installers import uv as find_uv
 from tests.support.local_index import write_simple_index
 from tests.support.static_server import StaticServer
@@ -61,7 +61,7 @@ def _lock(tmp: Path, server: FakeIndexServer, pypi: str, backend: str, *extra: s
 def _uv_locked(tmp: Path, server: FakeIndexServer, pypi: str, name: str, deps: str, backend: str) -> str:
     """A uv project depending on ``deps``, pinned by ``lock --format pyproject --add`` and then
     ``uv lock``: the uv.lock text."""
-    uv = find_uv()
+    find_uv()
     project = tmp / name
     project.mkdir()
     (project / "pyproject.toml").write_text(
@@ -72,11 +72,7 @@ def _uv_locked(tmp: Path, server: FakeIndexServer, pypi: str, name: str, deps: s
     where = ("--backend", backend, "--index-url", server.base, "--no-fallback")
     r = run_cli("lock", *TARGET, *where, "--format", "pyproject", "--add", env=env, cwd=project)
     assert r.returncode == 0, r.stderr
-    locked = subprocess.run(
-        [uv, "lock"], cwd=project, capture_output=True, text=True, env=env, timeout=300, check=False
-    )
-    assert locked.returncode == 0, locked.stderr
-    return (project / "uv.lock").read_text()
+    return uv_lock(project, env)
 
 
 @pytest.mark.parametrize("backend", ["cu126", "cu130"])

@@ -20,7 +20,7 @@ import tomllib
 from tests.support.cli import installer_env
 from tests.support.cli import run as run_cli
 from tests.support.fake_index import ASSETS_PATH, FLASH_ATTN_RELEASES, FakeIndexServer, FakePytorchIndex
-from tests.support.installers import install
+from tests.support.installers import install, package_block, uv_lock
 from tests.support.installers import uv as find_uv
 from tests.support.pep751 import only_file
 from tests.support.static_server import StaticServer
@@ -153,7 +153,7 @@ def test_real_installers_take_the_release_file_without_building(served: Served, 
 
 def test_a_uv_project_takes_it_by_url_and_uv_lock_hashes_it(served: Served) -> None:
     tmp, server, pypi = served
-    uv = find_uv()
+    find_uv()
     project = tmp / "attn"
     project.mkdir()
     (project / "pyproject.toml").write_text(
@@ -171,11 +171,7 @@ def test_a_uv_project_takes_it_by_url_and_uv_lock_hashes_it(served: Served) -> N
     assert url.startswith(
         f"{server.flash_attn_url}/v2.8.3.post1/flash_attn-2.8.3.post1%2Bcu12torch2.8cxx11abiTRUE-cp311"
     )
-    locked = subprocess.run(
-        [uv, "lock"], cwd=project, capture_output=True, text=True, env=env, timeout=300, check=False
-    )
-    assert locked.returncode == 0, locked.stderr
-    block = (project / "uv.lock").read_text().split('name = "flash-attn"\n', 1)[1].split("\n\n")[0]
+    block = package_block(uv_lock(project, env), "flash-attn")
     assert f'hash = "sha256:{_served_sha(server, url)}"' in block
 
 

@@ -19,7 +19,7 @@ import tomllib
 from tests.support.cli import installer_env
 from tests.support.cli import run as run_cli
 from tests.support.fake_index import FakeIndexServer, FakePytorchIndex
-from tests.support.installers import install
+from tests.support.installers import install, package_block, uv_lock
 from tests.support.installers import uv as find_uv
 from tests.support.pep751 import only_file
 from tests.support.static_server import StaticServer
@@ -136,7 +136,7 @@ def test_real_installers_take_the_pages_wheels(served: Served, tool: str, offlin
 
 def test_a_uv_project_routes_pyg_to_its_page(served: Served) -> None:
     tmp, server, pypi = served
-    uv = find_uv()
+    find_uv()
     project = tmp / "graph"
     project.mkdir()
     (project / "pyproject.toml").write_text(
@@ -158,11 +158,7 @@ def test_a_uv_project_routes_pyg_to_its_page(served: Served) -> None:
         "explicit": True,
     }
     assert doc["tool"]["uv"]["sources"]["torch-scatter"] == {"index": "torchpin-pyg-2.11-cu128"}
-    locked = subprocess.run(
-        [uv, "lock"], cwd=project, capture_output=True, text=True, env=env, timeout=300, check=False
-    )
-    assert locked.returncode == 0, locked.stderr
-    block = (project / "uv.lock").read_text().split('name = "torch-scatter"\n', 1)[1].split("\n\n")[0]
+    block = package_block(uv_lock(project, env), "torch-scatter")
     # The page carries no hashes, so uv's lock has none for these files (uv reads none off a
     # find-links page); the local tag names the one build.
     assert 'version = "2.1.2+pt211cu128"' in block

@@ -12,6 +12,7 @@ import pytest
 
 from tests.conftest import target
 from tests.support.fake_index import FakeIndexServer
+from tests.support.installers import package_block, uv_lock
 from tests.support.local_index import write_simple_index
 from tests.support.newest import TORCH as NEWEST
 from tests.support.static_server import StaticServer
@@ -136,12 +137,7 @@ def test_uv_lock_installs_the_chosen_build(tmp_path: Path) -> None:
         assert r.returncode == 0 and r.stdout == "", r.stderr
         edited = (project / "pyproject.toml").read_text()
         assert edited.startswith(text.split("dependencies")[0])  # the user's head is untouched
-        locked = subprocess.run(
-            [uv, "lock"], cwd=project, capture_output=True, text=True, env=env, timeout=300, check=False
-        )
-    assert locked.returncode == 0, locked.stderr
-    lock = (project / "uv.lock").read_text()
-    block = lock[lock.index('[[package]]\nname = "torch"\n') :].split("\n\n")[0]
+        block = package_block(uv_lock(project, env), "torch")
     assert 'version = "2.14.1+cpu"' in block and f'registry = "{index.base}/cpu"' in block  # not PyPI's decoy
 
 

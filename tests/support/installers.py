@@ -25,3 +25,17 @@ def install(tool: str, lock: Path, into: Path, env: dict[str, str], *extra: str)
     else:
         argv = [uv(), "pip", "install", *extra, "--python", sys.executable, "--target", str(into), "-r", str(lock)]
     return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300, check=False)
+
+
+def uv_lock(project: Path, env: dict[str, str]) -> str:
+    """``uv lock`` in a uv project (it must succeed): the uv.lock it wrote."""
+    locked = subprocess.run(
+        [uv(), "lock"], cwd=project, capture_output=True, text=True, env=env, timeout=300, check=False
+    )
+    assert locked.returncode == 0, locked.stderr
+    return (project / "uv.lock").read_text()
+
+
+def package_block(lock: str, name: str) -> str:
+    """One ``[[package]]`` table of a uv.lock, up to the blank line after it."""
+    return lock[lock.index(f'[[package]]\nname = "{name}"\n') :].split("\n\n")[0]
