@@ -75,6 +75,13 @@ class VerifyFailed(TorchpinError):
     exit_code = 6
 
 
+class LockStale(TorchpinError):
+    """``lock --check``: the lock is not what torchpin decides now (a newer build, a file gone or
+    changed), or was edited since torchpin wrote it."""
+
+    exit_code = 7
+
+
 class Interrupted(BaseException):
     """SIGTERM (or another signal the CLI turns into an exit): not an Exception, so no ``except
     Exception`` on the way out swallows it, and every ``finally`` runs."""

@@ -15,7 +15,6 @@ import click
 
 from torchpin import __version__, commands, locks, net
 from torchpin import cli as ui  # this package's own face: its tables load only for the commands that print them
-from torchpin.decide.options import TARGET
 from torchpin.errors import Interrupted, SnapshotError, TorchpinError, UsageError
 from torchpin.locks.formats import CHOICES
 
@@ -24,10 +23,12 @@ if TYPE_CHECKING:  # `--help` and the parsing load no decision module
     from torchpin.models import Installer
 
 from .options import (
+    check_only,
     collect_requirements,
     index_from,
     index_location_options,
     index_options,
+    lock_options,
     requirement_options,
     target_flags,
     target_options,
@@ -44,6 +45,7 @@ Examples:
   torchpin lock --format pyproject --add        # a uv project: edits ./pyproject.toml
   torchpin lock --target linux-cu126:driver=550.54.15,gpu-cc=8.6 --target macos-arm64
   torchpin lock -r requirements.in --format pylock -o pylock.toml
+  torchpin lock --check requirements.txt     # exit 7 when stale or edited (CI, pre-commit)
 
 \b
 --target SPEC (repeat; one lock for several machines, each line behind its marker):
@@ -82,6 +84,16 @@ def cli(verbose: bool) -> None:
     is_flag=True,
     help="Lock everything in the -r files too, hash-pinned, resolved by uv (pip install --require-hashes).",
 )
+@click.option(
+    "--check",
+    "check",
+    is_flag=False,
+    flag_value="requirements.txt",
+    metavar="[LOCK]",
+    help="Decide LOCK's recorded targets again (default requirements.txt); exit 7 when a newer build fits, "
+    "a pinned file is gone or its hash changed, or LOCK was edited. Writes nothing.",
+)
+@click.option("--json", "as_json", is_flag=True, help="With --check: print the findings as JSON to stdout.")
 def lock(
     requirements: tuple[str, ...],
     req_files: tuple[str, ...],
@@ -91,6 +103,8 @@ def lock(
     add: bool,
     full: bool,
     targets: tuple[str, ...],
+    check: str | None,
+    as_json: bool,
     **given: Any,
 ) -> None:
     """Lock torch / torchvision / torchaudio for a target; the lock goes to stdout.
@@ -101,6 +115,14 @@ def lock(
     """
     ctx = context()
     index = index_from(given)
+    if check is not None:
+        check_only(fmt=fmt != "requirements", output=output, explain=explain, add=add, full=full, targets=targets)
+        check_only(requirements=requirements, req_files=req_files, **given)
+        report = commands.run_check(ctx, check, index)
+        ui.finish_check(report, as_json)
+        return
+    if as_json:
+        raise UsageError("--json goes with --check", hint="for a JSON lock use --format json")
     form = locks.LockFormat(fmt)
     others: list[str] | None = [] if full or form.complete else None
     reqs = collect_requirements(requirements, req_files, ctx.environ, ctx.say, others)
@@ -122,6 +144,8 @@ def lock(
         add=add,
         others=others,
         targets=targets,
+        typed=requirements,
+        req_files=req_files,
     )
     ctx.flush()
     if output:
@@ -234,7 +258,7 @@ def install(
     if from_lock:
         if requirements or req_files:
             raise UsageError("--lock installs a lock as it stands: give no REQ or -r with it")
-        _lock_options(ctx, index, given)
+        lock_options(ctx, index, given)
         report = commands.run_install_lock(ctx, from_lock, opts, index)
     else:
         others: list[str] = []  # the file's other lines: installed beside the family, from PyPI
@@ -243,39 +267,6 @@ def install(
         report = commands.run_install(ctx, reqs, flags, index, replace(opts, others=tuple(others)))
     if report is not None:
         ui.finish_report(report, False, "verify")
-
-
-def _lock_options(ctx: Context, index: commands.IndexOptions, target: dict[str, Any]) -> None:
-    """Beside --lock an option is used (--trusted-host, --cert, --timeout, --deadline) or refused:
-    the lock names its own indexes and was made for its own target. Only a flag typed on this
-    command is refused; a ``TORCHPIN_*`` variable is a default for planning (a Dockerfile's ENV
-    lasts into every later RUN, a mirror user keeps TORCHPIN_INDEX_URL set), so beside a lock it
-    is ignored, and said so."""
-    given = [
-        ("index_url", "--index-url", index.index_url),
-        ("find_links", "--find-links", index.find_links),
-        ("offline", "--offline", index.offline),
-        ("refresh", "--refresh", index.refresh),
-        ("no_fallback", "--no-fallback", index.no_fallback),
-    ]
-    given += [(o.field, o.flag, target.get(o.field)) for o in TARGET if target.get(o.field) != o.default]
-    refused, ignored = [], []
-    click_ctx = click.get_current_context()
-    for name, flag, value in given:
-        if value in (None, (), False):
-            continue
-        if click_ctx.get_parameter_source(name) is click.core.ParameterSource.ENVIRONMENT:
-            param = next(p for p in click_ctx.command.params if p.name == name)
-            ignored.append(str(getattr(param, "envvar", None) or flag))
-        else:
-            refused.append(flag)
-    if refused:
-        raise UsageError(
-            f"--lock installs the lock's own indexes and builds; {', '.join(refused)} would be ignored",
-            hint=f"drop {', '.join(refused)}, or lock again with them",
-        )
-    if ignored:
-        ctx.note(f"torchpin: {', '.join(ignored)} ignored: --lock installs the lock's own indexes and builds\n")
 
 
 EPILOG_VERIFY = """\b

@@ -9,9 +9,10 @@ import click
 
 from torchpin import commands, decide, locks
 from torchpin.decide.options import TARGET
+from torchpin.errors import UsageError
 
 if TYPE_CHECKING:  # the option groups build without them: `--help` loads no decision module
-    from torchpin.commands import IndexOptions
+    from torchpin.commands import Context, IndexOptions
     from torchpin.decide import TargetFlags
     from torchpin.models import Requirement
 
@@ -168,3 +169,58 @@ def index_from(given: dict[str, Any]) -> IndexOptions:
         "deadline",
     )
     return commands.IndexOptions(**{k: given.pop(k) for k in names if k in given})
+
+
+def check_only(**given: Any) -> None:
+    """--check decides the lock's own recorded targets and requirements: anything that would
+    change them is refused (a TORCHPIN_* variable is ignored, as beside install --lock)."""
+    click_ctx = click.get_current_context()
+    option = {o.field: o for o in TARGET}
+    typed = []
+    for name, value in given.items():
+        if value in (None, (), False) or (name in option and value == option[name].default):
+            continue
+        if click_ctx.get_parameter_source(name) is click.core.ParameterSource.ENVIRONMENT:
+            continue
+        typed.append(option[name].flag if name in option else _FLAGS.get(name, "--" + name.replace("_", "-")))
+    if typed:
+        raise UsageError(
+            f"--check decides the lock's own targets and requirements; {', '.join(typed)} would change them",
+            hint="drop them, or lock again with them and check that lock",
+        )
+
+
+_FLAGS = {"requirements": "REQ", "req_files": "-r", "fmt": "--format", "output": "-o", "targets": "--target"}
+
+
+def lock_options(ctx: Context, index: commands.IndexOptions, target: dict[str, Any]) -> None:
+    """Beside --lock an option is used (--trusted-host, --cert, --timeout, --deadline) or refused:
+    the lock names its own indexes and was made for its own target. Only a flag typed on this
+    command is refused; a ``TORCHPIN_*`` variable is a default for planning (a Dockerfile's ENV
+    lasts into every later RUN, a mirror user keeps TORCHPIN_INDEX_URL set), so beside a lock it
+    is ignored, and said so."""
+    given = [
+        ("index_url", "--index-url", index.index_url),
+        ("find_links", "--find-links", index.find_links),
+        ("offline", "--offline", index.offline),
+        ("refresh", "--refresh", index.refresh),
+        ("no_fallback", "--no-fallback", index.no_fallback),
+    ]
+    given += [(o.field, o.flag, target.get(o.field)) for o in TARGET if target.get(o.field) != o.default]
+    refused, ignored = [], []
+    click_ctx = click.get_current_context()
+    for name, flag, value in given:
+        if value in (None, (), False):
+            continue
+        if click_ctx.get_parameter_source(name) is click.core.ParameterSource.ENVIRONMENT:
+            param = next(p for p in click_ctx.command.params if p.name == name)
+            ignored.append(str(getattr(param, "envvar", None) or flag))
+        else:
+            refused.append(flag)
+    if refused:
+        raise UsageError(
+            f"--lock installs the lock's own indexes and builds; {', '.join(refused)} would be ignored",
+            hint=f"drop {', '.join(refused)}, or lock again with them",
+        )
+    if ignored:
+        ctx.note(f"torchpin: {', '.join(ignored)} ignored: --lock installs the lock's own indexes and builds\n")

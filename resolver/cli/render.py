@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from torchpin.errors import VerifyFailed
+from torchpin.errors import LockStale, VerifyFailed
 
 
 def detect_rows(doc: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -98,3 +98,19 @@ def finish_report(
         failed = [c.id for c in report.checks if c.status == "fail"]
         tail = f"; {closing.removeprefix('torchpin: ')}" if closing else ""
         raise VerifyFailed(f"{len(failed)} check(s) failed: {', '.join(failed)}{tail}")
+
+
+def finish_check(report: Any, as_json: bool) -> None:
+    """``lock --check``'s findings, one line each (or JSON on stdout); exit 7 when there are any."""
+    if as_json:
+        click.echo(json.dumps(report.as_json(), indent=2))
+    else:
+        for finding in report.findings:
+            click.echo(f"torchpin: {report.path}: {finding.line()}", err=True)
+    if report.ok:
+        click.echo(f"torchpin: {report.path} is up to date (compared with the {report.source})", err=True)
+        return
+    raise LockStale(
+        f"{report.path} is out of date ({len(report.findings)} finding(s))",
+        hint=f"update it: {report.recipe} -o {report.path}",
+    )

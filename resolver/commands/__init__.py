@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 from torchpin import face
 
 if TYPE_CHECKING:
+    from .check import run_check
     from .context import Context, IndexOptions, variant_root
     from .detect import run_detect
     from .install import InstallOptions, run_install, run_install_lock
@@ -19,6 +20,7 @@ __getattr__ = face(
         "Context": "context",
         "IndexOptions": "context",
         "variant_root": "context",
+        "run_check": "check",
         "run_detect": "detect",
         "InstallOptions": "install",
         "run_install": "install",
@@ -34,6 +36,7 @@ __all__ = [
     "IndexOptions",
     "InstallOptions",
     "make_plan",
+    "run_check",
     "run_detect",
     "run_doctor",
     "run_install",

@@ -34,11 +34,14 @@ def run_lock(
     add: bool = False,
     others: Sequence[str] | None = None,
     targets: Sequence[str] = (),
+    typed: Sequence[str] = (),
+    req_files: Sequence[str] = (),
 ) -> str:
     """The lock text (for pyproject: the user's file edited); raise TorchpinError on any failure.
 
     ``others`` are the non-torch requirements to resolve with the torch family (``--full``, pylock);
     with ``targets`` (``--target`` specs) each target is planned as a single lock would plan it.
+    ``typed`` and ``req_files`` are the REQ and -r the user gave: the lock records them in its recipe.
     """
     if others is not None and not fmt.complete and fmt is not LockFormat.REQUIREMENTS:
         raise UsageError(f"--full writes a requirements file, not --format {fmt}", hint="drop --format or --full")
@@ -73,10 +76,58 @@ def run_lock(
         _check_resolved(list(locks.read_lock(resolved).urls), policy)
         given["resolved"] = resolved
     text, notes = write(fmt, LockInput(plans, multi=bool(targets), existing=existing, add=add, **given))
+    recipe = _recipe(ctx, plans, index, fmt, typed, req_files, full=full, add=add, multi=bool(targets))
+    text = locks.stamp(fmt, text, recipe, files(plans))
     _check_written(text, existing, index.trusted_hosts)
     for note in notes:
         ctx.note(note)
     return text
+
+
+def _recipe(
+    ctx: Context,
+    plans: Sequence[Labeled],
+    index: IndexOptions,
+    fmt: LockFormat,
+    typed: Sequence[str],
+    req_files: Sequence[str],
+    *,
+    full: bool,
+    add: bool,
+    multi: bool,
+) -> locks.Recipe:
+    """The command that decides this lock again on any machine: each target stated in full."""
+    sources = ctx.endpoints(index).sources  # credential-free
+    kept: dict[str, Any] = {"index_url": sources.pytorch if index.index_url else None, "find_links": sources.find_links}
+    if multi:
+        kept["targets"] = tuple(decide.spec_of(plan.target, _backend(plan)) for _, plan in plans)
+    else:
+        plan = plans[0][1]
+        backend = _backend(plan)
+        stated = [("backend", backend)] if backend else []
+        kept["flags"] = tuple((f"--{key}", value) for key, value in [*stated, *decide.described(plan.target)])
+    return locks.Recipe(tuple(typed), tuple(req_files), fmt=fmt, full=full, add=add, **kept)
+
+
+def _backend(plan: Plan) -> str | None:
+    """The backend the recipe states: the one asked for, or the one chosen where what decided it
+    (an Intel GPU, ROCm without a known gfx, an image's CUDA without a driver) has no TARGET option."""
+    t = plan.target
+    if t.backend is not None:
+        return t.backend.name
+    acc = t.accelerator
+    unstated = (
+        acc.kind == "xpu"
+        or (acc.kind == "rocm" and not acc.gpus)
+        or (acc.kind == "cuda" and acc.driver is None and acc.cuda_max is not None)
+    )
+    return plan.variant.name if unstated else None
+
+
+def files(plans: Sequence[Labeled]) -> dict[str, str]:
+    """Each torch-family file a plan chose whose sha256 is known: the lock records them, so a check
+    can tell when the index serves other bytes under the same name."""
+    return {p.wheel.filename: p.wheel.sha256 for _, plan in plans for p in plan.pins if p.wheel and p.wheel.sha256}
 
 
 def _pylock(ctx: Context, plans: list[Labeled], others: Sequence[str], index: IndexOptions) -> dict[str, Any]:

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from .nobuild import no_build
     from .options import TARGET
     from .select import requirement_map
-    from .specs import check_shared, parse_spec
+    from .specs import check_shared, described, parse_spec, spec_of
     from .targets import TargetFlags, applicable, build_target, parse_requirement
 
 __getattr__ = face(
@@ -29,6 +29,8 @@ __getattr__ = face(
         "parse_requirement": "targets",
         "check_shared": "specs",
         "parse_spec": "specs",
+        "described": "specs",
+        "spec_of": "specs",
         "applicable": "targets",
         "build_target": "targets",
     },
@@ -39,10 +41,12 @@ __all__ = [
     "applicable",
     "build_target",
     "check_shared",
+    "described",
     "live_candidates",
     "no_build",
     "parse_requirement",
     "parse_spec",
     "requirement_map",
     "select",
+    "spec_of",
 ]

@@ -21,9 +21,10 @@ from typing import Any, NamedTuple
 
 from torchpin.errors import UsageError
 from torchpin.facts.wheels import parse_variant
+from torchpin.models import PlatformTarget, Target
 
 from .options import TARGET
-from .platforms import ARCHES, OS_TRIPLES, parse_python_platform
+from .platforms import ARCHES, OS_TRIPLES, parse_python_platform, uv_platform
 from .targets import TargetFlags
 
 _KEYS = {o.flag.removeprefix("--"): o for o in TARGET if not o.is_flag and o.field not in ("backend",)}
@@ -99,3 +100,31 @@ def check_shared(base: TargetFlags) -> None:
             "--driver, --gpu-cc, --amd-gfx and --backend describe one machine; with --target give them per target",
             hint="e.g. --target linux-cu126:driver=550.54.15,gpu-cc=8.6",
         )
+
+
+def described(target: Target) -> list[tuple[str, str]]:
+    """The TARGET options (KEY, value) that describe ``target`` with nothing detected: the inverse
+    of ``build_target`` under --no-detect, so a lock can record the machine it was made for and be
+    decided again on any other. The backend is the caller's: only it knows what was asked."""
+    p, acc = target.platform, target.accelerator
+    out = [("python-version", str(target.python)), ("python-platform", platform_name(p))]
+    if p.macos is not None:
+        out.append(("macos-version", str(p.macos)))
+    if acc.driver is not None:
+        out.append(("driver", str(acc.driver)))
+    out += [("gpu-cc", str(g)) for g in acc.gpus if g.cc is not None]
+    out += [("amd-gfx", g.gfx) for g in acc.gpus if g.gfx is not None]
+    if target.cuda_compat != "minor":
+        out.append(("cuda-compat", target.cuda_compat))
+    return out
+
+
+def platform_name(p: PlatformTarget) -> str:
+    """uv's name for the platform, with the arch even where uv's own printer drops it (Windows)."""
+    return uv_platform(p) if p.os != "windows" else OS_TRIPLES["windows"].format(arch=p.arch)
+
+
+def spec_of(target: Target, backend: str | None) -> str:
+    """The ``--target`` SPEC for ``target`` (``described``), with ``backend`` in its head when given."""
+    head = "-".join([target.platform.os, target.platform.arch, *([backend] if backend else [])])
+    return head + ":" + ",".join(f"{key}={value}" for key, value in described(target))

@@ -10,7 +10,8 @@ if TYPE_CHECKING:
     from .explain import explain_failure, explain_plan
     from .formats import CHOICES, Labeled, LockFormat, LockInput, write
     from .full import bind_hashes, full_lock
-    from .read import LockView, pylock_urls, read_lock, toml_values
+    from .read import LockView, kind_of, pylock_urls, read_lock, toml_values
+    from .record import Recipe, Record, digest, recorded, stamp
     from .reqfile import read_requirement_files, read_text, user_hashes
     from .requirements import index_lines
 
@@ -32,6 +33,12 @@ __getattr__ = face(
         "full_lock": "full",
         "LockView": "read",
         "read_lock": "read",
+        "kind_of": "read",
+        "Recipe": "record",
+        "Record": "record",
+        "digest": "record",
+        "recorded": "record",
+        "stamp": "record",
         "pylock_urls": "read",
         "toml_values": "read",
         "read_requirement_files": "reqfile",
@@ -46,11 +53,15 @@ __all__ = [
     "LockFormat",
     "LockInput",
     "LockView",
+    "Recipe",
+    "Record",
     "bind_hashes",
+    "digest",
     "explain_failure",
     "explain_plan",
     "full_lock",
     "index_lines",
+    "kind_of",
     "multi",
     "pylock",
     "pylock_urls",
@@ -58,7 +69,9 @@ __all__ = [
     "read_lock",
     "read_requirement_files",
     "read_text",
+    "recorded",
     "requirements",
+    "stamp",
     "toml_values",
     "user_hashes",
     "write",

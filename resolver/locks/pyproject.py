@@ -125,6 +125,31 @@ def _ending(out: str, text: str) -> str:
     return out.rstrip("\n") + "\n" if text.endswith("\n") and not text.endswith("\n\n") else out
 
 
+def managed(doc: dict[str, Any]) -> dict[str, Any]:
+    """torchpin's part of a pyproject (plain values): its indexes, the sources routed to them, and
+    the torch-family requirements (pinned by ``--add``). The rest is the user's to edit."""
+
+    def part(parent: dict[str, Any], key: str, kind: type) -> Any:
+        value = parent.get(key)
+        return value if isinstance(value, kind) else kind()
+
+    uv = part(part(doc, "tool", dict), "uv", dict)
+    sources, indexes, project = part(uv, "sources", dict), part(uv, "index", list), part(doc, "project", dict)
+    routed = {name for name, source in sources.items() if _ours(source)}
+    requirements = []
+    arrays = _requirement_arrays(doc) if isinstance(project.get("dependencies"), list) else []
+    for key, array in arrays:
+        for entry in array:
+            name = _name(entry)
+            if name is not None and (name in PROJECTS or name in routed):
+                requirements.append([key, str(entry)])
+    return {
+        "index": [i for i in indexes if isinstance(i, dict) and str(i.get("name", "")).startswith(PREFIX)],
+        "sources": {name: sources[name] for name in sorted(routed)},
+        "requirements": requirements,
+    }
+
+
 def _uv_settings(doc: Any) -> Any:
     """``[tool.uv]`` as it is (empty when absent), every key torchpin edits of the right type."""
     tool = doc.get("tool", {})

@@ -41,7 +41,10 @@ def requirements_lock(plan: Plan) -> str:
     ``--find-links`` pages (``index_lines``), so the family comes from the variant
     and nothing else does, under pip's merging and uv's first-index rule alike.
     """
-    lines = [*header(plan), "# Re-run `torchpin lock` to update; edits here are not checked."]
+    lines = [
+        *header(plan),
+        "# `torchpin lock --check` finds a newer build or an edit; the `made with` command updates it.",
+    ]
     lines += [f"{flag} {url}" for flag, url in index_lines(plan)]
     lines += [requirement_line(p) for p in plan.pins]
     return "\n".join(lines) + "\n"
