@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,13 @@ from packaging.version import Version
 from torchpin.facts.snapshot import Catalog, load_catalog
 from torchpin.facts.wheels import parse_variant
 from torchpin.models import Accelerator, DriverVersion, Gpu, PlatformTarget, PythonTarget, Target
+
+# pip's and uv's own settings the developer may have exported: torchpin honours them (the PyPI side,
+# trust, colour), so no test may depend on this machine's.
+for _name in ("PIP_INDEX_URL", "UV_DEFAULT_INDEX", "UV_INDEX_URL", "PIP_TRUSTED_HOST", "UV_INSECURE_HOST"):
+    os.environ.pop(_name, None)
+for _name in ("NO_COLOR", "FORCE_COLOR", "PIP_EXTRA_INDEX_URL", "UV_INDEX", "UV_EXTRA_INDEX_URL"):
+    os.environ.pop(_name, None)
 
 
 def _raw() -> bytes:

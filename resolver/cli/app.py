@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # `--help` and the parsing load no decision module
     from torchpin.commands import Context
     from torchpin.models import Installer
 
+from .help import EPILOG_DETECT, EPILOG_INSTALL, EPILOG_LOCK, EPILOG_MAIN, EPILOG_VERIFY
 from .options import (
     check_only,
     collect_requirements,
@@ -35,32 +36,21 @@ from .options import (
 )
 from .output import echo_err, on_signal, say, usage_line, write_stdout
 
-EPILOG_LOCK = """\b
-Examples:
-  torchpin lock > requirements.txt
-  torchpin lock 'torch>=2.4,<2.6' torchvision --python-version 3.10
-  torchpin lock --driver 570.86.15 --gpu-cc 12.0 --explain
-  torchpin lock --python-platform aarch64-apple-darwin --format json
-  torchpin lock --backend cpu -o requirements.txt
-  torchpin lock --format pyproject --add        # a uv project: edits ./pyproject.toml
-  torchpin lock --target linux-cu126:driver=550.54.15,gpu-cc=8.6 --target macos-arm64
-  torchpin lock -r requirements.in --format pylock -o pylock.toml
-  torchpin lock --check requirements.txt     # exit 7 when stale or edited (CI, pre-commit)
 
-\b
---target SPEC (repeat; one lock for several machines, each line behind its marker):
-  SPEC = OS[-ARCH][-BACKEND][:KEY=VALUE,...] or `this` (this machine, detected)
-  OS linux|macos|windows; ARCH x86_64|aarch64|arm64; BACKEND auto|cpu|cuXYZ|rocmX.Y|xpu
-  KEY driver, gpu-cc, amd-gfx (repeat per GPU), python-version, glibc, macos-version, cuda-compat
-"""
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}, epilog=EPILOG_MAIN)
 @click.version_option(__version__, prog_name="torchpin")
-@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks for unexpected errors.")
-def cli(verbose: bool) -> None:
+@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks for unexpected errors (anywhere on the line).")
+@click.option("-q", "--quiet", is_flag=True, help="Say only errors and results: no notes, no progress (anywhere).")
+@click.pass_context
+def cli(click_ctx: click.Context, verbose: bool, quiet: bool) -> None:
     """Pick, pin, install and verify the right PyTorch build for a machine."""
-    # -v is read by main() before click runs: a traceback must be possible for any error.
+    from .config import load  # the project's [tool.torchpin]: defaults under flags and variables
+
+    settings = load(Path.cwd())
+    click_ctx.default_map = settings.defaults
+    click_ctx.obj = {**(click_ctx.obj or {}), "settings": settings}
+    # -v and -q are read by main() before click runs, wherever they stand: a traceback must be
+    # possible for any error, and `torchpin lock -q` means what `torchpin -q lock` means.
 
 
 @cli.command(epilog=EPILOG_LOCK)
@@ -88,9 +78,10 @@ def cli(verbose: bool) -> None:
     "--check",
     "check",
     is_flag=False,
-    flag_value="requirements.txt",
+    flag_value="",
     metavar="[LOCK]",
-    help="Decide LOCK's recorded targets again (default requirements.txt); exit 7 when a newer build fits, "
+    help="Decide LOCK's recorded targets again (default: the lock `torchpin lock` writes here, else "
+    "requirements.txt); exit 7 when a newer build fits, "
     "a pinned file is gone or its hash changed, or LOCK was edited. Writes nothing.",
 )
 @click.option("--json", "as_json", is_flag=True, help="With --check: print the findings as JSON to stdout.")
@@ -114,11 +105,12 @@ def lock(
     TARGET options describe another one.
     """
     ctx = context()
-    index = index_from(given)
+    index = _index(given)
     if check is not None:
         check_only(fmt=fmt != "requirements", output=output, explain=explain, add=add, full=full, targets=targets)
         check_only(requirements=requirements, req_files=req_files, **given)
-        report = commands.run_check(ctx, check, index)
+        defaults = {"pyproject": "pyproject.toml", "pylock": "pylock.toml"}
+        report = commands.run_check(ctx, check or str(output or defaults.get(fmt, "requirements.txt")), index)
         ui.finish_check(report, as_json)
         return
     if as_json:
@@ -158,14 +150,6 @@ def lock(
         write_stdout(text)
 
 
-EPILOG_DETECT = """\b
-Examples:
-  torchpin detect
-  torchpin detect --json | jq .accelerator
-  CUDA_VISIBLE_DEVICES=1 torchpin detect
-"""
-
-
 @cli.command(epilog=EPILOG_DETECT)
 @target_options
 @index_location_options
@@ -178,23 +162,14 @@ def detect(as_json: bool, **given: Any) -> None:
     the same options locks.
     """
     ctx = context()
-    index = index_from(given)
+    index = _index(given)
     index, flags = commands.variant_root(ctx, index, target_flags(given))
     doc = commands.run_detect(ctx, flags, index)
+    doc["settings"] = _settings()
     if as_json:
         click.echo(json.dumps(doc, indent=2))
     else:
-        ctx.say(ui.detect_text(doc))
-
-
-EPILOG_INSTALL = """\b
-Examples:
-  torchpin install
-  torchpin install 'torch==2.13.0' --backend cpu --python .venv/bin/python
-  torchpin install --dry-run --driver 570.86.15 --gpu-cc 12.0
-  # in a Dockerfile (no GPU at build time):
-  RUN torchpin install --backend cu128 --no-fallback
-"""
+        echo_err(ui.detect_text(doc))  # the result: shown under -q too
 
 
 @cli.command(epilog=EPILOG_INSTALL)
@@ -206,6 +181,7 @@ Examples:
     type=click.Choice(["auto", "uv", "pip"]),
     default="auto",
     envvar="TORCHPIN_INSTALLER",
+    show_envvar=True,
     show_default=True,
     help="auto: uv when found, else pip.",
 )
@@ -253,7 +229,7 @@ def install(
     it, or by torchpin first where they can't. A torch family left from another build is replaced.
     """
     ctx = context()
-    index = index_from(given)
+    index = _index(given)
     opts = commands.InstallOptions(installer, python, dry_run, not no_verify, lock_path, require_hashes)
     if from_lock:
         if requirements or req_files:
@@ -267,14 +243,6 @@ def install(
         report = commands.run_install(ctx, reqs, flags, index, replace(opts, others=tuple(others)))
     if report is not None:
         ui.finish_report(report, False, "verify")
-
-
-EPILOG_VERIFY = """\b
-Examples:
-  torchpin verify
-  torchpin verify --python .venv/bin/python --lock requirements.txt
-  torchpin verify --json | jq '.checks[] | select(.status == "fail")'
-"""
 
 
 @cli.command(epilog=EPILOG_VERIFY)
@@ -321,10 +289,49 @@ def doctor(python: str | None, as_json: bool) -> None:
     ui.finish_report(report, as_json, "doctor", extra={"fix": fix}, closing=f"torchpin: to fix: {fix}" if fix else None)
 
 
+def _settings() -> dict[str, dict[str, Any]]:
+    """Each option not left at its default: its value and where it came from (flag, variable, or
+    the project's [tool.torchpin])."""
+    click_ctx = click.get_current_context()
+    settings = (click_ctx.obj or {}).get("settings")
+    out: dict[str, dict[str, Any]] = {}
+    for param in click_ctx.command.params:
+        source = click_ctx.get_parameter_source(param.name or "")
+        if param.name in (None, "as_json") or source in (None, click.core.ParameterSource.DEFAULT):
+            continue
+        if source is click.core.ParameterSource.ENVIRONMENT:
+            where = f"environment ({getattr(param, 'envvar', None)})"
+        elif source is click.core.ParameterSource.DEFAULT_MAP:
+            where = f"{settings.path if settings else 'pyproject.toml'} [tool.torchpin]"
+        else:
+            where = "command line"
+        value = click_ctx.params.get(param.name)
+        out[param.name] = {"value": list(value) if isinstance(value, tuple) else value, "from": where}
+    return out
+
+
+def _index(given: dict[str, Any]) -> commands.IndexOptions:
+    """The INDEX options, with the hosts pip and uv are told to trust plain http from
+    (``PIP_TRUSTED_HOST``, ``UV_INSECURE_HOST``): the installers trust them anyway."""
+    index = index_from(given)
+    hosts = [h for name in TRUST_VARIABLES for h in os.environ.get(name, "").split()]
+    return replace(index, trusted_hosts=(*index.trusted_hosts, *hosts)) if hosts else index
+
+
+TRUST_VARIABLES = ("PIP_TRUSTED_HOST", "UV_INSECURE_HOST")
+
+
 def context() -> Context:
-    """The command's Context: this process's environment, the shipped snapshot, stderr."""
+    """The command's Context: this process's environment, the shipped snapshot, stderr (nothing
+    but errors and results under -q)."""
     err = sys.stderr
-    return commands.Context(os.environ, snapshot_bytes, echo_err, tty=bool(err and err.isatty()))
+    quiet = bool((click.get_current_context().obj or {}).get("quiet"))  # main() read -q, wherever it stood
+    say_to = _silent if quiet else echo_err
+    return commands.Context(os.environ, snapshot_bytes, say_to, tty=bool(err and err.isatty()))
+
+
+def _silent(_text: str) -> None:
+    pass
 
 
 def snapshot_bytes() -> bytes:
@@ -347,9 +354,11 @@ def main() -> None:
     # -v anywhere (`torchpin -v lock`, `torchpin lock -v`): a traceback must be possible for any error.
     args = sys.argv[1:]
     verbose = "-v" in args or "--verbose" in args
+    quiet = "-q" in args or "--quiet" in args
     signal.signal(signal.SIGTERM, on_signal)
     try:
-        cli.main(args=[a for a in args if a not in ("-v", "--verbose")], standalone_mode=False)
+        args = [a for a in args if a not in ("-v", "--verbose", "-q", "--quiet")]
+        cli.main(args=args, standalone_mode=False, obj={"quiet": quiet})
     except TorchpinError as e:
         say(f"torchpin: error: {e}")
         sys.exit(e.exit_code)

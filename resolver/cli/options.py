@@ -143,6 +143,20 @@ def index_options(f: F) -> F:
         seconds("--timeout", 10.0, "Per-request connect/read timeout (3 retries follow)."),
         seconds("--deadline", 60.0, "Whole-operation limit for reading the index, retries included."),
         click.option(
+            "--cache-dir",
+            show_envvar=True,
+            envvar="TORCHPIN_CACHE_DIR",
+            metavar="DIR",  # not click.Path: a cache that can't be used only costs speed
+            help="Where pages are cached (default: the platform's user cache folder, torchpin/ in it).",
+        ),
+        click.option(
+            "--no-cache",
+            is_flag=True,
+            show_envvar=True,
+            envvar="TORCHPIN_NO_CACHE",
+            help="Read and write no cached page (--refresh still writes what it reads).",
+        ),
+        click.option(
             "--no-fallback",
             is_flag=True,
             show_envvar=True,
@@ -167,6 +181,8 @@ def index_from(given: dict[str, Any]) -> IndexOptions:
         "no_fallback",
         "timeout",
         "deadline",
+        "cache_dir",
+        "no_cache",
     )
     return commands.IndexOptions(**{k: given.pop(k) for k in names if k in given})
 
@@ -180,7 +196,7 @@ def check_only(**given: Any) -> None:
     for name, value in given.items():
         if value in (None, (), False) or (name in option and value == option[name].default):
             continue
-        if click_ctx.get_parameter_source(name) is click.core.ParameterSource.ENVIRONMENT:
+        if click_ctx.get_parameter_source(name) in _NOT_TYPED:
             continue
         typed.append(option[name].flag if name in option else _FLAGS.get(name, "--" + name.replace("_", "-")))
     if typed:
@@ -212,7 +228,10 @@ def lock_options(ctx: Context, index: commands.IndexOptions, target: dict[str, A
     for name, flag, value in given:
         if value in (None, (), False):
             continue
-        if click_ctx.get_parameter_source(name) is click.core.ParameterSource.ENVIRONMENT:
+        source = click_ctx.get_parameter_source(name)
+        if source is click.core.ParameterSource.DEFAULT_MAP:
+            ignored.append(f"[tool.torchpin] {flag.removeprefix('--')}")
+        elif source in _NOT_TYPED:
             param = next(p for p in click_ctx.command.params if p.name == name)
             ignored.append(str(getattr(param, "envvar", None) or flag))
         else:
@@ -224,3 +243,7 @@ def lock_options(ctx: Context, index: commands.IndexOptions, target: dict[str, A
         )
     if ignored:
         ctx.note(f"torchpin: {', '.join(ignored)} ignored: --lock installs the lock's own indexes and builds\n")
+
+
+# A value from a TORCHPIN_* variable or the project's [tool.torchpin]: a default for planning, not typed here.
+_NOT_TYPED = (click.core.ParameterSource.ENVIRONMENT, click.core.ParameterSource.DEFAULT_MAP)

@@ -40,7 +40,12 @@ def detect_rows(doc: dict[str, Any]) -> list[tuple[str, str, str]]:
         rows.append(("Jetson", f"L4T {doc['jetson']['l4t']} (cc {doc['jetson']['cc']})", "/etc/nv_tegra_release"))
     if doc["build_hint"]:
         rows.append(("build hint", f"CUDA {doc['build_hint']['cuda']}", doc["build_hint"]["source"]))
-    rows += [("override", f"{name}={value}", "environment") for name, value in doc["overrides"].items()]
+    if "settings" not in doc:  # the settings rows name each variable with its option
+        rows += [("override", f"{name}={value}", "environment") for name, value in doc["overrides"].items()]
+    for name, setting in doc.get("settings", {}).items():
+        value = setting["value"]
+        shown = " ".join(map(str, value)) if isinstance(value, list) else str(value)
+        rows.append(("setting", f"{name.replace('_', '-')}={shown}", setting["from"]))
     rows.append(("accelerator", doc["accelerator"]["kind"], doc["decided_by"]))
     choice = doc["would_choose"]
     if "error" in choice:

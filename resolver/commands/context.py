@@ -37,6 +37,13 @@ class IndexOptions:
     no_fallback: bool = False
     timeout: float = 10.0
     deadline: float = 60.0
+    cache_dir: str | None = None  # None: the platform's cache folder
+    no_cache: bool = False  # read and write no cached page
+
+
+# Where "everything else" (PyPI's side) comes from, first given first: torchpin's own variable, then
+# the ones uv and pip already read, so a company mirror set for them is the lock's index too.
+PYPI_VARIABLES = ("TORCHPIN_PYPI_URL", "UV_DEFAULT_INDEX", "UV_INDEX_URL", "PIP_INDEX_URL")
 
 
 class Endpoints(NamedTuple):
@@ -46,6 +53,7 @@ class Endpoints(NamedTuple):
     credentials: tuple[Credential, ...]
     options: IndexOptions
     environ: Mapping[str, str]
+    pypi_from: str | None = None  # the variable that named PyPI's side, when one did
 
     def net(self) -> NetPolicy:
         """The network policy for these endpoints (built when a request or an installer needs it)."""
@@ -137,10 +145,11 @@ class Context:
 
 
 def _endpoints(index: IndexOptions, environ: Mapping[str, str]) -> Endpoints:
+    pypi_from = next((name for name in PYPI_VARIABLES if (environ.get(name) or "").strip()), None)
     given = {
         "--index-url": (index.index_url or DEFAULT_PYTORCH_INDEX).rstrip("/"),
         "--find-links": index.find_links,
-        "TORCHPIN_PYPI_URL": (environ.get("TORCHPIN_PYPI_URL") or "").rstrip("/") or None,
+        pypi_from or "TORCHPIN_PYPI_URL": (environ.get(pypi_from or "") or "").strip().rstrip("/") or None,
         "TORCHPIN_PYG_URL": (environ.get("TORCHPIN_PYG_URL") or "").rstrip("/") or None,
         "TORCHPIN_FLASH_ATTN_URL": (environ.get("TORCHPIN_FLASH_ATTN_URL") or "").rstrip("/") or None,
     }
@@ -159,11 +168,11 @@ def _endpoints(index: IndexOptions, environ: Mapping[str, str]) -> Endpoints:
     sources = Sources(
         clean["--index-url"] or DEFAULT_PYTORCH_INDEX,
         clean["--find-links"],
-        clean["TORCHPIN_PYPI_URL"] or DEFAULT_PYPI_INDEX,
+        clean[pypi_from or "TORCHPIN_PYPI_URL"] or DEFAULT_PYPI_INDEX,
         pyg=clean["TORCHPIN_PYG_URL"] or DEFAULT_PYG_URL,
         flash_attn=clean["TORCHPIN_FLASH_ATTN_URL"] or DEFAULT_FLASH_ATTN_URL,
     )
-    return Endpoints(sources, tuple(creds), index, environ)
+    return Endpoints(sources, tuple(creds), index, environ, pypi_from)
 
 
 def variant_root(ctx: Context, index: IndexOptions, flags: TargetFlags) -> tuple[IndexOptions, TargetFlags]:

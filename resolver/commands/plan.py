@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from torchpin import envs, facts, machine, net
@@ -36,6 +37,8 @@ def resolve_target(ctx: Context, flags: TargetFlags, python: str | None = None) 
     if python is None and not (flags.python_version and flags.python_platform):
         python = _project_python(ctx)
         found = f"for the environment of {python} (torchpin runs from a tool environment of its own)" if python else ""
+    if python is None and flags.python_version is None and not machine.in_project_environment(ctx.environ):
+        flags, found = _pinned_python(ctx, flags)
     if python is not None:
         py, plat = machine.interpreter_target(ctx.interpreter(python))
     if flags.no_detect:  # this interpreter's Python and OS only: no probe module is even imported
@@ -52,6 +55,19 @@ def resolve_target(ctx: Context, flags: TargetFlags, python: str | None = None) 
     if target.accelerator == accelerator:
         detected = (f"detected: {decided_by}", *host.notes)
     return target, (*detected, found) if found else detected
+
+
+def _pinned_python(ctx: Context, flags: TargetFlags) -> tuple[TargetFlags, str]:
+    """With no environment to plan for, the project's ``.python-version`` (as uv reads it) names
+    the Python, not the interpreter torchpin happens to run on."""
+    pinned = machine.python_version_file(Path.cwd())
+    if pinned is None:
+        return flags, ""
+    version, path = pinned
+    if version is None:
+        ctx.note(f"torchpin: {path} names no CPython 3 version; ignored\n")
+        return flags, ""
+    return replace(flags, python_version=version), f"Python {version} from {path}"
 
 
 def _project_python(ctx: Context) -> str | None:
@@ -95,6 +111,8 @@ def make_plan(
             hint = f" ({e.hint})" if isinstance(e, net.TlsFailure) and e.hint else ""
             ctx.note(f"torchpin: {e.message}{hint}; locking from the embedded snapshot ({catalog.snapshot_date})\n")
         catalog = _pyg_live(ctx, catalog, target, requirements, index, ends)
+    if ends.pypi_from and ends.pypi_from != "TORCHPIN_PYPI_URL":
+        ctx.note(f"torchpin: everything but the torch family comes from {ends.sources.pypi} ({ends.pypi_from})\n")
     if ends.credentials:
         ctx.note("torchpin: credentials are not written into the lock; pip and uv read them from netrc or keyring\n")
     asks_fa = any(r.project == FLASH_ATTN for r in requirements)
@@ -176,7 +194,11 @@ def _config(
         base_url=base_url,
         find_links=find_links,
         policy=ends.net(),
-        cache_dir=net.default_cache_dir(ctx.environ),
+        cache_dir=None
+        if index.no_cache
+        else Path(index.cache_dir)
+        if index.cache_dir
+        else net.default_cache_dir(ctx.environ),
         refresh=index.refresh,
         deadline=index.deadline,
         max_age=ctx.cache_max_age(),

@@ -8,7 +8,7 @@ resolves from PyPI (``locks.requirements.index_lines``).
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from torchpin import proc
@@ -65,7 +65,16 @@ def _inputs(
         *(["--offline"] if offline else []),
         *options,
     ]
-    return text, tail, {**net.environ, **env, **_os_floor(plan)}
+    return text, tail, {**net.environ, **_pip_extras(net.environ), **env, **_os_floor(plan)}
+
+
+def _pip_extras(environ: Mapping[str, str]) -> dict[str, str]:
+    """A pip user's extra indexes (their own packages) for uv's resolution of the other
+    requirements, unless uv has extra indexes of its own: uv doesn't read PIP_* variables."""
+    extra = (environ.get("PIP_EXTRA_INDEX_URL") or "").strip()
+    if not extra or any(environ.get(name) for name in ("UV_INDEX", "UV_EXTRA_INDEX_URL")):
+        return {}
+    return {"UV_EXTRA_INDEX_URL": extra}
 
 
 def compile_key(plan: Plan, others: Sequence[str], net: NetPolicy, *, offline: bool = False) -> object:

@@ -8,7 +8,15 @@ from torchpin import face
 if TYPE_CHECKING:
     from .detect import detect_host
     from .host import Host, decide, host_json, host_target
-    from .interpreter import host_platform, host_python, in_tool_environment, interpreter_target, read_interpreter
+    from .interpreter import (
+        host_platform,
+        host_python,
+        in_project_environment,
+        in_tool_environment,
+        interpreter_target,
+        python_version_file,
+        read_interpreter,
+    )
 
 __getattr__ = face(
     __name__,
@@ -21,6 +29,8 @@ __getattr__ = face(
         "host_platform": "interpreter",
         "host_python": "interpreter",
         "in_tool_environment": "interpreter",
+        "in_project_environment": "interpreter",
+        "python_version_file": "interpreter",
         "interpreter_target": "interpreter",
         "read_interpreter": "interpreter",
     },
@@ -33,7 +43,9 @@ __all__ = [
     "host_platform",
     "host_python",
     "host_target",
+    "in_project_environment",
     "in_tool_environment",
     "interpreter_target",
+    "python_version_file",
     "read_interpreter",
 ]

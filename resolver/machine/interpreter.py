@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import sys
 import sysconfig
+from collections.abc import Mapping
 from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
@@ -24,6 +26,33 @@ TOOL_MARKERS = ("uv-receipt.toml", "pipx_metadata.json")
 def in_tool_environment() -> bool:
     """torchpin runs from an environment a tool installer made for it alone (uv tool, pipx)."""
     return any((Path(sys.prefix) / name).exists() for name in TOOL_MARKERS)
+
+
+def in_project_environment(environ: Mapping[str, str]) -> bool:
+    """torchpin runs from an environment of the project's (a venv, the active conda env), not from
+    a tool's or a bare system Python: then that interpreter is the one to plan for."""
+    if in_tool_environment():
+        return False
+    conda = environ.get("CONDA_PREFIX")
+    return sys.prefix != sys.base_prefix or (
+        conda is not None and os.path.realpath(conda) == os.path.realpath(sys.prefix)
+    )
+
+
+def python_version_file(start: Path) -> tuple[str | None, Path] | None:
+    """The nearest ``.python-version`` at or above ``start`` (uv's and pyenv's pin): its CPython
+    version as ``3.12`` / ``3.13t`` (None: a pin that names no CPython 3 version), and where it is."""
+    for folder in (start, *start.parents):
+        path = folder / ".python-version"
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        line = next((x.strip() for x in text.splitlines() if x.strip() and not x.lstrip().startswith("#")), "")
+        m = re.fullmatch(r"(?:cpython[-@]?)?(3\.\d{1,2})(?:\.\d+)*(?:[-+].*)?", line.lower().removesuffix("t"))
+        freethreaded = line.lower().endswith("t") and not line.lower().startswith("pypy")
+        return (m[1] + ("t" if freethreaded else "") if m else None), path
+    return None
 
 
 def host_python() -> PythonTarget:
