@@ -26,11 +26,13 @@ from .help import EPILOG_DETECT, EPILOG_INSTALL, EPILOG_LOCK, EPILOG_MAIN, EPILO
 from .options import (
     check_only,
     collect_requirements,
+    complete,
     index_from,
     index_location_options,
     index_options,
     lock_options,
     requirement_options,
+    settings_sources,
     target_flags,
     target_options,
 )
@@ -67,7 +69,14 @@ def cli(click_ctx: click.Context, verbose: bool, quiet: bool) -> None:
     help="Write the lock to FILE atomically instead of stdout.",
 )
 @click.option("--explain", is_flag=True, help="Print the decision and the nearest rejected builds to stderr.")
-@click.option("--target", "targets", multiple=True, metavar="SPEC", help="Lock for this machine spec (repeat).")
+@click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="SPEC",
+    shell_complete=complete("targets"),
+    help="Lock for this machine spec (repeat).",
+)
 @click.option("--add", is_flag=True, help="With --format pyproject: also pin the builds in [project.dependencies].")
 @click.option(
     "--full",
@@ -165,7 +174,7 @@ def detect(as_json: bool, **given: Any) -> None:
     index = _index(given)
     index, flags = commands.variant_root(ctx, index, target_flags(given))
     doc = commands.run_detect(ctx, flags, index)
-    doc["settings"] = _settings()
+    doc["settings"] = settings_sources()
     if as_json:
         click.echo(json.dumps(doc, indent=2))
     else:
@@ -289,27 +298,6 @@ def doctor(python: str | None, as_json: bool) -> None:
     ui.finish_report(report, as_json, "doctor", extra={"fix": fix}, closing=f"torchpin: to fix: {fix}" if fix else None)
 
 
-def _settings() -> dict[str, dict[str, Any]]:
-    """Each option not left at its default: its value and where it came from (flag, variable, or
-    the project's [tool.torchpin])."""
-    click_ctx = click.get_current_context()
-    settings = (click_ctx.obj or {}).get("settings")
-    out: dict[str, dict[str, Any]] = {}
-    for param in click_ctx.command.params:
-        source = click_ctx.get_parameter_source(param.name or "")
-        if param.name in (None, "as_json") or source in (None, click.core.ParameterSource.DEFAULT):
-            continue
-        if source is click.core.ParameterSource.ENVIRONMENT:
-            where = f"environment ({getattr(param, 'envvar', None)})"
-        elif source is click.core.ParameterSource.DEFAULT_MAP:
-            where = f"{settings.path if settings else 'pyproject.toml'} [tool.torchpin]"
-        else:
-            where = "command line"
-        value = click_ctx.params.get(param.name)
-        out[param.name] = {"value": list(value) if isinstance(value, tuple) else value, "from": where}
-    return out
-
-
 def _index(given: dict[str, Any]) -> commands.IndexOptions:
     """The INDEX options, with the hosts pip and uv are told to trust plain http from
     (``PIP_TRUSTED_HOST``, ``UV_INSECURE_HOST``): the installers trust them anyway."""
@@ -319,6 +307,17 @@ def _index(given: dict[str, Any]) -> commands.IndexOptions:
 
 
 TRUST_VARIABLES = ("PIP_TRUSTED_HOST", "UV_INSECURE_HOST")
+
+
+@cli.command()
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion(shell: str) -> None:
+    """Print the shell completion script: eval "$(torchpin completion bash)" in ~/.bashrc (zsh: the
+    same in ~/.zshrc; fish: torchpin completion fish | source). Options, --backend, --target and
+    --python-platform values complete."""
+    from .completion import script
+
+    click.echo(script(cli, shell))
 
 
 def context() -> Context:
@@ -358,7 +357,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, on_signal)
     try:
         args = [a for a in args if a not in ("-v", "--verbose", "-q", "--quiet")]
-        cli.main(args=args, standalone_mode=False, obj={"quiet": quiet})
+        cli.main(args=args, prog_name="torchpin", standalone_mode=False, obj={"quiet": quiet})
     except TorchpinError as e:
         say(f"torchpin: error: {e}")
         sys.exit(e.exit_code)

@@ -33,8 +33,22 @@ def target_options(f: F) -> F:
             kwargs["type"] = click.Choice(opt.choices)
         if opt.default is not None:
             kwargs.update(default=opt.default, show_default=True)
+        if opt.field in ("backend", "python_platform"):
+            kwargs["shell_complete"] = complete(opt.field)
         f = click.option(opt.flag, opt.field, **kwargs)(f)
     return f
+
+
+def complete(what: str) -> Callable[[click.Context, click.Parameter, str], list[Any]]:
+    """The completer for ``what`` (``cli.completion``), loaded only when a shell asks."""
+
+    def run(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+        from . import completion
+
+        found: list[Any] = getattr(completion, what)(ctx, param, incomplete)
+        return found
+
+    return run
 
 
 def target_flags(given: dict[str, Any]) -> TargetFlags:
@@ -247,3 +261,24 @@ def lock_options(ctx: Context, index: commands.IndexOptions, target: dict[str, A
 
 # A value from a TORCHPIN_* variable or the project's [tool.torchpin]: a default for planning, not typed here.
 _NOT_TYPED = (click.core.ParameterSource.ENVIRONMENT, click.core.ParameterSource.DEFAULT_MAP)
+
+
+def settings_sources() -> dict[str, dict[str, Any]]:
+    """Each option not left at its default: its value and where it came from (flag, variable, or
+    the project's [tool.torchpin])."""
+    click_ctx = click.get_current_context()
+    settings = (click_ctx.obj or {}).get("settings")
+    out: dict[str, dict[str, Any]] = {}
+    for param in click_ctx.command.params:
+        source = click_ctx.get_parameter_source(param.name or "")
+        if param.name in (None, "as_json") or source in (None, click.core.ParameterSource.DEFAULT):
+            continue
+        if source is click.core.ParameterSource.ENVIRONMENT:
+            where = f"environment ({getattr(param, 'envvar', None)})"
+        elif source is click.core.ParameterSource.DEFAULT_MAP:
+            where = f"{settings.path if settings else 'pyproject.toml'} [tool.torchpin]"
+        else:
+            where = "command line"
+        value = click_ctx.params.get(param.name)
+        out[param.name] = {"value": list(value) if isinstance(value, tuple) else value, "from": where}
+    return out
