@@ -61,7 +61,7 @@ MACHINES = (
 PYTHONS = ("3.10", "3.11", "3.12", "3.13")
 PLAN = """
 import os, sys, time
-from torchpin.cli.app import snapshot_bytes
+from torchpin.cli.snapshot import snapshot_bytes
 from torchpin.commands import Context, IndexOptions
 from torchpin.commands.lock import _plans
 from torchpin.decide import TargetFlags, parse_requirement

@@ -26,7 +26,7 @@ for _name in ("NO_COLOR", "FORCE_COLOR", "PIP_EXTRA_INDEX_URL", "UV_INDEX", "UV_
 
 
 def _raw() -> bytes:
-    from torchpin.cli.app import snapshot_bytes  # the lookup torchpin itself makes
+    from torchpin.cli.snapshot import snapshot_bytes  # the lookup torchpin itself makes
 
     return snapshot_bytes()
 

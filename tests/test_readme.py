@@ -1,4 +1,4 @@
-"""Every shell recipe in README.md runs as written (issue 26): torchpin installed the way the
+"""Every shell recipe in README.md and docs/*.md runs as written (issues 26, 30): torchpin installed the way the
 quick start installs it (`uv tool install .`), on a machine with no GPU, against the fake
 PyTorch index through the documented variable (TORCHPIN_INDEX_URL) and an empty PyPI on
 loopback. Each `torchpin` line must exit 0, and the builds its comment promises (`torch
@@ -35,6 +35,10 @@ PYTORCH = "https://download.pytorch.org/whl"
 # Commands that can't run here, each with why; their torchpin lines (if any) still run.
 NOT_HERE = {
     "scripts/test": "the test suite itself",
+    "torchpin install": "installs the newest build for this machine and verifies it: here only torch 2.13.0+cpu is "
+    "a real wheel (tests/envs/test_install.py and test_docker_example.py install and verify that one)",
+    "torchpin verify": "needs an environment with a real torch (tests/envs/test_install.py verifies one)",
+    'eval "$(torchpin completion bash)"': "changes the shell that runs it (tests/cli/test_completion.py sources it)",
     "pip install -c constraints.txt": "installs ultralytics and its CUDA torch from PyPI (gigabytes)",
     "PIP_CONSTRAINT=constraints.txt pip install": "installs the user's own requirements.txt from PyPI",
     ".venv/bin/python scripts/refresh_wheel_index.py": "rewrites the snapshot from PyPI's JSON API "
@@ -48,8 +52,11 @@ class Line(NamedTuple):
     comment: str
 
 
+DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
 def recipes() -> list[Line]:
-    text = (ROOT / "README.md").read_text()
+    text = "\n".join(path.read_text() for path in DOCUMENTS)
     out = []
     for n, block in enumerate(re.findall(r"```sh\n(.*?)```", text, re.DOTALL)):
         for raw in block.replace("\\\n", " ").splitlines():

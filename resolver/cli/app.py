@@ -15,7 +15,7 @@ import click
 
 from torchpin import __version__, commands, locks, net
 from torchpin import cli as ui  # this package's own face: its tables load only for the commands that print them
-from torchpin.errors import Interrupted, SnapshotError, TorchpinError, UsageError
+from torchpin.errors import Interrupted, TorchpinError, UsageError
 from torchpin.locks.formats import CHOICES
 
 if TYPE_CHECKING:  # `--help` and the parsing load no decision module
@@ -37,6 +37,7 @@ from .options import (
     target_options,
 )
 from .output import echo_err, on_signal, say, usage_line, write_stdout
+from .snapshot import snapshot_bytes
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}, epilog=EPILOG_MAIN)
@@ -116,6 +117,8 @@ def lock(
     ctx = context()
     index = _index(given)
     if check is not None:
+        if check == "" and len(requirements) == 1 and Path(requirements[0]).is_file():
+            check, requirements = requirements[0], ()  # `--check --json FILE`: FILE is the lock, not a REQ
         check_only(fmt=fmt != "requirements", output=output, explain=explain, add=add, full=full, targets=targets)
         check_only(requirements=requirements, req_files=req_files, **given)
         defaults = {"pyproject": "pyproject.toml", "pylock": "pylock.toml"}
@@ -331,21 +334,6 @@ def context() -> Context:
 
 def _silent(_text: str) -> None:
     pass
-
-
-def snapshot_bytes() -> bytes:
-    # A path beside the package, not importlib.resources (+10 ms of imports): torchpin is never
-    # run from a zip. Installed, the snapshot is torchpin/data/; in a checkout (an editable
-    # install), the package is resolver/ and the snapshot data/ beside it.
-    package = Path(__file__).parents[1]
-    error: OSError | None = None
-    for path in (package / "data" / "wheel_index.json", package.parent / "data" / "wheel_index.json"):
-        try:
-            return path.read_bytes()
-        except OSError as e:
-            error = error or e
-    why = error.strerror if error else "not found"
-    raise SnapshotError(f"the embedded snapshot is missing ({why})", hint="reinstall torchpin")
 
 
 def main() -> None:

@@ -24,8 +24,9 @@ def script(cli: click.Command, shell: str) -> str:
 
 def backend(_ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[CompletionItem]:
     """auto, cpu and every variant the snapshot knows (cu126, rocm6.4, xpu, …)."""
-    from torchpin.cli.app import snapshot_bytes  # the snapshot loads only when a shell asks
     from torchpin.facts.snapshot import load_catalog
+
+    from .snapshot import snapshot_bytes  # the snapshot loads only when a shell asks
 
     names = ["auto", *sorted(set(load_catalog(snapshot_bytes(), "snapshot").variant_names))]
     return [CompletionItem(n) for n in names if n.startswith(incomplete)]

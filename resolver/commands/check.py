@@ -24,7 +24,7 @@ from torchpin.locks.formats import LockFormat
 from torchpin.models import Plan, Requirement
 
 from .context import Context, IndexOptions
-from .lock import _project_decides
+from .lock import project_requirements
 from .plan import make_plan
 
 # Finding kinds, in the order a reader acts on them.
@@ -84,7 +84,7 @@ def run_check(ctx: Context, path: str, given: IndexOptions) -> CheckReport:
         requirements += found
     machines = _machines(recipe)
     if recipe.fmt is LockFormat.PYPROJECT and not requirements:
-        requirements, _ = _project_decides(ctx, text, machines[0][1])
+        requirements, _ = project_requirements(ctx, text, machines[0][1])
     findings: list[Finding] = []
     if locks.digest(recipe.fmt, text) != record.digest:
         findings.append(Finding("edited", None, "what it pins differs from what torchpin wrote (its digest)"))

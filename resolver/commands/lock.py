@@ -46,7 +46,7 @@ def run_lock(
     if others is not None and not fmt.complete and fmt is not LockFormat.REQUIREMENTS:
         raise UsageError(f"--full writes a requirements file, not --format {fmt}", hint="drop --format or --full")
     if fmt.edits_file and not requirements:
-        requirements, flags = _project_decides(ctx, existing, flags)
+        requirements, flags = project_requirements(ctx, existing, flags)
     full = others is not None and not fmt.complete
     if full and targets:
         raise UsageError("--full resolves one target", hint="use --format pylock for several targets")
@@ -146,7 +146,7 @@ def _pylock(ctx: Context, plans: list[Labeled], others: Sequence[str], index: In
     return {"merged": locks.pylock.merge(plans, docs)}
 
 
-def _project_decides(ctx: Context, text: str, flags: TargetFlags) -> tuple[list[Requirement], TargetFlags]:
+def project_requirements(ctx: Context, text: str, flags: TargetFlags) -> tuple[list[Requirement], TargetFlags]:
     """A pyproject lock with no REQ decides from the project's own requirements, and for a Python
     its ``requires-python`` admits (this one if it does, else the oldest PyTorch supports)."""
     lines, requires_python = locks.pyproject.declared(text)

@@ -135,13 +135,13 @@ def test_cache_dir_and_no_cache(tmp_path: Path) -> None:
 
 
 def test_every_variable_is_documented() -> None:
-    """Each TORCHPIN_* name the code reads is in `--help` (the group's or a command's) and the README."""
+    """Each TORCHPIN_* name the code reads is in `--help` (the group's or a command's) and the reference."""
     names = set()
     for path in (ROOT / "resolver").rglob("*.py"):
         names |= set(re.findall(r"(?<![A-Z_])TORCHPIN_[A-Z_]*[A-Z]", path.read_text()))  # not _TORCHPIN_COMPLETE
     names |= {o.envvar for o in __import__("torchpin.decide.options", fromlist=["TARGET"]).TARGET}
     helps = "".join(run(*args, "--help").stdout for args in ([], ["lock"], ["install"], ["detect"], ["verify"]))
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "docs" / "reference.md").read_text()
     assert sorted(n for n in names if n not in helps) == []
     assert sorted(n for n in names if n not in readme) == []
 

@@ -1,4 +1,4 @@
-"""The TARGET options have one definition; the CLI, `detect` and the README follow it."""
+"""The TARGET options have one definition; the CLI, `detect` and the reference (docs/reference.md) follow it."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from torchpin.cli.app import cli
 from torchpin.decide.options import TARGET, Option
 from torchpin.decide.targets import TargetFlags
 
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+README = (Path(__file__).resolve().parents[2] / "docs" / "reference.md").read_text(encoding="utf-8")
 
 
 def _table(heading: str) -> str:

@@ -23,7 +23,7 @@ from tests.support.fake_index import FakeIndexServer
 from tests.support.local_index import write_simple_index
 from tests.support.static_server import StaticServer
 from tests.support.wheelmaker import make_wheel
-from torchpin.cli.app import snapshot_bytes
+from torchpin.cli.snapshot import snapshot_bytes
 from torchpin.decide.targets import marker_environment
 from torchpin.locks.read import read_lock
 from torchpin.models import PlatformTarget, PythonTarget, Target

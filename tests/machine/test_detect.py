@@ -23,6 +23,7 @@ from tests.support.fake_machine import (
 )
 from tests.support.newest import AUDIO, VISION
 from tests.support.newest import TORCH as NEWEST
+from tests.support.schemas import valid
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "detect"
 SMI_ONE = "0, GPU-0b1c2d3e-aaaa-bbbb-cccc-ddddeeeeffff, Tesla T4, 535.104.05, 7.5, 15360\n"
@@ -44,7 +45,9 @@ def machine(tmp_path: Path) -> FakeMachine:
 def detect(m: FakeMachine, *args: str) -> tuple[dict[str, Any], subprocess.CompletedProcess[str]]:
     r = run_cli("detect", "--json", *args, env=m.env, timeout=60)
     assert r.returncode == 0, r.stderr
-    return json.loads(r.stdout), r
+    doc = json.loads(r.stdout)
+    valid("detect", doc)  # every recorded machine's real output meets the published schema
+    return doc, r
 
 
 def normalized(doc: dict[str, Any]) -> dict[str, Any]:

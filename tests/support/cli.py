@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from torchpin.cli.app import snapshot_bytes
+from torchpin.cli.snapshot import snapshot_bytes
 from torchpin.commands import Context, IndexOptions, run_lock
 from torchpin.decide.targets import TargetFlags
 from torchpin.locks import LockFormat

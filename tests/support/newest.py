@@ -10,7 +10,7 @@ from typing import Any
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from torchpin.cli.app import snapshot_bytes
+from torchpin.cli.snapshot import snapshot_bytes
 
 _DOC: dict[str, Any] = json.loads(snapshot_bytes())
 TORCH: str = max(_DOC["releases"], key=Version)
