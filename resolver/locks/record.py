@@ -171,7 +171,8 @@ def stamp(kind: LockFormat, text: str, recipe: Recipe, files: dict[str, str]) ->
                 table["files"] = listed
             if kind is LockFormat.PYLOCK:
                 tool[TOOL] = table
-            else:  # beside the project's own [tool.torchpin] settings
+            else:  # beside the project's own [tool.torchpin] settings, a blank line before what follows
+                (table["files"] if hashes else table).add(tomlkit.nl())
                 tool.setdefault(TOOL, tomlkit.table(is_super_table=True))["locked"] = table
             out = tomlkit.dumps(doc)
             return bom + (out.replace("\n", "\r\n") if crlf else out)

@@ -144,6 +144,7 @@ def test_pyproject_with_pins(lab: Lab) -> None:
     lab.torchpin("lock", "--index-url", lab.partial, "--format", "pyproject", "--add", *TARGET, cwd=project)
     assert lab.torchpin("lock", "--check", "pyproject.toml", cwd=project).returncode == 0
     text = (project / "pyproject.toml").read_text()
+    assert "\n\n[[tool.uv.index]]" in text  # the record's tables end with a blank line, as the user's do
     (project / "pyproject.toml").write_text(text.replace('"requests"', '"requests", "rich"'))
     assert lab.torchpin("lock", "--check", "pyproject.toml", cwd=project).returncode == 0
     later = lab.torchpin("lock", "--check", "pyproject.toml", "--index-url", lab.full, cwd=project)
