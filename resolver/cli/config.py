@@ -9,6 +9,7 @@ without ``[tool.torchpin]`` means no settings. ``[tool.torchpin.locked]`` is a l
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -54,7 +55,7 @@ def load(start: Path) -> Settings:
         raise UsageError(f"cannot read {path}: {getattr(e, 'strerror', None) or e}") from None
     if "torchpin" not in text:  # the common case costs no TOML parser
         return Settings(None, {})
-    table = _table(text, path)
+    table = _table(_ours(text), path)
     if table is None:
         return Settings(None, {})
     defaults: dict[str, dict[str, Any]] = {}
@@ -81,7 +82,22 @@ def load(start: Path) -> Settings:
     return Settings(path, defaults)
 
 
+_SECTIONS = re.compile(r"(?ms)^[ \t]*\[tool\.torchpin(?:\.[^\]\n]*)?\][^\n]*\n.*?(?=^[ \t]*\[|\Z)")
+
+
+def _ours(text: str) -> str:
+    """Only the ``[tool.torchpin…]`` tables, when that is how the file writes them: parsing a whole
+    pyproject costs a project that names torchpin elsewhere (a dependency) ~10 ms a run. Any other
+    spelling (a dotted key under ``[tool]``) gets the whole file parsed."""
+    sections = _SECTIONS.findall(text)
+    if sections:
+        return "\n".join(sections)
+    return text if re.search(r"(?m)^[ \t]*(tool\.)?torchpin[ \t]*[.=]|\btorchpin[ \t]*=[ \t]*\{", text) else ""
+
+
 def _table(text: str, path: Path) -> dict[str, Any] | None:
+    if not text:
+        return None
     if sys.version_info >= (3, 11):
         import tomllib
 

@@ -217,3 +217,23 @@ def test_install_lock_ignores_the_settings_and_says_so(tmp_path: Path) -> None:
     r = run("install", "--lock", "lock.txt", "--dry-run", "--python", sys.executable, cwd=root)
     assert r.returncode == 0, r.stderr
     assert "[tool.torchpin] backend ignored" in r.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "backend"),
+    [
+        ('[project]\nname = "x"\ndependencies = ["torchpin"]\n', None),  # named, no settings: nothing parsed
+        (
+            '[tool.torchpin]\nbackend = "cu128"\ntargets = [\n  "linux-x86_64",\n  "macos-arm64",\n]\n\n[tool.uv]\n',
+            "cu128",
+        ),
+        ('[tool]\ntorchpin.backend = "cpu"\n', "cpu"),  # a dotted key: the whole file is read
+        ('tool = { torchpin = { backend = "rocm6.4" } }\n', "rocm6.4"),  # an inline table too
+        ('[tool.torchpin.locked]\nmade-with = "torchpin lock"\ndigest = "x"\n', None),  # a lock's record only
+    ],
+)
+def test_settings_are_read_however_the_toml_spells_them(tmp_path: Path, text: str, backend: str | None) -> None:
+    from torchpin.cli.config import load
+
+    (tmp_path / "pyproject.toml").write_text(text)
+    assert load(tmp_path).defaults.get("lock", {}).get("backend") == backend
