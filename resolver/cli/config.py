@@ -92,7 +92,10 @@ def _ours(text: str) -> str:
     sections = _SECTIONS.findall(text)
     if sections:
         return "\n".join(sections)
-    return text if re.search(r"(?m)^[ \t]*(tool\.)?torchpin[ \t]*[.=]|\btorchpin[ \t]*=[ \t]*\{", text) else ""
+    # `tool.torchpin.x = …` / `torchpin.x = …` under [tool], or `torchpin = { … }`; not `torchpin = "…"`
+    # (a console script's entry names it too).
+    dotted = r"(?m)^[ \t]*(tool[ \t]*\.[ \t]*)?torchpin[ \t]*\.|\btorchpin[ \t]*=[ \t]*\{"
+    return text if re.search(dotted, text) else ""
 
 
 def _table(text: str, path: Path) -> dict[str, Any] | None:

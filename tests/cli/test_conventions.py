@@ -223,6 +223,7 @@ def test_install_lock_ignores_the_settings_and_says_so(tmp_path: Path) -> None:
     ("text", "backend"),
     [
         ('[project]\nname = "x"\ndependencies = ["torchpin"]\n', None),  # named, no settings: nothing parsed
+        ('[project.scripts]\ntorchpin = "torchpin.cli:main"\n', None),  # a script entry is no setting
         (
             '[tool.torchpin]\nbackend = "cu128"\ntargets = [\n  "linux-x86_64",\n  "macos-arm64",\n]\n\n[tool.uv]\n',
             "cu128",
