@@ -11,7 +11,6 @@ reformat is not an edit, and a changed pin, index or hash is.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import shlex
@@ -21,6 +20,16 @@ from torchpin.decide.options import TARGET
 from torchpin.errors import UsageError
 
 from .formats import LockFormat, assert_never
+
+# CPython's own sha256: hashlib loads OpenSSL for it, ~3 ms of every lock for one short digest.
+_sha256: Any
+try:
+    from _sha2 import sha256 as _sha256  # type: ignore[import-not-found, no-redef, unused-ignore]  # 3.12+
+except ImportError:
+    try:
+        from _sha256 import sha256 as _sha256  # type: ignore[import-not-found, no-redef, unused-ignore]
+    except ImportError:  # a build without them
+        from hashlib import sha256 as _sha256  # type: ignore[no-redef, unused-ignore]
 
 # The TARGET options a recipe may hold, by flag (the one definition: decide.options).
 _VALUED = {o.flag: o for o in TARGET if not o.is_flag}
@@ -138,7 +147,7 @@ def digest(kind: LockFormat, text: str) -> str:
         case _:
             assert_never(kind)
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
-    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+    return "sha256:" + str(_sha256(canonical.encode()).hexdigest())
 
 
 def stamp(kind: LockFormat, text: str, recipe: Recipe, files: dict[str, str]) -> str:

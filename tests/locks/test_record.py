@@ -132,3 +132,13 @@ def test_a_pyprojects_digest_is_torchpins_part_only() -> None:
     assert digest(LockFormat.PYPROJECT, text.replace('name = "x"', 'name = "y"')) == base
     assert digest(LockFormat.PYPROJECT, text.replace("torch==2.14.1", "torch==2.14.0")) != base
     assert digest(LockFormat.PYPROJECT, text.replace("whl/cu126", "whl/cu128")) != base
+
+
+def test_the_digest_is_sha256() -> None:
+    """The builtin sha256 the record uses (not hashlib's OpenSSL one, ~3 ms to load) is sha256."""
+    import hashlib
+
+    from torchpin.locks import record
+
+    for data in (b"", b"torch==2.14.1+cu126\n", bytes(range(256)) * 100):
+        assert record._sha256(data).hexdigest() == hashlib.sha256(data).hexdigest()
