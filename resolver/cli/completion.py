@@ -10,7 +10,6 @@ from click.shell_completion import CompletionItem, get_completion_class
 from torchpin.decide.options import TARGET
 from torchpin.decide.platforms import ARCHES, OS_TRIPLES, PLATFORM_CHOICES
 
-SHELLS = ("bash", "zsh", "fish")
 _KEYS = [o.flag.removeprefix("--") for o in TARGET if not o.is_flag and o.field != "backend"]
 
 

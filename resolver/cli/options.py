@@ -202,17 +202,15 @@ def index_from(given: dict[str, Any]) -> IndexOptions:
 
 
 def check_only(**given: Any) -> None:
-    """--check decides the lock's own recorded targets and requirements: anything that would
-    change them is refused (a TORCHPIN_* variable is ignored, as beside install --lock)."""
-    click_ctx = click.get_current_context()
+    """--check decides the lock's own recorded targets and requirements: anything typed that would
+    change them is refused (a TORCHPIN_* variable or a setting is ignored, as beside install --lock)."""
     option = {o.field: o for o in TARGET}
-    typed = []
-    for name, value in given.items():
-        if value in (None, (), False) or (name in option and value == option[name].default):
-            continue
-        if click_ctx.get_parameter_source(name) in _NOT_TYPED:
-            continue
-        typed.append(option[name].flag if name in option else _FLAGS.get(name, "--" + name.replace("_", "-")))
+    named = [
+        (name, option[name].flag if name in option else _FLAGS.get(name, "--" + name.replace("_", "-")), value)
+        for name, value in given.items()
+        if not (name in option and value == option[name].default)
+    ]
+    typed, _ = _by_source(named)
     if typed:
         raise UsageError(
             f"--check decides the lock's own targets and requirements; {', '.join(typed)} would change them",
@@ -221,6 +219,25 @@ def check_only(**given: Any) -> None:
 
 
 _FLAGS = {"requirements": "REQ", "req_files": "-r", "fmt": "--format", "output": "-o", "targets": "--target"}
+
+
+def _by_source(given: list[tuple[str, str, Any]]) -> tuple[list[str], list[str]]:
+    """Of the (parameter, flag, value) given a value: the flags typed on this command, and how to
+    name the others (a TORCHPIN_* variable, a [tool.torchpin] key), which are defaults for planning."""
+    typed, defaults = [], []
+    click_ctx = click.get_current_context()
+    for name, flag, value in given:
+        if value in (None, (), False):
+            continue
+        source = click_ctx.get_parameter_source(name)
+        if source is click.core.ParameterSource.DEFAULT_MAP:
+            defaults.append(f"[tool.torchpin] {flag.removeprefix('--')}")
+        elif source is click.core.ParameterSource.ENVIRONMENT:
+            param = next(p for p in click_ctx.command.params if p.name == name)
+            defaults.append(str(getattr(param, "envvar", None) or flag))
+        else:
+            typed.append(flag)
+    return typed, defaults
 
 
 def lock_options(ctx: Context, index: commands.IndexOptions, target: dict[str, Any]) -> None:
@@ -237,19 +254,7 @@ def lock_options(ctx: Context, index: commands.IndexOptions, target: dict[str, A
         ("no_fallback", "--no-fallback", index.no_fallback),
     ]
     given += [(o.field, o.flag, target.get(o.field)) for o in TARGET if target.get(o.field) != o.default]
-    refused, ignored = [], []
-    click_ctx = click.get_current_context()
-    for name, flag, value in given:
-        if value in (None, (), False):
-            continue
-        source = click_ctx.get_parameter_source(name)
-        if source is click.core.ParameterSource.DEFAULT_MAP:
-            ignored.append(f"[tool.torchpin] {flag.removeprefix('--')}")
-        elif source in _NOT_TYPED:
-            param = next(p for p in click_ctx.command.params if p.name == name)
-            ignored.append(str(getattr(param, "envvar", None) or flag))
-        else:
-            refused.append(flag)
+    refused, ignored = _by_source(given)
     if refused:
         raise UsageError(
             f"--lock installs the lock's own indexes and builds; {', '.join(refused)} would be ignored",
@@ -257,10 +262,6 @@ def lock_options(ctx: Context, index: commands.IndexOptions, target: dict[str, A
         )
     if ignored:
         ctx.note(f"torchpin: {', '.join(ignored)} ignored: --lock installs the lock's own indexes and builds\n")
-
-
-# A value from a TORCHPIN_* variable or the project's [tool.torchpin]: a default for planning, not typed here.
-_NOT_TYPED = (click.core.ParameterSource.ENVIRONMENT, click.core.ParameterSource.DEFAULT_MAP)
 
 
 def settings_sources() -> dict[str, dict[str, Any]]:

@@ -232,11 +232,12 @@ def _json(text: str) -> dict[str, Any]:
 
 
 def _toml(text: str) -> dict[str, Any]:
-    import tomlkit
     from tomlkit.exceptions import TOMLKitError
 
+    from .read import toml_values  # tomlkit: a TOML lock only
+
     try:
-        doc: dict[str, Any] = tomlkit.parse(text.removeprefix("\ufeff")).unwrap()
+        doc = toml_values(text.removeprefix("\ufeff"))
     except TOMLKitError as e:
         raise UsageError(f"the lock is not valid TOML: {str(e).splitlines()[0]}", hint=_RELOCK) from None
     if not isinstance(doc.get("tool", {}), dict):
