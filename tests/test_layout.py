@@ -21,7 +21,7 @@ MODULES = sorted(PKG.rglob("*.py"))
 # Scripts that run in another interpreter, standard library only: not torchpin code paths.
 STANDALONE = {"envs/verify_script.py", "envs/verify_extensions.py", "machine/nvml_probe.py"}
 # Bottom to top; a package may import its own modules and those of packages below it.
-LAYERS = ("", "facts", "decide", "locks", "machine", "net", "envs", "commands", "cli")
+LAYERS = ("", "facts", "decide", "locks", "machine", "fleet", "net", "envs", "commands", "cli")
 PURE = {"facts", "decide", "locks"}
 EDGE_LIBRARIES = {"httpx", "subprocess", "multiprocessing", "click", "rich", "socket", "asyncio"}
 MAX_LINES = 400

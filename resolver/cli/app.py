@@ -78,6 +78,12 @@ def cli(click_ctx: click.Context, verbose: bool, quiet: bool) -> None:
     shell_complete=complete("targets"),
     help="Lock for this machine spec (repeat).",
 )
+@click.option(
+    "--machines",
+    multiple=True,
+    metavar="FILE_OR_DIR",
+    help="Lock one build for every node of a fleet: their `torchpin detect --json` files (repeat).",
+)
 @click.option("--add", is_flag=True, help="With --format pyproject: also pin the builds in [project.dependencies].")
 @click.option(
     "--full",
@@ -104,6 +110,7 @@ def lock(
     add: bool,
     full: bool,
     targets: tuple[str, ...],
+    machines: tuple[str, ...],
     check: str | None,
     as_json: bool,
     **given: Any,
@@ -120,6 +127,7 @@ def lock(
         if check == "" and len(requirements) == 1 and Path(requirements[0]).is_file():
             check, requirements = requirements[0], ()  # `--check --json FILE`: FILE is the lock, not a REQ
         check_only(fmt=fmt != "requirements", output=output, explain=explain, add=add, full=full, targets=targets)
+        check_only(machines=machines)
         check_only(requirements=requirements, req_files=req_files, **given)
         defaults = {"pyproject": "pyproject.toml", "pylock": "pylock.toml"}
         report = commands.run_check(ctx, check or str(output or defaults.get(fmt, "requirements.txt")), index)
@@ -150,6 +158,7 @@ def lock(
         targets=targets,
         typed=requirements,
         req_files=req_files,
+        machines=machines,
     )
     ctx.flush()
     if output:

@@ -24,6 +24,7 @@ from torchpin.locks.formats import LockFormat
 from torchpin.models import Plan, Requirement
 
 from .context import Context, IndexOptions
+from .fleet import fleet_plans
 from .lock import project_requirements
 from .plan import make_plan
 
@@ -89,13 +90,27 @@ def run_check(ctx: Context, path: str, given: IndexOptions) -> CheckReport:
     if locks.digest(recipe.fmt, text) != record.digest:
         findings.append(Finding("edited", None, "what it pins differs from what torchpin wrote (its digest)"))
     source = ""
-    for label, flags in machines:
-        plan = make_plan(ctx, requirements, flags, index)
+    for label, flags, plan in _planned(ctx, recipe, machines, requirements, index):
         source = plan.source_detail or plan.source
         view = locks.read_lock(text, marker_environment(plan.target))
         findings += _compare(ctx, view, plan, label, flags, index, record.files)
     ctx.flush()
     return CheckReport(path, tuple(findings), str(recipe), source)
+
+
+def _planned(
+    ctx: Context,
+    recipe: locks.Recipe,
+    machines: list[tuple[str | None, TargetFlags]],
+    requirements: list[Requirement],
+    index: IndexOptions,
+) -> list[tuple[str | None, TargetFlags, Plan]]:
+    """Each recorded target decided again; a fleet's from its inventories, as one build for all."""
+    if not recipe.machines:
+        return [(label, flags, make_plan(ctx, requirements, flags, index)) for label, flags in machines]
+    told = replace(machines[0][1], no_detect=False)
+    planned = fleet_plans(ctx, requirements, told, index, recipe.machines, explain=False)
+    return [(label, decide.parse_spec(decide.spec_of(p.target, None), told).flags, p) for label, p in planned]
 
 
 def _machines(recipe: locks.Recipe) -> list[tuple[str | None, TargetFlags]]:

@@ -16,6 +16,7 @@ from torchpin.locks.formats import Labeled, LockFormat, LockInput, write
 from torchpin.models import Plan, Requirement
 
 from .context import Context, IndexOptions
+from .fleet import fleet_plans
 from .plan import make_plan
 
 if TYPE_CHECKING:
@@ -36,23 +37,30 @@ def run_lock(
     targets: Sequence[str] = (),
     typed: Sequence[str] = (),
     req_files: Sequence[str] = (),
+    machines: Sequence[str] = (),
 ) -> str:
     """The lock text (for pyproject: the user's file edited); raise TorchpinError on any failure.
 
     ``others`` are the non-torch requirements to resolve with the torch family (``--full``, pylock);
     with ``targets`` (``--target`` specs) each target is planned as a single lock would plan it.
     ``typed`` and ``req_files`` are the REQ and -r the user gave: the lock records them in its recipe.
+    With ``machines`` (inventories), the targets are a fleet's: one build for every node.
     """
     if others is not None and not fmt.complete and fmt is not LockFormat.REQUIREMENTS:
         raise UsageError(f"--full writes a requirements file, not --format {fmt}", hint="drop --format or --full")
     if fmt.edits_file and not requirements:
         requirements, flags = project_requirements(ctx, existing, flags)
     full = others is not None and not fmt.complete
-    if full and targets:
+    if full and (targets or machines):
         raise UsageError("--full resolves one target", hint="use --format pylock for several targets")
+    if targets and machines:
+        raise UsageError("--target and --machines both say which machines to lock for", hint="give one of them")
     guess = _guess(ctx, requirements, flags, index, others) if full and others is not None else None
     try:
-        plans = _plans(ctx, requirements, flags, index, targets)
+        if machines:
+            plans = fleet_plans(ctx, requirements, flags, index, machines, explain=explain)
+        else:
+            plans = _plans(ctx, requirements, flags, index, targets)
     except BaseException as e:
         if guess is not None:
             guess.cancel()
@@ -75,8 +83,11 @@ def run_lock(
         resolved = locks.bind_hashes(resolved, locks.user_hashes(others))
         _check_resolved(list(locks.read_lock(resolved).urls), policy)
         given["resolved"] = resolved
-    text, notes = write(fmt, LockInput(plans, multi=bool(targets), existing=existing, add=add, **given))
-    recipe = _recipe(ctx, plans, index, fmt, typed, req_files, full=full, add=add, multi=bool(targets))
+    multi = bool(targets) or len(plans) > 1
+    text, notes = write(fmt, LockInput(plans, multi=multi, existing=existing, add=add, **given))
+    recipe = _recipe(ctx, plans, index, fmt, typed, req_files, full=full, add=add, multi=multi)
+    if machines:
+        recipe = recipe._replace(flags=_fleet_flags(flags), targets=(), machines=tuple(machines))
     text = locks.stamp(fmt, text, recipe, files(plans))
     _check_written(text, existing, index.trusted_hosts)
     for note in notes:
@@ -107,6 +118,16 @@ def _recipe(
         stated = [("backend", backend)] if backend else []
         kept["flags"] = tuple((f"--{key}", value) for key, value in [*stated, *decide.described(plan.target)])
     return locks.Recipe(tuple(typed), tuple(req_files), fmt=fmt, full=full, add=add, **kept)
+
+
+def _fleet_flags(flags: TargetFlags) -> tuple[tuple[str, str], ...]:
+    """What a fleet lock was told for every node (the rest is in each node's inventory)."""
+    told = [
+        ("--python-version", flags.python_version),
+        ("--backend", flags.backend),
+        ("--cuda-compat", flags.cuda_compat),
+    ]
+    return tuple((flag, value) for flag, value in told if value and value not in ("auto", "minor"))
 
 
 def _backend(plan: Plan) -> str | None:

@@ -91,9 +91,20 @@ def make_plan(
 ) -> Plan:
     """The plan for one target (for the environment of ``python`` when given); what humans should
     read on the way goes to ``ctx.note``."""
+    target, detected = resolve_target(ctx, flags, python)
+    return plan_for(ctx, target, requirements, index, detected)
+
+
+def plan_for(
+    ctx: Context,
+    target: Target,
+    requirements: Sequence[Requirement],
+    index: IndexOptions,
+    detected: Sequence[str] = (),
+) -> Plan:
+    """The plan for a target already known (a fleet's node, or one this machine resolved to)."""
     catalog = ctx.catalog()
     ends = ctx.endpoints(index)
-    target, detected = resolve_target(ctx, flags, python)
     requirements = applicable(requirements, target)
     sources = ends.sources._replace(detail=f"embedded snapshot of {catalog.snapshot_date}")
     if not index.offline:

@@ -33,7 +33,7 @@ except ImportError:
 
 # The TARGET options a recipe may hold, by flag (the one definition: decide.options).
 _VALUED = {o.flag: o for o in TARGET if not o.is_flag}
-_OPTIONS = ("--format", "--index-url", "--find-links", "--target", "-r")
+_OPTIONS = ("--format", "--index-url", "--find-links", "--target", "--machines", "-r")
 _RECIPE = re.compile(r"(?m)^# made with: (torchpin lock\b.*)$")
 _DIGEST = re.compile(r"(?m)^# digest: (sha256:[0-9a-f]{64})\b")
 _FILE = re.compile(r"(?m)^# file: (\S+) sha256:([0-9a-f]{64})$")
@@ -48,6 +48,7 @@ class Recipe(NamedTuple):
     req_files: tuple[str, ...] = ()
     flags: tuple[tuple[str, str], ...] = ()  # one target: (TARGET flag, value), nothing detected
     targets: tuple[str, ...] = ()  # several: a full --target SPEC each
+    machines: tuple[str, ...] = ()  # a fleet: its inventories (files or directories), as given
     index_url: str | None = None
     find_links: str | None = None
     fmt: LockFormat = LockFormat.REQUIREMENTS
@@ -57,12 +58,14 @@ class Recipe(NamedTuple):
     def args(self) -> list[str]:
         out = [] if self.fmt is LockFormat.REQUIREMENTS else ["--format", self.fmt.value]
         out += ["--full"] * self.full + ["--add"] * self.add
-        if not self.targets:
+        if not self.targets and not self.machines:
             out.append("--no-detect")
         for flag, value in self.flags:
             out += [flag, value]
         for spec in self.targets:
             out += ["--target", spec]
+        for path in self.machines:
+            out += ["--machines", path]
         for flag, url in (("--index-url", self.index_url), ("--find-links", self.find_links)):
             out += [flag, url] if url else []
         for path in self.req_files:
@@ -87,7 +90,7 @@ def parse_recipe(text: str) -> Recipe:
         raise UsageError(f"the lock's recipe is not a command line ({e})", hint=_RELOCK) from None
     if words[:2] != ["torchpin", "lock"]:
         raise UsageError("the lock's recipe is not a `torchpin lock` command", hint=_RELOCK)
-    fields: dict[str, Any] = {"requirements": [], "req_files": [], "flags": [], "targets": []}
+    fields: dict[str, Any] = {"requirements": [], "req_files": [], "flags": [], "targets": [], "machines": []}
     rest = iter(words[2:])
     for word in rest:
         if word in ("--full", "--add"):
@@ -102,8 +105,8 @@ def parse_recipe(text: str) -> Recipe:
                 fields["flags"].append((word, value))
             elif word == "--format":
                 fields["fmt"] = _format(value)
-            elif word == "--target":
-                fields["targets"].append(value)
+            elif word in ("--target", "--machines"):
+                fields["targets" if word == "--target" else "machines"].append(value)
             elif word == "-r":
                 fields["req_files"].append(value)
             else:

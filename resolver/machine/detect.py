@@ -116,6 +116,7 @@ def detect_host(environ: Mapping[str, str]) -> Host:
         cuda_hint=hint,
         cuda_hint_source=hint_source,
         notes=tuple(ctx.notes),
+        hostname=(ctx.read("/proc/sys/kernel/hostname") or platform.node()).strip() or None,
     )
 
 

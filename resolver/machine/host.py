@@ -58,6 +58,7 @@ class Host:
     cuda_hint: tuple[int, int] | None = None
     cuda_hint_source: str | None = None
     notes: tuple[str, ...] = ()
+    hostname: str | None = None  # names the node in a fleet's inventories
 
 
 def _cc_text(cc: tuple[int, int] | None) -> str:
@@ -125,6 +126,7 @@ def host_json(host: Host, overrides: dict[str, str]) -> dict[str, object]:
     plat = host.platform
     return {
         "schema": 1,
+        "hostname": host.hostname,
         "python": {
             "version": str(host.python),
             "implementation": host.implementation,

@@ -52,7 +52,7 @@ def detect(m: FakeMachine, *args: str) -> tuple[dict[str, Any], subprocess.Compl
 
 def normalized(doc: dict[str, Any]) -> dict[str, Any]:
     """Drop what belongs to the interpreter running the tests, not to the fake machine."""
-    out = {k: v for k, v in doc.items() if k not in ("python", "overrides")}
+    out = {k: v for k, v in doc.items() if k not in ("python", "overrides", "hostname")}
     out["platform"] = {k: v for k, v in doc["platform"].items() if k != "glibc"}
     out["overrides"] = {k: v for k, v in doc["overrides"].items() if k != "TORCHPIN_SYSROOT"}
     out["would_choose"] = {k: v for k, v in doc["would_choose"].items() if k != "why"}
