@@ -8,10 +8,17 @@ from torchpin import face
 
 if TYPE_CHECKING:
     from .app import cli, main
-    from .render import detect_text, finish_check, finish_report
+    from .render import detect_text, finish_check, finish_report, write_split
 
 __getattr__ = face(
     __name__,
-    {"cli": "app", "main": "app", "finish_report": "render", "finish_check": "render", "detect_text": "render"},
+    {
+        "cli": "app",
+        "main": "app",
+        "finish_report": "render",
+        "finish_check": "render",
+        "detect_text": "render",
+        "write_split": "render",
+    },
 )
-__all__ = ["cli", "detect_text", "finish_check", "finish_report", "main"]
+__all__ = ["cli", "detect_text", "finish_check", "finish_report", "main", "write_split"]

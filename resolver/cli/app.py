@@ -84,6 +84,12 @@ def cli(click_ctx: click.Context, verbose: bool, quiet: bool) -> None:
     metavar="FILE_OR_DIR",
     help="Lock one build for every node of a fleet: their `torchpin detect --json` files (repeat).",
 )
+@click.option(
+    "--split",
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
+    help="With --machines: a lock per group of nodes plus DIR/torchpin-fleet.json for install --lock.",
+)
 @click.option("--add", is_flag=True, help="With --format pyproject: also pin the builds in [project.dependencies].")
 @click.option(
     "--full",
@@ -111,6 +117,7 @@ def lock(
     full: bool,
     targets: tuple[str, ...],
     machines: tuple[str, ...],
+    split: Path | None,
     check: str | None,
     as_json: bool,
     **given: Any,
@@ -127,7 +134,7 @@ def lock(
         if check == "" and len(requirements) == 1 and Path(requirements[0]).is_file():
             check, requirements = requirements[0], ()  # `--check --json FILE`: FILE is the lock, not a REQ
         check_only(fmt=fmt != "requirements", output=output, explain=explain, add=add, full=full, targets=targets)
-        check_only(machines=machines)
+        check_only(machines=machines, split=split)
         check_only(requirements=requirements, req_files=req_files, **given)
         defaults = {"pyproject": "pyproject.toml", "pylock": "pylock.toml"}
         report = commands.run_check(ctx, check or str(output or defaults.get(fmt, "requirements.txt")), index)
@@ -145,6 +152,9 @@ def lock(
     elif add:
         raise UsageError("--add goes with --format pyproject", hint="drop --add, or add --format pyproject")
     index, flags = commands.variant_root(ctx, index, target_flags(given))
+    if split is not None:
+        ui.write_split(ctx, commands.run_split(ctx, reqs, flags, index, machines, fmt=form, split=split, output=output))
+        return
     text = commands.run_lock(
         ctx,
         reqs,

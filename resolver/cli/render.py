@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from torchpin.errors import LockStale, VerifyFailed
+
+if TYPE_CHECKING:
+    from torchpin.commands import Context
 
 
 def detect_rows(doc: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -118,4 +122,16 @@ def finish_check(report: Any, as_json: bool) -> None:
     raise LockStale(
         f"{report.path} is out of date ({len(report.findings)} finding(s))",
         hint=f"update it: {report.recipe} -o {report.path}",
+    )
+
+
+def write_split(ctx: Context, files: dict[Path, str]) -> None:
+    """A split fleet's locks, each written atomically, the index last."""
+    from torchpin.files import write_user_file  # tempfile & co.: only a lock written to a file pays
+
+    for path, text in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_user_file(path, text)
+    ctx.say(
+        f"torchpin: wrote {len(files) - 1} lock(s) and {list(files)[-1]} (torchpin install --lock it on any node)\n"
     )

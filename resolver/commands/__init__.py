@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from .install import InstallOptions, run_install, run_install_lock
     from .lock import run_lock
     from .plan import make_plan
+    from .split import run_split
     from .verify import run_doctor, run_verify
 
 __getattr__ = face(
@@ -26,6 +27,7 @@ __getattr__ = face(
         "run_install": "install",
         "run_install_lock": "install",
         "run_lock": "lock",
+        "run_split": "split",
         "make_plan": "plan",
         "run_doctor": "verify",
         "run_verify": "verify",
@@ -42,6 +44,7 @@ __all__ = [
     "run_install",
     "run_install_lock",
     "run_lock",
+    "run_split",
     "run_verify",
     "variant_root",
 ]

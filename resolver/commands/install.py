@@ -20,6 +20,7 @@ from torchpin.envs import install as inst
 from torchpin.errors import InstallFailed, NoCompatibleBuild, UsageError
 from torchpin.facts.wheels import parse_variant
 from torchpin.files import write_user_file
+from torchpin.fleet.split import is_index
 from torchpin.locks.formats import LockFormat
 from torchpin.locks.requirements import family_projects, find_links_lines, requirement_line, requirements_lock
 from torchpin.models import PROJECTS, Installer, Pin, Requirement
@@ -28,6 +29,7 @@ from torchpin.net.urls import mask, plain_http_hosts
 from . import lockinstall
 from .context import Context, IndexOptions
 from .plan import make_plan
+from .split import pick_group
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,9 @@ def run_install_lock(
     every hash it carries binds: the installer checks them, or torchpin does before it runs."""
     text = locks.read_text(Path(lock_file))
     python = envs.target_python(opts.python, ctx.environ)
+    if is_index(text):  # a split fleet's index: the lock of this machine's group
+        lock_file = pick_group(ctx, lock_file, text, python, index)
+        text = locks.read_text(Path(lock_file))
     here = ctx.interpreter(python)
     view = locks.read_lock(text, here)
     lockinstall.check_urls(lock_file, view, index.trusted_hosts)

@@ -38,6 +38,7 @@ def run_lock(
     typed: Sequence[str] = (),
     req_files: Sequence[str] = (),
     machines: Sequence[str] = (),
+    planned: Sequence[Labeled] | None = None,
 ) -> str:
     """The lock text (for pyproject: the user's file edited); raise TorchpinError on any failure.
 
@@ -45,6 +46,7 @@ def run_lock(
     with ``targets`` (``--target`` specs) each target is planned as a single lock would plan it.
     ``typed`` and ``req_files`` are the REQ and -r the user gave: the lock records them in its recipe.
     With ``machines`` (inventories), the targets are a fleet's: one build for every node.
+    ``planned``: the plans are made (a split fleet's group): only written.
     """
     if others is not None and not fmt.complete and fmt is not LockFormat.REQUIREMENTS:
         raise UsageError(f"--full writes a requirements file, not --format {fmt}", hint="drop --format or --full")
@@ -57,7 +59,9 @@ def run_lock(
         raise UsageError("--target and --machines both say which machines to lock for", hint="give one of them")
     guess = _guess(ctx, requirements, flags, index, others) if full and others is not None else None
     try:
-        if machines:
+        if planned is not None:
+            plans = list(planned)
+        elif machines:
             plans = fleet_plans(ctx, requirements, flags, index, machines, explain=explain)
         else:
             plans = _plans(ctx, requirements, flags, index, targets)

@@ -60,13 +60,13 @@ def kinds_of(named: Sequence[tuple[str, Target, str]]) -> list[Kind]:
     groups: dict[Target, list[str]] = {}
     shown: dict[Target, str] = {}
     for name, target, said in named:
-        key = _key(target)
+        key = key_of(target)
         groups.setdefault(key, []).append(name)
         shown.setdefault(key, said)
     return [Kind(key, tuple(names), shown[key]) for key, names in groups.items()]
 
 
-def _key(target: Target) -> Target:
+def key_of(target: Target) -> Target:
     acc = target.accelerator
     gpus = tuple(sorted({Gpu(cc=g.cc, gfx=g.gfx) for g in acc.gpus}, key=lambda g: (g.cc or (0, 0), g.gfx or "")))
     return replace(target, accelerator=replace(acc, gpus=gpus))
