@@ -14,15 +14,16 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchutil import Case, baseline, report, run_cases  # noqa: E402
+from benchutil import Case, baseline, report, run_cases
 
-from tests.support.fleet import A100, B200, H100, V100, NodeSpec, inventory  # noqa: E402
+from tests.support.fleet import A100, B200, H100, V100, NodeSpec, inventory
 
 DRIVERS = ("535.104.05", "550.54.15", "570.86.15", "580.65.06", "590.44.01")
 GPUS = (V100, A100, H100, B200, ("NVIDIA L4", "8.9"), ("NVIDIA A10", "8.6"), ("Tesla T4", "7.5"), None)
@@ -65,6 +66,10 @@ def main() -> int:
             cases.append((f"{nodes} inventories, {distinct} kinds", argv, None))
         explain = [*cases[3][1], "--explain"]
         cases.append(("1000 inventories, 20 kinds, --explain", explain, None))
+        for name, argv, _ in cases[1:]:  # a case that fails would be timed as a fast one
+            done = subprocess.run(list(argv), capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                raise SystemExit(f"{name}: exit {done.returncode}: {done.stderr.strip()[-300:]}")
         report(run_cases(cases, args.runs))
     return 0
 

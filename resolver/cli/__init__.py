@@ -8,7 +8,7 @@ from torchpin import face
 
 if TYPE_CHECKING:
     from .app import cli, main
-    from .render import detect_text, finish_check, finish_report, write_split
+    from .render import detect_text, finish_check, finish_report, finish_summary, write_split
 
 __getattr__ = face(
     __name__,
@@ -21,4 +21,4 @@ __getattr__ = face(
         "write_split": "render",
     },
 )
-__all__ = ["cli", "detect_text", "finish_check", "finish_report", "main", "write_split"]
+__all__ = ["cli", "detect_text", "finish_check", "finish_report", "finish_summary", "main", "write_split"]

@@ -293,12 +293,18 @@ def install(
     metavar="SECONDS",
     help="Stop the smoke test after this long (a hung CUDA init or driver is a failed check).",
 )
-def verify(python: str | None, lock_file: str | None, as_json: bool, timeout: float) -> None:
+@click.option("--summary", is_flag=True, help="Summarize FILES (`verify --json` of many nodes) instead.")
+@click.argument("files", nargs=-1, metavar="[FILES]...")
+def verify(python: str | None, lock_file: str | None, as_json: bool, timeout: float, summary: bool, files: Any) -> None:
     """Smoke-test the torch install in an interpreter; exit 6 if a check fails.
 
     torch is imported only in that interpreter, in a subprocess. Checks run cheapest
-    first; GPU checks are skipped (with the reason) when no GPU is visible.
+    first; GPU checks are skipped (with the reason) when no GPU is visible. With --summary,
+    FILES (files or folders of many nodes' `verify --json`) are grouped: who passed, who failed and why.
     """
+    if summary or files:
+        ui.finish_summary(files, as_json, given=bool(python or lock_file) or not summary)
+        return
     ui.finish_report(commands.run_verify(context(), python, lock_file, timeout=timeout), as_json, "verify")
 
 

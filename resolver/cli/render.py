@@ -135,3 +135,23 @@ def write_split(ctx: Context, files: dict[Path, str]) -> None:
     ctx.say(
         f"torchpin: wrote {len(files) - 1} lock(s) and {list(files)[-1]} (torchpin install --lock it on any node)\n"
     )
+
+
+def finish_summary(files: tuple[str, ...], as_json: bool, *, given: bool) -> None:
+    """``verify --summary FILES``: the grouped text to stderr (or JSON to stdout); exit 6 when a node failed."""
+    from torchpin.errors import UsageError
+    from torchpin.fleet import summary
+
+    if given or not files:
+        raise UsageError("verify --summary reads FILES (many nodes' verify --json) and nothing else", hint=_SUMMARY)
+    groups = summary.summarize(summary.read_reports(files))
+    if as_json:
+        click.echo(json.dumps(summary.as_json(groups), indent=2))
+    else:
+        click.echo(summary.text(groups), err=True, nl=False)
+    failed = [n for g in groups if g.outcome.status == "fail" for n in g.nodes]
+    if failed:
+        raise VerifyFailed(f"{len(failed)} node(s) failed verify", hint="each group above says which check and why")
+
+
+_SUMMARY = "e.g. torchpin verify --summary verify/ (srun --output=verify/%N.json torchpin verify --json)"

@@ -56,16 +56,20 @@ def read_nodes(paths: Sequence[str]) -> list[Node]:
 _GATHER = "gather them with `torchpin detect --json` on each node, e.g. srun --output=inventories/%N.json"
 
 
-def _read_file(path: Path) -> list[Node]:
+def read_text(path: Path, hint: str) -> str:
+    """A JSON file another machine wrote: UTF-8, not huge; anything else is one line naming it."""
     try:
         if path.stat().st_size > MAX_BYTES:
-            raise UsageError(f"{path}: over {MAX_BYTES >> 20} MB; not an inventory", hint=_GATHER)
-        text = path.read_text(encoding="utf-8-sig")
+            raise UsageError(f"{path}: over {MAX_BYTES >> 20} MB; not one machine's JSON", hint=hint)
+        return path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
-        raise UsageError(f"{path}: not UTF-8 text; not a `torchpin detect --json` inventory", hint=_GATHER) from None
+        raise UsageError(f"{path}: not UTF-8 text", hint=hint) from None
     except OSError as e:
-        raise UsageError(f"{path}: cannot read it ({e.strerror or e})", hint=_GATHER) from None
-    docs = _documents(text, str(path))
+        raise UsageError(f"{path}: cannot read it ({e.strerror or e})", hint=hint) from None
+
+
+def _read_file(path: Path) -> list[Node]:
+    docs = documents(read_text(path, _GATHER), str(path))
     if not docs:
         raise UsageError(f"{path}: empty; not a `torchpin detect --json` inventory", hint=_GATHER)
     out = []
@@ -77,7 +81,7 @@ def _read_file(path: Path) -> list[Node]:
     return out
 
 
-def _documents(text: str, where: str) -> list[object]:
+def documents(text: str, where: str) -> list[object]:
     """The JSON documents in ``text``, one after another (pretty-printed or one per line)."""
     decoder = json.JSONDecoder()
     docs: list[object] = []
@@ -92,6 +96,6 @@ def _documents(text: str, where: str) -> list[object]:
         except json.JSONDecodeError as e:
             raise UsageError(
                 f"{where}: not JSON at line {e.lineno} column {e.colno} ({e.msg})",
-                hint="one `torchpin detect --json` per node (srun --output=inventories/%N.json keeps them apart)",
+                hint="one JSON output per node (srun --output=DIR/%N.json keeps them apart)",
             ) from None
         docs.append(doc)
