@@ -66,8 +66,8 @@ def main() -> int:
             cases.append((f"{nodes} inventories, {distinct} kinds", argv, None))
         explain = [*cases[3][1], "--explain"]
         cases.append(("1000 inventories, 20 kinds, --explain", explain, None))
-        for name, argv, _ in cases[1:]:  # a case that fails would be timed as a fast one
-            done = subprocess.run(list(argv), capture_output=True, text=True, check=False)
+        for name, cmd, _ in cases[1:]:  # a case that fails would be timed as a fast one
+            done = subprocess.run(list(cmd), capture_output=True, text=True, check=False)
             if done.returncode != 0:
                 raise SystemExit(f"{name}: exit {done.returncode}: {done.stderr.strip()[-300:]}")
         report(run_cases(cases, args.runs))

@@ -18,6 +18,7 @@ __getattr__ = face(
         "finish_report": "render",
         "finish_check": "render",
         "detect_text": "render",
+        "finish_summary": "render",
         "write_split": "render",
     },
 )
