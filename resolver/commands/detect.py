@@ -10,6 +10,7 @@ from torchpin.decide.targets import TargetFlags
 from torchpin.errors import TorchpinError, UsageError
 from torchpin.locks.requirements import index_lines
 from torchpin.machine.host import host_json
+from torchpin.machine.variants import variant_properties
 
 from .context import Context, IndexOptions
 from .plan import make_plan
@@ -29,6 +30,7 @@ def run_detect(ctx: Context, flags: TargetFlags, index: IndexOptions) -> dict[st
     """The detect document, with the build `torchpin lock --offline` would choose with the same options."""
     overrides = {k: v for k, v in ctx.environ.items() if k in (*ENV_VARS, *_ALSO_SHOWN)}
     doc = host_json(ctx.host(), overrides)
+    doc["variant_properties"] = variant_properties(ctx.host())
     try:
         plan = make_plan(
             ctx, (), flags, IndexOptions(index.index_url, index.find_links, index.trusted_hosts, offline=True)

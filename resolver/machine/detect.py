@@ -21,6 +21,7 @@ from torchpin import proc
 from . import probes
 from .host import AmdInfo, GpuInfo, Host, NvidiaInfo
 from .interpreter import host_platform, host_python
+from .variants import x86_64_level
 
 if TYPE_CHECKING:
     from torchpin.proc import Done
@@ -117,7 +118,17 @@ def detect_host(environ: Mapping[str, str]) -> Host:
         cuda_hint_source=hint_source,
         notes=tuple(ctx.notes),
         hostname=(ctx.read("/proc/sys/kernel/hostname") or platform.node()).strip() or None,
+        x86_64_level=_x86_64_level(ctx) if plat.os == "linux" and plat.arch == "x86_64" else None,
     )
+
+
+def _x86_64_level(ctx: _Ctx) -> str | None:
+    """The CPU's x86-64 level from the first processor's flags in /proc/cpuinfo (None: unreadable)."""
+    text = ctx.read("/proc/cpuinfo")
+    flags = next(
+        (line.partition(":")[2].split() for line in (text or "").splitlines() if line.startswith("flags")), None
+    )
+    return x86_64_level(set(flags)) if flags else None
 
 
 def _nvidia(ctx: _Ctx, wsl: bool) -> NvidiaInfo | None:

@@ -59,6 +59,7 @@ class Host:
     cuda_hint_source: str | None = None
     notes: tuple[str, ...] = ()
     hostname: str | None = None  # names the node in a fleet's inventories
+    x86_64_level: str | None = None  # v1..v4 from the CPU's flags (x86-64 Linux only)
 
 
 def _cc_text(cc: tuple[int, int] | None) -> str:
@@ -144,6 +145,7 @@ def host_json(host: Host, overrides: dict[str, str]) -> dict[str, object]:
             "rosetta": host.rosetta,
             "wsl": host.wsl,
             "container": host.container,
+            "x86_64_level": host.x86_64_level,
         },
         "nvidia": None
         if nv is None

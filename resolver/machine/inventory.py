@@ -101,7 +101,15 @@ def host_from_json(doc: object, where: str) -> Host:
         cuda_hint_source=d.text(hint, "source", "build_hint.") if hint else None,
         notes=tuple(_texts(d, d.get(doc, "notes", list, ""), "notes")),
         hostname=d.text(doc, "hostname", "") if "hostname" in doc else None,
+        x86_64_level=_level(d, plat),
     )
+
+
+def _level(d: _Doc, plat: dict[str, Any]) -> str | None:
+    level = d.text(plat, "x86_64_level", "platform.") if "x86_64_level" in plat else None
+    if level is not None and level not in ("v1", "v2", "v3", "v4"):
+        raise d.fail("platform.x86_64_level", f"{level[:20]!r} is not v1, v2, v3 or v4")
+    return level
 
 
 def _texts(d: _Doc, items: list[Any], path: str) -> list[str]:

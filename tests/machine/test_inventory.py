@@ -19,7 +19,7 @@ PYTHON = {"version": "3.13t", "implementation": "CPython", "bits": 64, "freethre
 def test_every_recorded_machine_reads_back_as_itself(path: Path) -> None:
     doc = {**json.loads(path.read_text()), "python": PYTHON, "hostname": path.stem}
     linux = doc["platform"]["os"] == "linux"
-    doc["platform"] = {"container": None, **doc["platform"], "glibc": "2.31" if linux else None}
+    doc["platform"] = {"container": None, "x86_64_level": None, **doc["platform"], "glibc": "2.31" if linux else None}
     again = host_json(host_from_json(doc, str(path)), {})
     for key in ("hostname", "python", "platform", "nvidia", "amd", "intel", "jetson", "build_hint", "accelerator"):
         assert again[key] == doc[key], key
