@@ -312,7 +312,20 @@ def _live_catalog(
             f"{ends.shown} has no {', '.join(lacking)} pages (it lists: {', '.join(listed)})",
             hint="pick a variant it has with --backend, or another mirror",
         )
-    return _declared_live(facts.merge(catalog, pages), pages, client)
+    return _stated_live(_declared_live(facts.merge(catalog, pages), pages, client), pages, client)
+
+
+def _stated_live(catalog: Catalog, pages: Mapping[tuple[str, str], Any], client: IndexClient) -> Catalog:
+    """Releases whose GPU lists are only inferred: what the index's variants.json states of them."""
+    wanted = facts.variants_wanted(catalog, pages)
+    if not wanted:
+        return catalog
+    bodies = client.fetch_files(list(wanted))
+    stated = {}
+    for url, key in wanted.items():
+        if (body := bodies.get(url)) and (arch := facts.stated_arch(body, key[0])):
+            stated[key] = arch
+    return facts.with_stated_arch(catalog, stated)
 
 
 def _declared_live(catalog: Catalog, pages: Mapping[tuple[str, str], Any], client: IndexClient) -> Catalog:

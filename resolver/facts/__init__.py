@@ -1,6 +1,7 @@
 """facts (pure): what is known. ``snapshot`` parses the embedded ``wheel_index.json`` into a
 ``catalog.Catalog``; ``live`` folds index pages into it; ``simple`` reads PEP 503 / 691 pages;
-``wheels`` reads wheel and variant names (the one variant grammar)."""
+``wheels`` reads wheel and variant names (the one variant grammar); ``variants`` a
+variants.json's stated GPU lists."""
 
 from typing import TYPE_CHECKING
 
@@ -12,6 +13,7 @@ if TYPE_CHECKING:
     from .pyg import merge_pyg
     from .simple import Link, parse_html, parse_page
     from .snapshot import load_catalog
+    from .variants import stated_arch, variants_wanted, with_stated_arch
 
 __getattr__ = face(
     __name__,
@@ -26,6 +28,9 @@ __getattr__ = face(
         "merge_pyg": "pyg",
         "torch_declaration": "live",
         "with_declarations": "live",
+        "stated_arch": "variants",
+        "variants_wanted": "variants",
+        "with_stated_arch": "variants",
     },
 )
 __all__ = [
@@ -37,6 +42,9 @@ __all__ = [
     "merge_pyg",
     "parse_html",
     "parse_page",
+    "stated_arch",
     "torch_declaration",
+    "variants_wanted",
     "with_declarations",
+    "with_stated_arch",
 ]

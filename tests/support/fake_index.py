@@ -166,6 +166,8 @@ class Knobs:
     auth: str | None = None  # "user:password": the index host answers 401 without it (a private mirror)
     cdn: bool = True  # False: file links stay on the index host, as private mirrors serve them
     cache_control: str = "max-age=600, public, must-revalidate"  # prod pages; nightly: no-cache,no-store,...
+    # (variant, "torch-X-variants.json") → its bytes: listed on that variant's torch page (PEP 825).
+    variants_json: dict[tuple[str, str], bytes] = field(default_factory=dict)
 
 
 def _platform_tag(release: Version, platform: str, pypi_tags: list[str]) -> str:
@@ -463,6 +465,10 @@ class FakePytorchIndex:
                 f'    <a href="{prefix}/{href}#sha256={sha}" data-dist-info-metadata="sha256={meta}"'
                 f' data-core-metadata="sha256={meta}">{name}</a><br/>'
             )
+        for (on, name), body in sorted(self.knobs.variants_json.items()) if project == "torch" else ():
+            if on == variant:
+                sha = hashlib.sha256(body).hexdigest()
+                lines.append(f'    <a href="/whl/{variant}/{name}#sha256={sha}">{name}</a><br/>')
         lines += ["  </body>", "</html>", "<!--TIMESTAMP 1763700000-->", ""]
         return "\n".join(lines)
 
@@ -586,6 +592,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return idx.flash_attn_asset(parts[1].removeprefix("v"), parts[2]), "application/octet-stream"
         if len(parts) == 3 and parts[0] == "whl":  # /whl/<variant>/<project>/ or /whl/<variant>/<file>
             variant, leaf = parts[1], parts[2]
+            if (variant, leaf) in idx.knobs.variants_json:
+                return idx.knobs.variants_json[(variant, leaf)], "application/json"
             if leaf.endswith(".whl.metadata"):
                 return idx.metadata(leaf[: -len(".metadata")]), "application/octet-stream"
             if leaf.endswith(".whl"):
