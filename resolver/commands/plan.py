@@ -35,7 +35,7 @@ def resolve_target(ctx: Context, flags: TargetFlags, python: str | None = None) 
     known = ctx.catalog().variant_names
     found = ""
     if python is None and not (flags.python_version and flags.python_platform):
-        python = _project_python(ctx)
+        python = project_python(ctx)
         found = f"for the environment of {python} (torchpin runs from a tool environment of its own)" if python else ""
     if python is None and flags.python_version is None and not machine.in_project_environment(ctx.environ):
         flags, found = _pinned_python(ctx, flags)
@@ -70,7 +70,7 @@ def _pinned_python(ctx: Context, flags: TargetFlags) -> tuple[TargetFlags, str]:
     return replace(flags, python_version=version), f"Python {version} from {path}"
 
 
-def _project_python(ctx: Context) -> str | None:
+def project_python(ctx: Context) -> str | None:
     """torchpin installed as a tool (uv tool, pipx) runs on a Python of its own: a lock is for the
     environment uv would pick (VIRTUAL_ENV, CONDA_PREFIX, a .venv here or above), when there is one."""
     if not machine.in_tool_environment():

@@ -86,6 +86,12 @@ def test_a_uv_tool_install_verifies_the_projects_venv(tmp_path: Path) -> None:
     assert f"# note: for the environment of {project / '.venv' / 'bin' / 'python'}" in lock.stdout
     run = tool("verify", "--json")
     assert str(project / ".venv" / "bin" / "python") in run.stdout, run.stderr
+    # Its detect --json is a fleet inventory: the Python it reports is the project's, as locked.
+    import json
+
+    inventory = json.loads(tool("detect", "--json").stdout)
+    assert inventory["python"]["version"] == version
+    assert inventory["python"]["executable"] == str(project / ".venv" / "bin" / "python")
     outside = tool("verify", cwd=tmp_path)
     assert outside.returncode == 2 and "its own tool environment" in outside.stderr
 
