@@ -157,3 +157,10 @@ def test_inventories_in_one_file_and_bad_paths(tmp_path: Path) -> None:
     assert r.returncode == 2 and "no such file or directory" in r.stderr
     r = run("lock", "--offline", "--machines", str(tmp_path / "all.json"), "--driver", "580")
     assert r.returncode == 2 and "--driver describe one machine" in r.stderr
+
+
+def test_an_unreadable_index_is_said_once_and_the_fleet_decides_from_the_snapshot(cluster: Path) -> None:
+    r = run("lock", "--format", "constraints", "--machines", str(cluster), "--index-url", "http://127.0.0.1:9/whl")
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.count("locking from the embedded snapshot") == 1, r.stderr
+    assert "# source: embedded snapshot" in r.stdout
