@@ -81,6 +81,7 @@ def cli(click_ctx: click.Context, verbose: bool, quiet: bool) -> None:
 @click.option(
     "--machines",
     multiple=True,
+    type=click.Path(),
     metavar="FILE_OR_DIR",
     help="Lock one build for every node of a fleet: their `torchpin detect --json` files (repeat).",
 )

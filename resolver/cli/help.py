@@ -34,6 +34,8 @@ Examples:
   torchpin lock --target linux-cu126:driver=550.54.15,gpu-cc=8.6 --target macos-arm64
   torchpin lock -r requirements.in --format pylock -o pylock.toml
   torchpin lock --check requirements.txt     # exit 7 when stale or edited (CI, pre-commit)
+  torchpin lock --machines inventories/ --explain   # one build for a fleet (detect --json each)
+  torchpin lock --machines inventories/ --split locks/   # a lock per group + torchpin-fleet.json
 
 \b
 --target SPEC (repeat; one lock for several machines, each line behind its marker):
@@ -58,6 +60,7 @@ Examples:
   torchpin install --dry-run --driver 570.86.15 --gpu-cc 12.0
   # in a Dockerfile (no GPU at build time):
   RUN torchpin install --backend cu128 --no-fallback
+  torchpin install --lock locks/torchpin-fleet.json   # a split fleet: this machine's group
 """
 
 
@@ -66,4 +69,5 @@ Examples:
   torchpin verify
   torchpin verify --python .venv/bin/python --lock requirements.txt
   torchpin verify --json | jq '.checks[] | select(.status == "fail")'
+  torchpin verify --summary verify/      # many nodes' verify --json, grouped (exit 6: a node failed)
 """

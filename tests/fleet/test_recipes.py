@@ -14,6 +14,7 @@ import pytest
 
 from tests.support.cluster import FakeNode, cluster, node_root
 from tests.support.fleet import A100, H100, V100
+from tests.support.schemas import valid
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
@@ -53,6 +54,7 @@ def test_the_kubernetes_recipe_splits_and_each_node_installs_its_group(tmp_path:
     done = sh(block("tested-kubernetes", "bash"), env, tmp_path)
     assert done.returncode == 0, done.stderr
     index = tmp_path / "locks" / "torchpin-fleet.json"
+    valid("fleet-index", json.loads(index.read_text()))
     groups = json.loads(index.read_text())["groups"]
     assert sorted(n for g in groups for n in g["nodes"]) == [n.name for n in NODES]
     for g in groups:  # each group's lock is a plain lock of its build

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from tests.support.cli import run
+from tests.support.schemas import valid
 
 
 def report(ok: bool, *failed: tuple[str, str, str]) -> dict[str, object]:
@@ -45,6 +46,7 @@ def test_json_and_a_passing_fleet(tmp_path: Path) -> None:
     r = run("verify", "--summary", "--json", str(folder))
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
+    valid("verify-summary", doc)
     assert doc["ok"] and doc["nodes"] == {"pass": 2, "warn": 1, "fail": 0}
 
 
