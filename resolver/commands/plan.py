@@ -4,10 +4,10 @@ unless offline) → ``select`` with the validated ``Sources``. ``lock``, ``insta
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from torchpin import envs, facts, machine, net
 from torchpin.decide.live import live_candidates, pyg_candidates
@@ -23,6 +23,9 @@ from .context import Context, Endpoints, IndexOptions
 
 if TYPE_CHECKING:
     from torchpin.net.index import IndexClient
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 
 
 def resolve_target(ctx: Context, flags: TargetFlags, python: str | None = None) -> tuple[Target, tuple[str, ...]]:
@@ -318,24 +321,23 @@ def _live_catalog(
 def _stated_live(catalog: Catalog, pages: Mapping[tuple[str, str], Any], client: IndexClient) -> Catalog:
     """Releases whose GPU lists are only inferred: what the index's variants.json states of them."""
     wanted = facts.variants_wanted(catalog, pages)
-    if not wanted:
-        return catalog
-    bodies = client.fetch_files(list(wanted))
-    stated = {}
-    for url, key in wanted.items():
-        if (body := bodies.get(url)) and (arch := facts.stated_arch(body, key[0])):
-            stated[key] = arch
+    stated = _read_small(client, wanted, lambda body, key: facts.stated_arch(body, key[0]))
     return facts.with_stated_arch(catalog, stated)
 
 
 def _declared_live(catalog: Catalog, pages: Mapping[tuple[str, str], Any], client: IndexClient) -> Catalog:
     """Companion releases the snapshot doesn't know: their torch declaration from the sidecars."""
     wanted = facts.declarations_wanted(catalog, pages)
-    if not wanted:
-        return catalog
-    bodies = client.fetch_files(list(wanted))
-    declared = {}
+    declared = _read_small(client, wanted, lambda body, _key: facts.torch_declaration(body))
+    return facts.with_declarations(catalog, declared) if declared else catalog
+
+
+def _read_small(client: IndexClient, wanted: Mapping[str, _K], parse: Callable[[bytes, _K], _V | None]) -> dict[_K, _V]:
+    """Small files (sidecars, variants.json) read all at once, each parsed; one that can't be read or
+    parsed states nothing."""
+    bodies = client.fetch_files(list(wanted)) if wanted else {}
+    found = {}
     for url, key in wanted.items():
-        if (body := bodies.get(url)) and (spec := facts.torch_declaration(body)):
-            declared[key] = spec
-    return facts.with_declarations(catalog, declared)
+        if (body := bodies.get(url)) and (value := parse(body, key)) is not None:
+            found[key] = value
+    return found

@@ -1,10 +1,13 @@
 """A split fleet installed for real: this machine's own inventory and a GPU node's are locked with
 `--split`; `install --lock` of the index on this machine picks this machine's group, pip installs
-the real CPU torch from the fake index, and verify passes against that group's lock."""
+the real CPU torch from the fake index, verify passes against that group's lock, and uv installs
+that lock by itself."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -53,6 +56,12 @@ def test_install_lock_of_a_split_index_installs_this_machines_group(tmp_path: Pa
         assert done.returncode == 0, done.stderr[-3000:]
         assert f"{cpu['lock']}: this machine is like this-machine" in done.stderr
         lock = tmp_path / "locks" / cpu["lock"]
+        # Each group's lock is a plain lock: uv installs it by itself too.
+        uv = Path(sys.executable).with_name("uv")
+        other = venv(tmp_path / "uv-venv")
+        argv = [str(uv), "pip", "install", "--dry-run", "--python", str(other), "-r", str(lock)]
+        by_uv = subprocess.run(argv, capture_output=True, text=True, env=environ, timeout=600, check=False)
+        assert by_uv.returncode == 0 and "torch==2.13.0+cpu" in by_uv.stderr, by_uv.stderr[-2000:]
         r = torchpin("verify", "--python", str(python), "--lock", str(lock), "--json", environ=environ)
         assert r.returncode == 0, r.stdout + r.stderr
         assert {c["id"]: c["status"] for c in json.loads(r.stdout)["checks"]}["installed-set"] == "pass"
