@@ -20,7 +20,7 @@ from torchpin.envs import install as inst
 from torchpin.errors import InstallFailed, NoCompatibleBuild, UsageError
 from torchpin.facts.wheels import parse_variant
 from torchpin.files import write_user_file
-from torchpin.fleet.split import is_index
+from torchpin.fleet import is_index
 from torchpin.locks.formats import LockFormat
 from torchpin.locks.requirements import family_projects, find_links_lines, requirement_line, requirements_lock
 from torchpin.models import PROJECTS, Installer, Pin, Requirement
@@ -29,7 +29,6 @@ from torchpin.net.urls import mask, plain_http_hosts
 from . import lockinstall
 from .context import Context, IndexOptions
 from .plan import make_plan
-from .split import pick_group
 
 
 @dataclass(frozen=True)
@@ -159,6 +158,8 @@ def run_install_lock(
     text = locks.read_text(Path(lock_file))
     python = envs.target_python(opts.python, ctx.environ)
     if is_index(text):  # a split fleet's index: the lock of this machine's group
+        from .split import pick_group  # a fleet's modules load only for a fleet's index
+
         lock_file = pick_group(ctx, lock_file, text, python, index)
         text = locks.read_text(Path(lock_file))
     here = ctx.interpreter(python)

@@ -16,7 +16,6 @@ from torchpin.locks.formats import Labeled, LockFormat, LockInput, write
 from torchpin.models import Plan, Requirement
 
 from .context import Context, IndexOptions
-from .fleet import fleet_plans
 from .plan import make_plan
 
 if TYPE_CHECKING:
@@ -62,6 +61,8 @@ def run_lock(
         if planned is not None:
             plans = list(planned)
         elif machines:
+            from .fleet import fleet_plans  # a fleet's modules load only for a fleet lock
+
             plans = fleet_plans(ctx, requirements, flags, index, machines, explain=explain)
         else:
             plans = _plans(ctx, requirements, flags, index, targets)

@@ -15,10 +15,10 @@ from torchpin.decide.specs import spec_of
 from torchpin.errors import NoCompatibleBuild, UsageError
 from torchpin.models import Plan, Target
 
+from . import INDEX_KIND
 from .plan import Kind, key_of
 
 INDEX_NAME = "torchpin-fleet.json"
-KIND = "torchpin fleet index"
 
 
 class Group(NamedTuple):
@@ -62,7 +62,7 @@ def index_doc(groups: Sequence[tuple[Group, str]], made_with: str) -> str:
     """The index: for each group its lock file, build, machines (each a ``--target`` SPEC) and nodes."""
     doc = {
         "schema": 1,
-        "kind": KIND,
+        "kind": INDEX_KIND,
         "made_with": made_with,
         "groups": [
             {
@@ -89,15 +89,11 @@ class Entry(NamedTuple):
     machines: tuple[tuple[str, str, tuple[str, ...]], ...]  # (spec, shown, nodes)
 
 
-def is_index(text: str) -> bool:
-    return text.lstrip().startswith("{") and f'"{KIND}"' in text[:2000]
-
-
 def read_index(text: str, where: str) -> list[Entry]:
     """The groups an index lists; anything else is a usage error naming the file."""
     try:
         doc = json.loads(text)
-        if doc.get("schema") != 1 or doc.get("kind") != KIND:
+        if doc.get("schema") != 1 or doc.get("kind") != INDEX_KIND:
             raise ValueError("not a torchpin fleet index of schema 1")
         out = []
         for g in doc["groups"]:

@@ -71,10 +71,11 @@ def test_commands_read_the_contexts_environment_not_the_process() -> None:
         context({"TORCHPIN_CACHE_MAX_AGE": "soon"})[0].cache_max_age()
 
 
-def test_an_offline_lock_loads_no_http_stack_nor_tomlkit() -> None:
+def test_an_offline_lock_loads_no_http_stack_nor_tomlkit_nor_the_fleet() -> None:
+    heavy = ("httpx", "asyncio", "tomlkit", "rich", "torchpin.fleet.plan", "torchpin.commands.fleet")
     code = (
         "import sys; from torchpin.cli import main; sys.argv = ['torchpin', 'lock', '--offline', '--no-detect'];"
-        "import atexit; atexit.register(lambda: print(sorted(m for m in ('httpx', 'asyncio', 'tomlkit', 'rich')"
+        f"import atexit; atexit.register(lambda: print(sorted(m for m in {heavy!r}"
         " if m in sys.modules), file=sys.stderr)); main()"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
