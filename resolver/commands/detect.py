@@ -64,7 +64,7 @@ def _project_interpreter(ctx: Context, doc: dict[str, Any]) -> None:
     doc["python"] = {
         "version": str(target),
         "implementation": found.get("platform_python_implementation", "CPython"),
-        "bits": int(found.get("bits", "64")) if found.get("bits", "64").isdigit() else 64,
+        "bits": int(bits) if (bits := found.get("bits", "64")).isdigit() else 64,
         "freethreaded": target.freethreaded,
         "executable": python,
     }

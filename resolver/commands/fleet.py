@@ -44,15 +44,16 @@ def kinds(ctx: Context, machines: Sequence[str], flags: TargetFlags) -> list[fle
 def decider(ctx: Context, index: IndexOptions) -> fleet.Decide:
     """``plan_for`` with each answer kept: explaining and splitting ask again for the same kinds."""
     seen: dict[tuple[Target, tuple[Requirement, ...]], Plan | NoCompatibleBuild] = {}
-    reading = [index]  # once the index couldn't be read (the fallback said so), the rest decide offline
+    reading = index  # once the index couldn't be read (the fallback said so), the rest decide offline
 
     def decide(target: Target, requirements: Sequence[Requirement]) -> Plan:
+        nonlocal reading
         key = (target, tuple(requirements))
         if key not in seen:
             try:
-                seen[key] = plan = plan_for(ctx, target, requirements, reading[0])
-                if not reading[0].offline and plan.source_detail.startswith("embedded snapshot"):
-                    reading[0] = replace(index, offline=True)
+                seen[key] = plan = plan_for(ctx, target, requirements, reading)
+                if not reading.offline and plan.source_detail.startswith("embedded snapshot"):
+                    reading = replace(index, offline=True)
             except NoCompatibleBuild as e:
                 seen[key] = e
         answer = seen[key]

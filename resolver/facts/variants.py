@@ -41,7 +41,7 @@ def variants_wanted(
         for link in links or ():
             m = _FILE.fullmatch(link.filename)
             release = catalog.release(m[1]) if m and link.yanked is None else None
-            if release is None or not m:
+            if release is None or m is None:
                 continue
             if any(
                 b.variant.name == variant and b.arch is not None and b.arch.status != "confirmed"

@@ -32,15 +32,7 @@ def read_nodes(paths: Sequence[str]) -> list[Node]:
     two documents naming the same node are one node seen twice, kept once when they agree."""
     nodes: dict[str, Node] = {}
     for given in paths:
-        path = Path(given)
-        if path.is_dir():
-            files = sorted(p for p in path.iterdir() if p.suffix == ".json" and p.is_file())
-            if not files:
-                raise UsageError(f"--machines {given}: no *.json inventory in that directory", hint=_GATHER)
-        elif path.is_file():
-            files = [path]
-        else:
-            raise UsageError(f"--machines {given}: no such file or directory", hint=_GATHER)
+        files = json_files(given, f"--machines {given}", "inventory", _GATHER)
         for file in files:
             for node in _read_file(file):
                 seen = nodes.get(node.name)
@@ -69,16 +61,34 @@ def read_text(path: Path, hint: str) -> str:
 
 
 def _read_file(path: Path) -> list[Node]:
-    docs = documents(read_text(path, _GATHER), str(path))
+    docs = file_documents(path, _GATHER)
     if not docs:
         raise UsageError(f"{path}: empty; not a `torchpin detect --json` inventory", hint=_GATHER)
     out = []
-    for i, doc in enumerate(docs):
-        where = str(path) if len(docs) == 1 else f"{path} (document {i + 1})"
+    for i, (where, doc) in enumerate(docs):
         host = host_from_json(doc, where)
         name = path.stem if len(docs) == 1 else (host.hostname or f"{path.stem}#{i + 1}")
         out.append(Node(name, where, host))
     return out
+
+
+def json_files(given: str, label: str, what: str, hint: str) -> list[Path]:
+    """The files ``given`` names: itself, or a directory's ``*.json``; anything else is one line."""
+    path = Path(given)
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix == ".json" and p.is_file())
+        if not files:
+            raise UsageError(f"{label}: no *.json {what} in that directory", hint=hint)
+        return files
+    if path.is_file():
+        return [path]
+    raise UsageError(f"{label}: no such file or directory", hint=hint)
+
+
+def file_documents(path: Path, hint: str) -> list[tuple[str, object]]:
+    """Each JSON document in ``path``, with where it is (the file, and its number when several)."""
+    docs = documents(read_text(path, hint), str(path))
+    return [(str(path) if len(docs) == 1 else f"{path} (document {i + 1})", doc) for i, doc in enumerate(docs)]
 
 
 def documents(text: str, where: str) -> list[object]:

@@ -68,8 +68,12 @@ def kinds_of(named: Sequence[tuple[str, Target, str]]) -> list[Kind]:
 
 def key_of(target: Target) -> Target:
     acc = target.accelerator
-    gpus = tuple(sorted({Gpu(cc=g.cc, gfx=g.gfx) for g in acc.gpus}, key=lambda g: (g.cc or (0, 0), g.gfx or "")))
+    gpus = tuple(sorted({Gpu(cc=g.cc, gfx=g.gfx) for g in acc.gpus}, key=_gpu_order))
     return replace(target, accelerator=replace(acc, gpus=gpus))
+
+
+def _gpu_order(gpu: Gpu) -> tuple[tuple[int, int], str]:
+    return gpu.cc or (0, 0), gpu.gfx or ""
 
 
 def buckets_of(kinds: Sequence[Kind]) -> list[Bucket]:
@@ -109,7 +113,7 @@ def _merged(kinds: Sequence[Kind]) -> Target:
         accelerator = Accelerator(
             accs[0].kind,
             min(drivers) if drivers else None,
-            tuple(sorted(gpus, key=lambda g: (g.cc or (0, 0), g.gfx or ""))),
+            tuple(sorted(gpus, key=_gpu_order)),
             min(cuda_max) if cuda_max else None,
         )
     return replace(first, platform=platform, accelerator=accelerator)
@@ -184,8 +188,9 @@ def own_plans(kinds: Sequence[Kind], requirements: Sequence[Requirement], decide
     return out
 
 
-def _rank(plan: Plan | None) -> tuple[Version, Variant | None]:
-    return (Version(plan.release), plan.variant) if plan else (Version("0"), None)
+def _rank(plan: Plan | None) -> tuple[Version, tuple[int, ...]]:
+    """Weakest first: nothing runs, then the oldest release, then the lowest variant version."""
+    return (Version(plan.release), plan.variant.version) if plan else (Version("0"), ())
 
 
 def holding_back(
@@ -194,7 +199,7 @@ def holding_back(
     """The fewest kinds of node, weakest first, whose absence would give the rest a better build,
     and that build; None when no kind holds the fleet back."""
     own = own_plans(kinds, requirements, decide)
-    order = sorted(kinds, key=lambda k: (_rank(own[k])[0], _variant_rank(own[k])))
+    order = sorted(kinds, key=lambda k: _rank(own[k]))
     for n in range(1, len(order)):
         rest = [k for k in kinds if k not in order[:n]]
         try:
@@ -204,10 +209,6 @@ def holding_back(
         if better(freed, fleet):
             return order[:n], freed
     return None
-
-
-def _variant_rank(plan: Plan | None) -> tuple[int, ...]:
-    return plan.variant.version if plan else ()
 
 
 def unlock(

@@ -1,16 +1,15 @@
 """``torchpin verify --summary FILES…``: many nodes' ``verify --json`` reports, grouped (reading is
-``nodes.documents``; the grouping is pure). Nodes that failed the same checks for the same reason
+``nodes.file_documents``; the grouping is pure). Nodes that failed the same checks for the same reason
 are one group, so a fleet's one broken partition reads as one line, not a hundred."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, NamedTuple
 
 from torchpin.errors import UsageError
 
-from .nodes import documents, read_text
+from .nodes import file_documents, json_files
 
 
 class Outcome(NamedTuple):
@@ -27,14 +26,9 @@ def read_reports(paths: Sequence[str]) -> list[tuple[str, dict[str, Any]]]:
     """(node, report) for every ``verify --json`` in ``paths`` (files or directories of ``*.json``)."""
     out = []
     for given in paths:
-        path = Path(given)
-        files = sorted(p for p in path.glob("*.json") if p.is_file()) if path.is_dir() else [path]
-        if not files:
-            raise UsageError(f"{given}: no *.json report in that directory", hint=_HINT)
-        for file in files:
-            docs = documents(read_text(file, _HINT), str(file))
-            for i, doc in enumerate(docs):
-                where = str(file) if len(docs) == 1 else f"{file} (document {i + 1})"
+        for file in json_files(given, given, "report", _HINT):
+            docs = file_documents(file, _HINT)
+            for i, (where, doc) in enumerate(docs):
                 if not (isinstance(doc, dict) and doc.get("schema") == 1 and isinstance(doc.get("checks"), list)):
                     raise UsageError(f"{where}: not a `torchpin verify --json` report (schema 1)", hint=_HINT)
                 out.append((file.stem if len(docs) == 1 else f"{file.stem}#{i + 1}", doc))
